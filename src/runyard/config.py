@@ -1,0 +1,197 @@
+"""The one place that knows environment variable names, default paths and limits.
+
+Reading ``os.environ`` is allowed here; reading or writing files is not (that is the
+job of ``core.workspace`` and the store).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runyard.entities import ComputeTargetConfig
+from runyard.errors import ConfigError
+
+CONFIG_DIRNAME = ".runyard"
+CONFIG_FILENAME = "config.json"
+DEFAULT_DB_FILENAME = "runyard.db"
+DEFAULT_ARTIFACT_DIRNAME = "artifacts"
+DEFAULT_STUDIO_PORT = 8765
+
+# Variables the runner sets for the script it starts; Run.get_context() reads them.
+ENV_RUN_ID = "RUNYARD_RUN_ID"
+ENV_TRACKING_URI = "RUNYARD_TRACKING_URI"
+ENV_ARTIFACT_ROOT = "RUNYARD_ARTIFACT_ROOT"
+ENV_JOURNAL = "RUNYARD_JOURNAL"
+ENV_WORKSPACE = "RUNYARD_WORKSPACE"
+ENV_TOKEN = "RUNYARD_TOKEN"
+ENV_STUDIO_URL = "RUNYARD_STUDIO_URL"
+# Where built environments are cached, shared by all of a user's workspaces.
+ENV_CACHE_DIR = "RUNYARD_CACHE_DIR"
+
+# Limits. Each is enforced with an error that names it and the fix.
+MAX_NAME_LENGTH = 255  # experiment, metric, tag and property names
+MAX_TAG_VALUE_LENGTH = 5000
+MAX_STRING_METRIC_LENGTH = 5000
+DEFAULT_SNAPSHOT_MAX_BYTES = 300 * 1024 * 1024
+DEFAULT_SNAPSHOT_MAX_FILES = 2000
+
+# A runner that has not beaten its heart for this long is presumed dead.
+HEARTBEAT_INTERVAL_S = 2.0
+HEARTBEAT_TIMEOUT_S = 30.0
+CANCEL_GRACE_S = 10.0
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+
+
+def cache_dir() -> Path:
+    """The user's cache for built environments (``$RUNYARD_CACHE_DIR`` or XDG)."""
+    explicit = os.environ.get(ENV_CACHE_DIR)
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "runyard"
+
+
+def validate_resource_name(kind: str, name: object) -> str:
+    """Names of experiments, compute targets and environments: letters, digits, ``_.-``."""
+    if not isinstance(name, str):
+        raise ConfigError(f"{kind} name must be a string, got {type(name).__name__}")
+    if not name:
+        raise ConfigError(f"{kind} name is empty; give it a name such as 'my-{kind}'")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ConfigError(
+            f"{kind} name is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}"
+        )
+    if not _NAME_RE.match(name):
+        raise ConfigError(
+            f"{kind} name {name!r} may only contain letters, digits, '_', '.' and '-', "
+            "and must not start with '.' or '-'"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class WorkspaceConfig:
+    """The contents of ``.runyard/config.json``. Relative paths are relative to the
+    ``.runyard`` folder."""
+
+    name: str
+    tracking_uri: str
+    artifact_root: str
+    compute_targets: Mapping[str, ComputeTargetConfig] = field(default_factory=dict)
+    studio_url: str = f"http://127.0.0.1:{DEFAULT_STUDIO_PORT}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "tracking_uri": self.tracking_uri,
+            "artifact_root": self.artifact_root,
+            "studio_url": self.studio_url,
+            "compute_targets": {
+                name: {
+                    "type": c.type,
+                    "max_concurrent_runs": c.max_concurrent_runs,
+                    **({"address": c.address} if c.address else {}),
+                    **({"options": dict(c.options)} if c.options else {}),
+                }
+                for name, c in sorted(self.compute_targets.items())
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, source: str) -> WorkspaceConfig:
+        """Validates a parsed config; ``source`` names the file in error messages."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: expected a JSON object, got {type(data).__name__}")
+        missing = [k for k in ("name", "tracking_uri", "artifact_root") if k not in data]
+        if missing:
+            raise ConfigError(
+                f"{source}: missing {', '.join(missing)}; "
+                "recreate it with `runyard init` or add the keys"
+            )
+        for key in ("name", "tracking_uri", "artifact_root"):
+            if not isinstance(data[key], str) or not data[key]:
+                raise ConfigError(f"{source}: {key!r} must be a non-empty string")
+        targets: dict[str, ComputeTargetConfig] = {}
+        raw_targets = data.get("compute_targets", {})
+        if not isinstance(raw_targets, dict):
+            raise ConfigError(f"{source}: 'compute_targets' must be an object")
+        for name, raw in raw_targets.items():
+            targets[name] = compute_target_from_dict(name, raw, source)
+        studio_url = data.get("studio_url", f"http://127.0.0.1:{DEFAULT_STUDIO_PORT}")
+        if not isinstance(studio_url, str):
+            raise ConfigError(f"{source}: 'studio_url' must be a string")
+        return cls(
+            name=data["name"],
+            tracking_uri=data["tracking_uri"],
+            artifact_root=data["artifact_root"],
+            compute_targets=targets,
+            studio_url=studio_url,
+        )
+
+
+def compute_target_from_dict(name: str, raw: object, source: str) -> ComputeTargetConfig:
+    validate_resource_name("compute target", name)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: compute target {name!r} must be an object")
+    kind = raw.get("type", "local")
+    if kind not in ("local", "ray"):
+        raise ConfigError(
+            f"{source}: compute target {name!r} has type {kind!r}; use 'local' or 'ray'"
+        )
+    slots = raw.get("max_concurrent_runs", 1)
+    if not isinstance(slots, int) or isinstance(slots, bool) or slots < 1:
+        raise ConfigError(
+            f"{source}: compute target {name!r}: max_concurrent_runs must be an integer >= 1"
+        )
+    address = raw.get("address")
+    if kind == "ray" and not isinstance(address, str):
+        raise ConfigError(
+            f"{source}: ray compute target {name!r} needs an 'address' "
+            "such as http://127.0.0.1:8265"
+        )
+    options = raw.get("options", {})
+    if not isinstance(options, dict):
+        raise ConfigError(f"{source}: compute target {name!r}: 'options' must be an object")
+    return ComputeTargetConfig(
+        name=name, type=kind, max_concurrent_runs=slots, address=address, options=options
+    )
+
+
+@dataclass(frozen=True)
+class RunContextEnv:
+    """What the runner told the script through its environment, if anything."""
+
+    run_id: str
+    tracking_uri: str
+    artifact_root: str
+    journal: str
+    token: str | None
+    studio_url: str | None
+
+
+def run_context_from_environ(environ: Mapping[str, str] | None = None) -> RunContextEnv | None:
+    env = os.environ if environ is None else environ
+    run_id = env.get(ENV_RUN_ID)
+    if not run_id:
+        return None
+    missing = [v for v in (ENV_TRACKING_URI, ENV_ARTIFACT_ROOT, ENV_JOURNAL) if not env.get(v)]
+    if missing:
+        raise ConfigError(
+            f"{ENV_RUN_ID} is set but {', '.join(missing)} is not; "
+            "a Runyard runner sets all of them, so unset "
+            f"{ENV_RUN_ID} to run the script on its own"
+        )
+    return RunContextEnv(
+        run_id=run_id,
+        tracking_uri=env[ENV_TRACKING_URI],
+        artifact_root=env[ENV_ARTIFACT_ROOT],
+        journal=env[ENV_JOURNAL],
+        token=env.get(ENV_TOKEN),
+        studio_url=env.get(ENV_STUDIO_URL),
+    )

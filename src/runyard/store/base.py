@@ -1,0 +1,191 @@
+"""The store interface: one set of operations, implemented per URI scheme.
+
+``sqlite:///path`` and ``postgresql://...`` are served by :mod:`runyard.store.sql`;
+``http(s)://...`` (a Runyard server, for runs on other machines) by
+:mod:`runyard.store.http`. Rows become entities inside the store; nothing above it sees
+SQL. Every method is safe to call from several processes at once.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from runyard.entities import (
+    EnvironmentRecord,
+    Experiment,
+    ExperimentStats,
+    MetricColumns,
+    MetricRecord,
+    MetricSeries,
+    MetricSummary,
+    RunInfo,
+    RunKind,
+    RunPage,
+    RunQuery,
+    RunStatus,
+)
+from runyard.store.artifacts import ArtifactRepository
+
+
+class Store(abc.ABC):
+    """Metadata and metrics of one workspace, plus its artifact repository."""
+
+    uri: str
+    artifacts: ArtifactRepository
+
+    # -- experiments -------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        """Returns the experiment called ``name``, creating it on first use (race-safe)."""
+
+    @abc.abstractmethod
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """Raises ExperimentNotFoundError."""
+
+    @abc.abstractmethod
+    def get_experiment_by_name(self, name: str) -> Experiment | None: ...
+
+    @abc.abstractmethod
+    def list_experiments(self) -> list[ExperimentStats]:
+        """Every experiment with its run count, last run time and status counts."""
+
+    # -- runs --------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_run(
+        self,
+        experiment_id: str,
+        *,
+        kind: RunKind,
+        status: RunStatus,
+        compute_target: str = "local",
+        parent_run_id: str | None = None,
+        display_name: str = "",
+        tags: Mapping[str, str] | None = None,
+        properties: Mapping[str, str] | None = None,
+        definition: Mapping[str, Any] | None = None,
+        owner: str | None = None,
+        run_id: str | None = None,
+    ) -> RunInfo:
+        """Creates a run numbered next in its experiment. ``started_at`` is set when
+        ``status`` is Running."""
+
+    @abc.abstractmethod
+    def get_run(self, run_id: str) -> RunInfo:
+        """Raises RunNotFoundError."""
+
+    @abc.abstractmethod
+    def search_runs(self, query: RunQuery) -> RunPage:
+        """Filters, sorts (also by ``metric:NAME[:last|min|max]``) and pages runs.
+        Runs lacking the sort metric come last. ``query.with_metrics`` names the metric
+        summaries to return alongside (``RunPage.summaries[run_id][key]``)."""
+
+    @abc.abstractmethod
+    def set_status(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        exit_code: int | None = None,
+        error: str | None = None,
+        expected: Sequence[RunStatus] | None = None,
+    ) -> RunInfo:
+        """Moves a run to ``status``. Entering Running sets ``started_at`` (once); a
+        terminal status sets ``ended_at``. A run already terminal never changes again
+        (ConflictError). With ``expected``, the change happens only when the current
+        status is one of them (compare-and-set), else ConflictError."""
+
+    @abc.abstractmethod
+    def heartbeat(self, run_id: str, owner: str | None = None) -> None:
+        """Records that the process driving the run is alive (and who it is)."""
+
+    @abc.abstractmethod
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Adds or overwrites tags."""
+
+    @abc.abstractmethod
+    def add_properties(self, run_id: str, properties: Mapping[str, str]) -> None:
+        """Adds properties; they are add-only: a key set before to another value is a
+        ConflictError and nothing is written."""
+
+    @abc.abstractmethod
+    def update_definition(self, run_id: str, patch: Mapping[str, Any]) -> RunInfo:
+        """Merges keys into the run's definition (environment hash, lock, ...)."""
+
+    @abc.abstractmethod
+    def claim_next_queued(self, compute_target: str, max_concurrent: int) -> RunInfo | None:
+        """Atomically: if fewer than ``max_concurrent`` runs of ``compute_target`` are
+        active (Preparing … Finalizing), moves its oldest Queued run to Preparing and
+        returns it. Concurrent callers never exceed the slots nor claim a run twice."""
+
+    # -- metrics -----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def append_metrics(
+        self,
+        run_id: str,
+        columns: Sequence[MetricColumns],
+        records: Sequence[MetricRecord] = (),
+        *,
+        journal_offset: int | None = None,
+    ) -> None:
+        """Appends points and structured records and updates the per-metric summaries,
+        in one transaction. With ``journal_offset``, also records how far the run's
+        journal has been ingested, in that same transaction, so a crash between
+        batches never stores a point twice or loses one. A str metric given numbers
+        (or the reverse) is a MetricTypeError naming the metric; nothing is written."""
+
+    @abc.abstractmethod
+    def get_journal_offset(self, run_id: str) -> int:
+        """How many bytes of the run's journal are in the store (0 at first)."""
+
+    @abc.abstractmethod
+    def get_metric_summaries(self, run_id: str) -> dict[str, MetricSummary]: ...
+
+    @abc.abstractmethod
+    def get_metric_series(
+        self,
+        run_id: str,
+        key: str,
+        *,
+        max_points: int | None = None,
+        start: int = 0,
+    ) -> MetricSeries:
+        """A metric's points from index ``start`` on, in logging order. With
+        ``max_points``, a longer series is down-sampled to at most that many points,
+        keeping each bucket's min and max (and the first and last point)."""
+
+    @abc.abstractmethod
+    def get_metric_records(self, run_id: str, key: str | None = None) -> list[MetricRecord]:
+        """Structured metrics (lists, rows, tables, images) in logging order."""
+
+    # -- environments registry ---------------------------------------------------------
+
+    @abc.abstractmethod
+    def register_environment(
+        self, name: str, spec: Mapping[str, Any], spec_hash: str
+    ) -> EnvironmentRecord:
+        """Registers a spec under ``name``. If the latest version has the same hash it
+        is returned unchanged; otherwise a new version (latest + 1) is made."""
+
+    @abc.abstractmethod
+    def get_environment(self, name: str, version: int | None = None) -> EnvironmentRecord:
+        """The given version, or the latest. Raises EnvironmentNotFoundError."""
+
+    @abc.abstractmethod
+    def list_environments(self) -> list[EnvironmentRecord]:
+        """Every version of every registered environment, by name then version."""
+
+    # -- lifetime ----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
