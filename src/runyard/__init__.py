@@ -1,0 +1,24 @@
+"""Runyard: a local-first ML experiment platform."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+__all__ = [
+    "ComputeTarget",
+    "Environment",
+    "Experiment",
+    "Run",
+    "ScriptRunConfig",
+    "Workspace",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__ and name != "__version__":
+        from runyard import core
+
+        return getattr(core, name)
+    raise AttributeError(f"module 'runyard' has no attribute {name!r}")

@@ -1,0 +1,57 @@
+"""The public API, with the tutorial SDK's names:
+``from runyard.core import Workspace, Experiment, Environment, ScriptRunConfig, Run``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "AmlCompute",
+    "ComputeTarget",
+    "Environment",
+    "Experiment",
+    "LocalCompute",
+    "RayCompute",
+    "Run",
+    "RunConfiguration",
+    "ScriptRunConfig",
+    "Workspace",
+]
+
+if TYPE_CHECKING:
+    from runyard.core.compute_target import AmlCompute, ComputeTarget, LocalCompute, RayCompute
+    from runyard.core.environment import Environment
+    from runyard.core.experiment import Experiment
+    from runyard.core.run import Run
+    from runyard.core.script_run_config import RunConfiguration, ScriptRunConfig
+    from runyard.core.workspace import Workspace
+
+# Imported on first use: a training script that only needs Run.get_context() and
+# run.log() should not pay for SQLAlchemy at start-up.
+_WHERE = {
+    "AmlCompute": "runyard.core.compute_target",
+    "ComputeTarget": "runyard.core.compute_target",
+    "LocalCompute": "runyard.core.compute_target",
+    "RayCompute": "runyard.core.compute_target",
+    "Environment": "runyard.core.environment",
+    "Experiment": "runyard.core.experiment",
+    "Run": "runyard.core.run",
+    "RunConfiguration": "runyard.core.script_run_config",
+    "ScriptRunConfig": "runyard.core.script_run_config",
+    "Workspace": "runyard.core.workspace",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'runyard.core' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

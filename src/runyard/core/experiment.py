@@ -1,0 +1,80 @@
+"""``Experiment``: a named group of runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
+
+from runyard.config import validate_resource_name
+from runyard.entities import RunKind, RunQuery
+from runyard.errors import ValidationError
+
+if TYPE_CHECKING:
+    from runyard.core.run import Run
+    from runyard.core.script_run_config import ScriptRunConfig
+    from runyard.core.workspace import Workspace
+
+
+class Experiment:
+    """``Experiment(workspace=ws, name="day1-experiment-train")``; created on first use."""
+
+    def __init__(self, workspace: Workspace, name: str) -> None:
+        from runyard.core.workspace import Workspace
+
+        if not isinstance(workspace, Workspace):
+            raise ValidationError(
+                f"Experiment needs a Workspace, got {type(workspace).__name__}; "
+                "use Workspace.from_config()"
+            )
+        try:
+            validate_resource_name("experiment", name)
+        except Exception as exc:
+            raise ValidationError(str(exc)) from None
+        self.workspace = workspace
+        self.name = name
+        self._entity = workspace.store.get_or_create_experiment(name)
+
+    @property
+    def id(self) -> str:
+        return self._entity.experiment_id
+
+    def start_logging(self, display_name: str | None = None, **_: object) -> Run:
+        """Starts an interactive run logged by this process (as in a notebook)."""
+        from runyard.core.run import Run
+
+        return Run._start_interactive(
+            self.workspace, self.id, kind=RunKind.INTERACTIVE, display_name=display_name or ""
+        )
+
+    def submit(self, config: ScriptRunConfig, tags: Mapping[str, str] | None = None) -> Run:
+        """Snapshots the source folder and queues the script on its compute target."""
+        from runyard.core.submit import submit
+
+        return submit(self, config, tags=tags)
+
+    def get_runs(self, type: str | None = None, tags: Mapping[str, str] | None = None,
+                 include_children: bool = False) -> Iterator[Run]:
+        """The experiment's runs, newest first."""
+        from runyard.core.run import Run
+
+        offset = 0
+        while True:
+            page = self.workspace.store.search_runs(
+                RunQuery(experiment_id=self.id, tags=dict(tags or {}), limit=500, offset=offset)
+            )
+            for info in page.runs:
+                if not include_children and info.parent_run_id:
+                    continue
+                if type is not None and info.kind.value != type:
+                    continue
+                yield Run(self.workspace.store, info, workspace=self.workspace)
+            offset += len(page.runs)
+            if not page.runs or offset >= page.total:
+                return
+
+    @classmethod
+    def list(cls, workspace: Workspace) -> list[Experiment]:
+        return [cls(workspace, s.experiment.name) for s in workspace.store.list_experiments()]
+
+    def __repr__(self) -> str:
+        return f"Experiment(name={self.name!r}, workspace={self.workspace.name!r})"

@@ -1,0 +1,119 @@
+"""``experiment.submit``: snapshot, queue, and hand the run to its compute target."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from runyard.entities import ComputeTargetConfig, RunKind, RunStatus
+from runyard.errors import ValidationError
+
+if TYPE_CHECKING:
+    from runyard.core.experiment import Experiment
+    from runyard.core.run import Run
+    from runyard.core.script_run_config import ScriptRunConfig
+    from runyard.core.workspace import Workspace
+
+ENV_SNAPSHOT_MAX_BYTES = "RUNYARD_SNAPSHOT_MAX_BYTES"
+ENV_SNAPSHOT_MAX_FILES = "RUNYARD_SNAPSHOT_MAX_FILES"
+
+
+def _limit(var: str, default: int) -> int:
+    raw = os.environ.get(var)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError(f"{var}={raw!r} is not a whole number") from None
+    if value <= 0:
+        raise ValidationError(f"{var} must be positive")
+    return value
+
+
+def _target_name(config: ScriptRunConfig) -> str:
+    target = config.compute_target
+    return target if isinstance(target, str) else target.name
+
+
+def submit(experiment: Experiment, config: ScriptRunConfig, tags: Mapping[str, str] | None = None) -> Run:
+    from runyard.config import DEFAULT_SNAPSHOT_MAX_BYTES, DEFAULT_SNAPSHOT_MAX_FILES
+    from runyard.core.run import Run
+    from runyard.store.snapshots import SnapshotStore, git_info
+
+    ws = experiment.workspace
+    target = ws.compute_target_config(_target_name(config))
+    source = Path(config.source_directory).expanduser().resolve()
+    if not source.is_dir():
+        raise ValidationError(
+            f"source_directory {config.source_directory!r} ({source}) is not a folder; "
+            "point it at the folder holding your training script"
+        )
+    script = (source / config.script).resolve()
+    if not script.is_relative_to(source):
+        raise ValidationError(f"script {config.script!r} must be inside source_directory {source}")
+    if not script.is_file():
+        raise ValidationError(
+            f"script {config.script!r} was not found in {source}; give its path relative "
+            "to source_directory"
+        )
+    snapshot = SnapshotStore(ws.artifact_root / "snapshots").capture(
+        source,
+        max_bytes=_limit(ENV_SNAPSHOT_MAX_BYTES, DEFAULT_SNAPSHOT_MAX_BYTES),
+        max_files=_limit(ENV_SNAPSHOT_MAX_FILES, DEFAULT_SNAPSHOT_MAX_FILES),
+    )
+    env = config.environment
+    environment: dict[str, Any] | None = None
+    if env is not None:
+        environment = {"name": env.name, "version": env.version, "spec": env.to_spec()}
+    definition: dict[str, Any] = {
+        "script": script.relative_to(source).as_posix(),
+        "arguments": list(config.arguments),
+        "source_directory": str(source),
+        "snapshot_id": snapshot.snapshot_id,
+        "snapshot": {"files": snapshot.file_count, "bytes": snapshot.total_bytes},
+        "environment": environment,
+        "max_run_duration_seconds": config.max_run_duration_seconds,
+        "environment_variables": dict(config.run_config.environment_variables),
+        "git": git_info(source),
+    }
+    return _queue(ws, experiment.id, target, definition, tags)
+
+
+def _queue(ws: Workspace, experiment_id: str, target: ComputeTargetConfig,
+           definition: Mapping[str, Any], tags: Mapping[str, str] | None,
+           properties: Mapping[str, str] | None = None) -> Run:
+    from runyard.compute import get_dispatcher
+    from runyard.core.run import Run
+
+    store = ws.store
+    info = store.create_run(
+        experiment_id,
+        kind=RunKind.SUBMITTED,
+        status=RunStatus.QUEUED,
+        compute_target=target.name,
+        tags=dict(tags or {}),
+        properties=dict(properties or {}),
+        definition=definition,
+    )
+    get_dispatcher(target).dispatch(store, ws.config_path, target)
+    return Run(store, store.get_run(info.run_id), workspace=ws)
+
+
+def resubmit(ws: Workspace, run: Run, compute_target: str | None = None) -> Run:
+    """A new run from ``run``'s snapshot and arguments, in its *locked* environment."""
+    info = run.info
+    if info.kind is not RunKind.SUBMITTED:
+        raise ValidationError(f"run {info.run_id} was not submitted, so it cannot be rerun")
+    definition = dict(info.definition)
+    env = definition.get("environment")
+    if isinstance(env, dict) and env.get("spec") and env.get("lock"):
+        from runyard.environments import spec_from_lock
+
+        definition["environment"] = {**env, "spec": spec_from_lock(env["spec"], env["lock"])}
+    definition.pop("cancel_requested", None)
+    target = ws.compute_target_config(compute_target or info.compute_target)
+    return _queue(ws, info.experiment_id, target, definition, dict(info.tags),
+                  properties={"rerun_of": info.run_id})

@@ -1,0 +1,50 @@
+"""Waiting for a run, with its driver log streamed to the terminal."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from runyard.entities import RunInfo
+from runyard.errors import ArtifactNotFoundError, RunyardError
+from runyard.store.artifacts import DRIVER_LOG
+from runyard.store.base import Store
+
+_POLL_S = 0.1
+
+
+def wait(store: Store, run_id: str, *, show_output: bool, timeout: float | None = None) -> RunInfo:
+    """Polls until the run is terminal; prints new driver log bytes as they come."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    offset = 0
+    shown_header = False
+    out = sys.stdout
+    while True:
+        info = store.get_run(run_id)
+        if show_output:
+            if not shown_header:
+                out.write(f"RunId: {run_id}\n\nStreaming {DRIVER_LOG}\n{'=' * 40}\n\n")
+                shown_header = True
+            offset = _show_new(store, run_id, offset)
+        if info.status.is_terminal():
+            if show_output:
+                _show_new(store, run_id, offset)
+                out.write(f"\nExecution Summary\n{'=' * 17}\nRunId: {run_id}\nStatus: {info.status.value}\n")
+                if info.error:
+                    out.write(f"Error: {info.error}\n")
+                out.flush()
+            return info
+        if deadline is not None and time.monotonic() > deadline:
+            raise RunyardError(f"run {run_id} is still {info.status.value} after {timeout} s")
+        time.sleep(_POLL_S)
+
+
+def _show_new(store: Store, run_id: str, offset: int) -> int:
+    try:
+        data = store.artifacts.read_bytes(run_id, DRIVER_LOG, offset)
+    except ArtifactNotFoundError:
+        return offset
+    if data:
+        sys.stdout.write(data.decode("utf-8", "replace"))
+        sys.stdout.flush()
+    return offset + len(data)

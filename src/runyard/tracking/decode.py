@@ -1,0 +1,161 @@
+"""Bulk decoding of journal bytes into per-metric columns, for ingest.
+
+Numeric records have one fixed size, so a stretch of them is viewed as a numpy
+structured array instead of being unpacked one by one; only the checksums are checked
+per record (in C, through ``zlib.crc32``). Other records go through the plain decoder.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from runyard.entities import MetricColumns, MetricRecord
+from runyard.tracking.journal import (
+    HEADER_SIZE,
+    KIND_NUMBER,
+    KIND_RECORD,
+    KIND_STRING,
+    TYPE_BOOL,
+    TYPE_FLOAT,
+    TYPE_INT,
+    TYPE_NAMES,
+    DecodeState,
+    iter_records,
+)
+
+_NUMBER_DTYPE = np.dtype(
+    [
+        ("length", "<u4"),
+        ("crc", "<u4"),
+        ("kind", "u1"),
+        ("type", "u1"),
+        ("name_id", "<u4"),
+        ("step", "<i8"),
+        ("timestamp", "<f8"),
+        ("value", "<f8"),
+    ]
+)
+_NUMBER_BODY = _NUMBER_DTYPE.itemsize - HEADER_SIZE
+# The same records with the value read as the int64 that int records carry.
+_INTEGER_DTYPE = np.dtype([(n, "<i8" if n == "value" else t[0]) for n, t in _NUMBER_DTYPE.fields.items()])
+
+
+@dataclass
+class DecodedBatch:
+    """What one pass over the journal found, grouped for ``Store.append_metrics``."""
+
+    numeric: dict[int, list[npt.NDArray[Any]]] = field(default_factory=dict)
+    strings: dict[int, tuple[list[int], list[float], list[str]]] = field(default_factory=dict)
+    records: list[MetricRecord] = field(default_factory=list)
+    count: int = 0
+
+    def columns(self, names: dict[int, str]) -> list[MetricColumns]:
+        out: list[MetricColumns] = []
+        for name_id, chunks in self.numeric.items():
+            arr = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+            types = arr["type"]
+            is_int = types == TYPE_INT
+            values: npt.NDArray[Any] = arr["value"]
+            if bool(is_int.any()):
+                ints = arr.view(_INTEGER_DTYPE)["value"]
+                values = np.where(is_int, ints.astype(np.float64), values)
+            if bool((types == TYPE_FLOAT).any()):
+                vtype = TYPE_FLOAT
+            elif bool(is_int.any()):
+                vtype = TYPE_INT
+            else:
+                vtype = TYPE_BOOL
+            out.append(
+                MetricColumns(
+                    key=names[name_id],
+                    value_type=TYPE_NAMES[vtype],
+                    steps=np.ascontiguousarray(arr["step"]),
+                    timestamps=np.ascontiguousarray(arr["timestamp"]),
+                    values=np.ascontiguousarray(values),
+                )
+            )
+        for name_id, (steps, stamps, texts) in self.strings.items():
+            out.append(MetricColumns(names[name_id], "str", steps, stamps, texts))
+        return out
+
+
+def decode(
+    data: bytes | memoryview, base: int, state: DecodeState, max_records: int
+) -> DecodedBatch:
+    """Decodes whole records of ``data`` (starting at file offset ``base``) from
+    ``state.offset`` on, up to about ``max_records``."""
+    view = memoryview(data)
+    n = len(view)
+    batch = DecodedBatch()
+    crc32 = zlib.crc32
+    size = _NUMBER_DTYPE.itemsize
+    while batch.count < max_records:
+        pos = state.offset - base
+        if pos + HEADER_SIZE > n:
+            break
+        fits = min((n - pos) // size, max_records - batch.count)
+        if fits > 0:
+            arr = np.frombuffer(view, dtype=_NUMBER_DTYPE, count=fits, offset=pos)
+            good = (arr["length"] == _NUMBER_BODY) & (arr["kind"] == KIND_NUMBER)
+            m = fits if bool(good.all()) else int(np.argmin(good))
+            if m:
+                crcs = arr["crc"][:m].tolist()
+                start = pos + HEADER_SIZE
+                for i in range(m):
+                    at = start + i * size
+                    if crc32(view[at : at + _NUMBER_BODY]) != crcs[i]:
+                        m = i
+                        break
+            if m:
+                run = arr[:m]
+                ids = run["name_id"]
+                first = int(ids[0])
+                if bool((ids == first).all()):
+                    batch.numeric.setdefault(first, []).append(run)
+                else:
+                    for name_id in np.unique(ids).tolist():
+                        batch.numeric.setdefault(name_id, []).append(run[ids == name_id])
+                unknown = [i for i in batch.numeric if i not in state.names]
+                if unknown:
+                    state.stopped = f"records name undefined metric ids {unknown[:5]}"
+                    for i in unknown:
+                        del batch.numeric[i]
+                    break
+                batch.count += m
+                state.offset += m * size
+                continue
+        # Not a numeric record (or damage): one record through the plain decoder.
+        rec = next(iter_records(view[: n], base, state), None)
+        if rec is None:
+            break
+        batch.count += 1
+        if rec.kind == KIND_NUMBER:
+            arr = np.zeros(1, dtype=_NUMBER_DTYPE)
+            arr["type"], arr["name_id"], arr["step"] = rec.value_type, rec.name_id, rec.step
+            arr["timestamp"] = rec.timestamp
+            if rec.value_type == TYPE_INT:
+                arr.view(_INTEGER_DTYPE)["value"] = rec.value
+            else:
+                arr["value"] = float(rec.value)
+            batch.numeric.setdefault(rec.name_id, []).append(arr)
+        elif rec.kind == KIND_STRING:
+            steps, stamps, texts = batch.strings.setdefault(rec.name_id, ([], [], []))
+            steps.append(rec.step)
+            stamps.append(rec.timestamp)
+            texts.append(str(rec.value))
+        elif rec.kind == KIND_RECORD:
+            obj = rec.value if isinstance(rec.value, dict) else {}
+            batch.records.append(
+                MetricRecord(
+                    key=rec.name,
+                    kind=str(obj.get("kind", "list")),
+                    payload=obj.get("payload"),
+                    timestamp=rec.timestamp,
+                )
+            )
+    return batch

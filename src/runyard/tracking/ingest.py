@@ -1,0 +1,167 @@
+"""Moves journal records into the store, in batches.
+
+The store records how far each run's journal has been ingested in the same
+transaction as the points, so an ingester can stop at any moment (or be SIGKILLed) and
+the next one resumes exactly where it left off: nothing twice, nothing lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from runyard.store.base import Store
+from runyard.tracking.decode import decode
+from runyard.tracking.journal import DecodeState, has_data_after, iter_records
+
+log = logging.getLogger(__name__)
+
+DAMAGE_TAG = "runyard.journal.damage"
+_MIN_READ = 64 << 10
+_MAX_READ = 32 << 20
+_BATCH_RECORDS = 500_000
+
+
+class JournalIngester:
+    """Ingests one run's journal. Not thread-safe: one ingester per run at a time."""
+
+    def __init__(self, store: Store, run_id: str, journal_path: Path | str) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.path = Path(journal_path)
+        self.damage: str | None = None
+        self._state: DecodeState | None = None
+        self._read_size = _MIN_READ
+
+    def _load_state(self) -> DecodeState:
+        """Resumes from the store's offset; the name table is rebuilt from the start."""
+        state = DecodeState()
+        offset = self.store.get_journal_offset(self.run_id)
+        if offset:
+            with open(self.path, "rb") as f:
+                head = f.read(offset)
+            for _ in iter_records(head, 0, state):
+                pass
+            state.offset = offset
+        self._state = state
+        return state
+
+    def ingest_once(self) -> int:
+        """Ingests what the journal holds now (in batches); returns how many records."""
+        return self._ingest(final=False)
+
+    def drain(self) -> int:
+        """Ingests everything, once the writer is done. Damage (a torn or corrupted
+        record) stops ingest at the last whole record; it is logged and tagged on the
+        run (``runyard.journal.damage``), never fatal."""
+        return self._ingest(final=True)
+
+    def _ingest(self, *, final: bool) -> int:
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return 0
+        try:
+            state = self._state or self._load_state()
+            total = 0
+            while True:
+                data = os.pread(fd, self._read_size, state.offset)
+                if not data:
+                    break
+                start = state.offset
+                batch = decode(data, start, state, _BATCH_RECORDS)
+                if batch.count:
+                    self.store.append_metrics(
+                        self.run_id,
+                        batch.columns(state.names),
+                        batch.records,
+                        journal_offset=state.offset,
+                    )
+                    total += batch.count
+                consumed = state.offset - start
+                if consumed == 0:
+                    if (
+                        state.stopped == "incomplete"
+                        and len(data) == self._read_size < _MAX_READ
+                    ):
+                        self._read_size *= 2  # a record larger than what we read
+                        continue
+                    break
+                if consumed >= len(data) // 2:
+                    # Most of the read was records: the journal is busy, read bigger.
+                    self._read_size = min(self._read_size * 2, _MAX_READ)
+                if state.stopped not in (None, "incomplete"):
+                    break
+            if final:
+                self._check_end(fd, state)
+            return total
+        finally:
+            os.close(fd)
+
+    def _check_end(self, fd: int, state: DecodeState) -> None:
+        tail = os.pread(fd, _MAX_READ, state.offset)
+        damaged = state.stopped not in (None,) or has_data_after(tail, 0)
+        if not damaged or self.damage:
+            return
+        reason = state.stopped if state.stopped not in (None, "incomplete") else "torn record"
+        size = os.fstat(fd).st_size
+        self.damage = (
+            f"journal {self.path} is damaged after byte {state.offset} ({reason}); "
+            f"every whole record before it was ingested, up to {size - state.offset} "
+            "bytes after it were not"
+        )
+        log.warning("%s", self.damage)
+        self.store.set_tags(self.run_id, {DAMAGE_TAG: self.damage[:4000]})
+
+
+class IngestThread:
+    """Runs an ingester in the background (for interactive runs: the process that
+    logs is also the one that ingests) until ``stop``, which drains what is left."""
+
+    def __init__(
+        self,
+        ingester: JournalIngester,
+        interval: float = 0.2,
+        on_tick: Callable[[], None] | None = None,
+        tick_every: float = 2.0,
+    ) -> None:
+        self.ingester = ingester
+        self.interval = interval
+        self._on_tick = on_tick
+        self._tick_every = tick_every
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(
+            target=self._loop, name=f"runyard-ingest-{ingester.run_id}", daemon=True
+        )
+
+    def start(self) -> IngestThread:
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        last_tick = 0.0
+        while not self._stop.wait(self.interval):
+            try:
+                self.flush()
+                if self._on_tick is not None and time.monotonic() - last_tick >= self._tick_every:
+                    last_tick = time.monotonic()
+                    self._on_tick()  # e.g. a heartbeat: this process is alive
+            except Exception:  # keep logging alive; the drain at stop retries
+                log.exception("ingesting run %s failed; will retry", self.ingester.run_id)
+
+    def flush(self) -> int:
+        """Ingests what is in the journal now (from any thread)."""
+        with self._lock:
+            return self.ingester.ingest_once()
+
+    def stop(self) -> int:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        with self._lock:
+            return self.ingester.drain()

@@ -1,0 +1,385 @@
+"""The run journal: an append-only file of metric records, written through a shared
+memory map.
+
+``JournalWriter.log`` packs one record and copies it into a ``MAP_SHARED`` mapping of
+the journal file. There is no system call, no lock held across I/O and no thread hop:
+the pages belong to the kernel's page cache, so a record is safe the moment ``log``
+returns, even if the process is SIGKILLed right after. (Power loss is covered only up to
+the last ``flush()``, which msyncs.)
+
+Layout: the file is grown in sparse zeroed chunks. Each record is
+
+    u32 body length | u32 crc32(body) | body
+
+and a zero length marks the end of what was written. A record whose checksum does not
+match is either being written right now (the writer is alive) or torn (the writer died
+mid-copy): the reader stops there and says so; it never guesses past damage.
+
+Bodies (little-endian):
+
+    NAME    u8 kind=1, u32 name_id, utf-8 name
+    NUMBER  u8 kind=2, u8 type (0 float, 1 int, 2 bool), u32 name_id, i64 step,
+            f64 wall time, f64 value (i64 for an int)
+    STRING  u8 kind=3, u8 0, u32 name_id, i64 step, f64 wall time, utf-8 value
+    RECORD  u8 kind=4, u32 name_id, f64 wall time, utf-8 JSON {"kind", "payload"}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import mmap
+import os
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runyard.config import MAX_NAME_LENGTH, MAX_STRING_METRIC_LENGTH
+from runyard.errors import MetricTypeError, ValidationError
+
+KIND_NAME = 1
+KIND_NUMBER = 2
+KIND_STRING = 3
+KIND_RECORD = 4
+
+TYPE_FLOAT = 0
+TYPE_INT = 1
+TYPE_BOOL = 2
+TYPE_STR = 3
+TYPE_NAMES = ("float", "int", "bool", "str")
+
+_HEADER = struct.Struct("<II")
+_NAME = struct.Struct("<BI")
+_NUMBER = struct.Struct("<BBIqdd")
+_INTEGER = struct.Struct("<BBIqdq")  # same size; ints keep all 64 bits
+_STRING = struct.Struct("<BBIqd")
+_RECORD = struct.Struct("<BId")
+HEADER_SIZE = _HEADER.size
+_NUMBER_SIZE = _NUMBER.size
+_NUMBER_TOTAL = HEADER_SIZE + _NUMBER_SIZE
+# Bound once: run.log is the hot path, and global lookups are cheaper than attributes.
+_pack_number = _NUMBER.pack
+_pack_integer = _INTEGER.pack
+_pack_header_into = _HEADER.pack_into
+_crc32 = zlib.crc32
+_now = time.time
+
+_INITIAL_SIZE = 1 << 20
+_MAX_GROWTH = 64 << 20
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def check_metric_name(name: object) -> str:
+    if not isinstance(name, str):
+        raise MetricTypeError(f"metric name must be a string, got {type(name).__name__}")
+    if not name.strip():
+        raise ValidationError("metric name is empty; give the metric a name such as 'loss'")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValidationError(
+            f"metric name {name[:40]!r}... is {len(name)} characters long; "
+            f"the limit is {MAX_NAME_LENGTH}"
+        )
+    if any(ord(c) < 32 for c in name):
+        raise ValidationError(f"metric name {name!r} contains control characters")
+    return name
+
+
+class JournalWriter:
+    """Appends records to a run's journal. Thread-safe; one writer process per journal.
+
+    Reopening an existing journal appends after its last whole record.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._lock = threading.Lock()
+        existing = os.fstat(self._fd).st_size
+        self._names: dict[str, list[int]] = {}  # name -> [id, type, next auto step]
+        self._pos = 0
+        if existing:
+            self._resume()
+        self._cap = max(existing, _INITIAL_SIZE)
+        if existing < self._cap:
+            os.ftruncate(self._fd, self._cap)
+        self._mm = mmap.mmap(self._fd, self._cap)
+        self.closed = False
+
+    def _resume(self) -> None:
+        with open(self.path, "rb") as f:
+            data = f.read()
+        state = DecodeState()
+        for rec in iter_records(data, 0, state):
+            if rec.kind in (KIND_NUMBER, KIND_STRING):
+                entry = self._names.setdefault(rec.name, [rec.name_id, rec.value_type, 0])
+                entry[1] = rec.value_type
+                entry[2] = max(entry[2], rec.step + 1)
+        for name_id, name in state.names.items():
+            self._names.setdefault(name, [name_id, -1, 0])
+        self._pos = state.offset
+
+    # -- writing -----------------------------------------------------------------------
+
+    def log(self, name: str, value: Any, step: int | None = None) -> None:
+        """Appends one scalar. ``step`` defaults to how often ``name`` was logged."""
+        entry = self._names.get(name)
+        if entry is None:
+            entry = self._define(name)
+        vt = type(value)
+        if vt is float:
+            code = TYPE_FLOAT
+        elif vt is int:
+            code = TYPE_INT
+            if not _INT64_MIN <= value <= _INT64_MAX:
+                code, value = TYPE_FLOAT, float(value)
+        elif vt is bool:
+            code = TYPE_BOOL
+        else:
+            self._log_other(name, entry, value, step)
+            return
+        if entry[1] == TYPE_STR:
+            raise MetricTypeError(
+                f"metric {name!r} was logged as str before; a value of type "
+                f"{vt.__name__} cannot follow. Log numbers under another name"
+            )
+        if step is None:
+            step = entry[2]
+        elif type(step) is not int:
+            step = _check_step(name, step)
+        entry[1] = code
+        entry[2] = step + 1
+        if code == TYPE_INT:
+            body = _pack_integer(KIND_NUMBER, code, entry[0], step, _now(), value)
+        else:
+            body = _pack_number(KIND_NUMBER, code, entry[0], step, _now(), value)
+        lock = self._lock
+        lock.acquire()
+        try:
+            pos = self._pos
+            end = pos + _NUMBER_TOTAL
+            if end > self._cap:
+                self._grow(end)
+            mm = self._mm
+            mm[pos + HEADER_SIZE : end] = body
+            # The header goes in last: a reader never sees a length before its body.
+            _pack_header_into(mm, pos, _NUMBER_SIZE, _crc32(body))
+            self._pos = end
+        finally:
+            lock.release()
+
+    def _log_other(self, name: str, entry: list[int], value: Any, step: int | None) -> None:
+        """The slow path: numpy scalars, strings, and refusals."""
+        if isinstance(value, str):
+            if entry[1] not in (-1, TYPE_STR):
+                raise MetricTypeError(
+                    f"metric {name!r} was logged as a number before; a str cannot follow. "
+                    "Log text under another name"
+                )
+            if len(value) > MAX_STRING_METRIC_LENGTH:
+                raise ValidationError(
+                    f"metric {name!r}: a str value of {len(value)} characters is over the "
+                    f"limit of {MAX_STRING_METRIC_LENGTH}; upload long text with upload_file"
+                )
+            step = entry[2] if step is None else _check_step(name, step)
+            entry[1], entry[2] = TYPE_STR, step + 1
+            body = _STRING.pack(KIND_STRING, 0, entry[0], step, time.time()) + value.encode(
+                "utf-8", "surrogatepass"
+            )
+            self._append(body)
+            return
+        if isinstance(value, bool):  # numpy.bool_ is not a bool subclass, handled below
+            self.log(name, bool(value), step)
+            return
+        if isinstance(value, int):
+            self.log(name, int(value), step)
+            return
+        if isinstance(value, float):
+            self.log(name, float(value), step)
+            return
+        kind = type(value).__module__
+        if kind == "numpy" and getattr(value, "ndim", None) == 0:
+            py = value.item()
+            if isinstance(py, (bool, int, float)):
+                self.log(name, py, step)
+                return
+        if hasattr(value, "item") and getattr(value, "numel", lambda: 0)() == 1:
+            self.log(name, value.item(), step)  # a one-element torch tensor
+            return
+        raise MetricTypeError(
+            f"metric {name!r}: cannot log a value of type {type(value).__name__}; "
+            "log a float, int, bool or str (use log_list for sequences)"
+        )
+
+    def log_record(self, name: str, kind: str, payload: Any) -> None:
+        """Appends a structured metric (list, row, table, image) as JSON."""
+        entry = self._names.get(name)
+        if entry is None:
+            entry = self._define(name)
+        try:
+            text = json.dumps({"kind": kind, "payload": payload}, allow_nan=True)
+        except (TypeError, ValueError) as exc:
+            raise MetricTypeError(f"metric {name!r}: {kind} values must be JSON-able: {exc}") from None
+        self._append(_RECORD.pack(KIND_RECORD, entry[0], time.time()) + text.encode())
+
+    def _define(self, name: str) -> list[int]:
+        check_metric_name(name)
+        with self._lock:
+            entry = self._names.get(name)
+            if entry is None:
+                entry = [len(self._names) + 1, -1, 0]
+                self._append_locked(_NAME.pack(KIND_NAME, entry[0]) + name.encode("utf-8", "surrogatepass"))
+                self._names[name] = entry
+        return entry
+
+    def _append(self, body: bytes) -> None:
+        with self._lock:
+            self._append_locked(body)
+
+    def _append_locked(self, body: bytes) -> None:
+        pos = self._pos
+        end = pos + HEADER_SIZE + len(body)
+        if end > self._cap:
+            self._grow(end)
+        self._mm[pos + HEADER_SIZE : end] = body
+        _HEADER.pack_into(self._mm, pos, len(body), zlib.crc32(body))
+        self._pos = end
+
+    def _grow(self, needed: int) -> None:
+        cap = self._cap
+        while cap < needed:
+            cap += min(cap, _MAX_GROWTH)
+        os.ftruncate(self._fd, cap)
+        self._mm.close()
+        self._mm = mmap.mmap(self._fd, cap)
+        self._cap = cap
+
+    @property
+    def size(self) -> int:
+        """Bytes of whole records written so far."""
+        return self._pos
+
+    def flush(self) -> None:
+        """Forces written records to disk (only power loss needs this)."""
+        with self._lock:
+            self._mm.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            self._mm.close()
+            os.close(self._fd)
+
+
+def _check_step(name: str, step: object) -> int:
+    if isinstance(step, bool) or not isinstance(step, int):
+        if hasattr(step, "__index__"):
+            return int(step.__index__())
+        raise MetricTypeError(
+            f"metric {name!r}: step must be an int, got {type(step).__name__}"
+        )
+    if not _INT64_MIN <= step <= _INT64_MAX:
+        raise ValidationError(f"metric {name!r}: step {step} does not fit in 64 bits")
+    return step
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+@dataclass
+class Record:
+    kind: int
+    name_id: int
+    name: str
+    value_type: int = TYPE_FLOAT
+    step: int = 0
+    timestamp: float = 0.0
+    value: Any = None
+    offset: int = 0
+
+
+@dataclass
+class DecodeState:
+    """What a reader carries between reads: the name table and where it stopped."""
+
+    offset: int = 0
+    names: dict[int, str] = field(default_factory=dict)
+    # Why reading stopped before the data's end, if it did: "incomplete" (the writer
+    # may still be copying) or a description of the damage.
+    stopped: str | None = None
+
+
+def iter_records(data: bytes | memoryview, base: int, state: DecodeState) -> Iterator[Record]:
+    """Decodes the whole records in ``data`` (which starts at file offset ``base``),
+    advancing ``state.offset`` past each. Stops at the end marker, at a record that is
+    not complete yet, or at damage (``state.stopped`` says which)."""
+    view = memoryview(data)
+    n = len(view)
+    pos = state.offset - base
+    state.stopped = None
+    names = state.names
+    unpack_header = _HEADER.unpack_from
+    crc32 = zlib.crc32
+    while pos + HEADER_SIZE <= n:
+        length, crc = unpack_header(view, pos)
+        if length == 0:
+            if crc != 0:
+                state.stopped = f"damaged record header at offset {base + pos}"
+            return
+        end = pos + HEADER_SIZE + length
+        if end > n:
+            state.stopped = "incomplete"
+            return
+        body = view[pos + HEADER_SIZE : end]
+        if crc32(body) != crc:
+            state.stopped = f"checksum mismatch at offset {base + pos}"
+            return
+        kind = body[0]
+        if kind == KIND_NUMBER and length == _NUMBER.size:
+            _, vtype, name_id, step, ts, value = _NUMBER.unpack(body)
+            if vtype == TYPE_INT:
+                value = _INTEGER.unpack(body)[5]
+            elif vtype == TYPE_BOOL:
+                value = bool(value)
+            rec = Record(kind, name_id, names.get(name_id, ""), vtype, step, ts, value, base + pos)
+        elif kind == KIND_NAME and length >= _NAME.size:
+            _, name_id = _NAME.unpack_from(body)
+            names[name_id] = bytes(body[_NAME.size :]).decode("utf-8", "surrogatepass")
+            state.offset = base + end
+            pos = end
+            continue
+        elif kind == KIND_STRING and length >= _STRING.size:
+            _, _, name_id, step, ts = _STRING.unpack_from(body)
+            text = bytes(body[_STRING.size :]).decode("utf-8", "surrogatepass")
+            rec = Record(kind, name_id, names.get(name_id, ""), TYPE_STR, step, ts, text, base + pos)
+        elif kind == KIND_RECORD and length >= _RECORD.size:
+            _, name_id, ts = _RECORD.unpack_from(body)
+            obj = json.loads(bytes(body[_RECORD.size :]))
+            rec = Record(kind, name_id, names.get(name_id, ""), TYPE_STR, 0, ts, obj, base + pos)
+        else:
+            state.stopped = f"unknown record kind {kind} at offset {base + pos}"
+            return
+        if not rec.name:
+            state.stopped = f"record at offset {base + pos} names undefined metric {name_id}"
+            return
+        state.offset = base + end
+        pos = end
+        yield rec
+
+
+def has_data_after(data: bytes | memoryview, start: int) -> bool:
+    """Whether any non-zero byte follows ``start`` (damage rather than a clean end)."""
+    return any(bytes(memoryview(data)[start:]).strip(b"\x00"))
+
+
+def is_finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not (
+        isinstance(value, float) and (math.isnan(value) or math.isinf(value))
+    )

@@ -1,0 +1,210 @@
+"""The run journal: round trips, truncation, damage, and SIGKILL durability."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from runyard.errors import MetricTypeError, ValidationError
+from runyard.tracking.decode import decode
+from runyard.tracking.journal import DecodeState, JournalWriter, iter_records
+
+values = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.booleans(),
+)
+names = st.sampled_from(["loss", "acc", "lr", "métrique/ü", "a" * 255])
+
+
+def read_all(path: Path) -> list[tuple[str, object, int]]:
+    state = DecodeState()
+    return [(r.name, r.value, r.step) for r in iter_records(path.read_bytes(), 0, state)]
+
+
+def same(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
+        return math.isnan(b)
+    return a == b and type(a) is type(b)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(names, values), max_size=60))
+def test_round_trip(tmp_path_factory: pytest.TempPathFactory, items: list[tuple[str, object]]) -> None:
+    path = tmp_path_factory.mktemp("j") / "journal.bin"
+    writer = JournalWriter(path)
+    for name, value in items:
+        writer.log(name, value)
+    writer.close()
+    got = read_all(path)
+    assert len(got) == len(items)
+    steps: dict[str, int] = {}
+    for (name, value), (gname, gvalue, gstep) in zip(items, got):
+        assert gname == name
+        assert same(gvalue, value), (gvalue, value)
+        assert gstep == steps.get(name, 0)
+        steps[name] = gstep + 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(min_value=1, max_value=30), st.data())
+def test_any_truncation_keeps_every_whole_record(
+    tmp_path_factory: pytest.TempPathFactory, count: int, data: st.DataObject
+) -> None:
+    path = tmp_path_factory.mktemp("j") / "journal.bin"
+    writer = JournalWriter(path)
+    for i in range(count):
+        writer.log("x", float(i))
+        writer.log("s", f"text {i}")
+    end = writer.size
+    writer.close()
+    raw = path.read_bytes()[:end]
+    cut = data.draw(st.integers(min_value=0, max_value=end))
+    state = DecodeState()
+    got = list(iter_records(raw[:cut], 0, state))
+    # Every record that ends before the cut is read; nothing after it is invented.
+    ends = []
+    s2 = DecodeState()
+    for _ in iter_records(raw, 0, s2):
+        ends.append(s2.offset)
+    assert len(got) == sum(1 for e in ends if e <= cut)
+
+
+def test_corruption_stops_at_the_damage(tmp_path: Path) -> None:
+    path = tmp_path / "journal.bin"
+    writer = JournalWriter(path)
+    for i in range(100):
+        writer.log("x", float(i))
+    writer.close()
+    raw = bytearray(path.read_bytes())
+    raw[38 * 50 + 30] ^= 0xFF  # a byte inside the 50th number record (after the name)
+    state = DecodeState()
+    batch = decode(bytes(raw), 0, state, 10_000)
+    assert state.stopped and "checksum" in state.stopped
+    cols = batch.columns(state.names)
+    assert 40 <= len(cols[0]) < 100
+    assert list(cols[0].values)[:10] == [float(i) for i in range(10)]
+
+
+def test_bulk_decode_matches_plain_decode(tmp_path: Path) -> None:
+    path = tmp_path / "journal.bin"
+    writer = JournalWriter(path)
+    for i in range(5000):
+        writer.log("a", i * 0.5)
+        if i % 7 == 0:
+            writer.log("b", i)
+        if i % 1000 == 0:
+            writer.log("note", f"at {i}")
+            writer.log_record("row", "row", {"i": i})
+    writer.close()
+    state = DecodeState()
+    batch = decode(path.read_bytes(), 0, state, 10**9)
+    cols = {c.key: c for c in batch.columns(state.names)}
+    assert list(cols["a"].values) == [i * 0.5 for i in range(5000)]
+    assert cols["b"].value_type == "int" and len(cols["b"]) == len(range(0, 5000, 7))
+    assert list(cols["note"].values) == [f"at {i}" for i in range(0, 5000, 1000)]
+    assert [r.payload for r in batch.records] == [{"i": i} for i in range(0, 5000, 1000)]
+
+
+def test_reopen_appends_and_continues_steps(tmp_path: Path) -> None:
+    path = tmp_path / "journal.bin"
+    w = JournalWriter(path)
+    w.log("x", 1.0)
+    w.log("x", 2.0)
+    w.close()
+    w = JournalWriter(path)
+    w.log("x", 3.0)
+    w.close()
+    assert [(v, s) for _, v, s in read_all(path)] == [(1.0, 0), (2.0, 1), (3.0, 2)]
+
+
+def test_growth_past_the_first_chunk(tmp_path: Path) -> None:
+    path = tmp_path / "journal.bin"
+    w = JournalWriter(path)
+    for i in range(100_000):  # 3.8 MB, several remaps
+        w.log("x", float(i), step=i)
+    w.close()
+    assert len(read_all(path)) == 100_000
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [([1, 2], MetricTypeError), ({"a": 1}, MetricTypeError), (None, MetricTypeError), (b"x", MetricTypeError)],
+)
+def test_bad_values_are_refused_with_the_metric_name(tmp_path: Path, value: object, error: type) -> None:
+    w = JournalWriter(tmp_path / "j.bin")
+    with pytest.raises(error, match="'loss'"):
+        w.log("loss", value)
+    w.close()
+
+
+def test_bad_names_and_type_switches(tmp_path: Path) -> None:
+    w = JournalWriter(tmp_path / "j.bin")
+    with pytest.raises(ValidationError, match="limit is 255"):
+        w.log("n" * 10_000, 1.0)
+    with pytest.raises(ValidationError, match="empty"):
+        w.log("", 1.0)
+    w.log("loss", 1.0)
+    with pytest.raises(MetricTypeError, match="number before"):
+        w.log("loss", "high")
+    w.log("label", "cat")
+    with pytest.raises(MetricTypeError, match="str before"):
+        w.log("label", 2.0)
+    w.close()
+
+
+def test_numpy_scalars_are_logged_as_python_numbers(tmp_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    w = JournalWriter(tmp_path / "j.bin")
+    w.log("f", np.float32(0.5))
+    w.log("i", np.int64(3))
+    w.log("b", np.bool_(True))
+    w.close()
+    assert [(n, v) for n, v, _ in read_all(tmp_path / "j.bin")] == [("f", 0.5), ("i", 3), ("b", True)]
+
+
+KILL_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from runyard.tracking.journal import JournalWriter
+    w = JournalWriter(sys.argv[1])
+    i = 0
+    while True:
+        w.log("x", float(i))
+        i += 1
+        if i % 1000 == 0:
+            # how far we got, written after the points: what is counted must be stored
+            with open(sys.argv[2], "w") as f:
+                f.write(str(i))
+    """
+)
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_sigkill_loses_nothing(tmp_path: Path, attempt: int) -> None:
+    journal, progress = tmp_path / "j.bin", tmp_path / "progress"
+    script = tmp_path / "logger.py"
+    script.write_text(KILL_SCRIPT)
+    proc = subprocess.Popen([sys.executable, str(script), str(journal), str(progress)])
+    deadline = time.monotonic() + 30
+    target = 20_000 * (attempt + 1)
+    while time.monotonic() < deadline:
+        if progress.exists() and progress.read_text().strip() and int(progress.read_text()) >= target:
+            break
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    counted = int(progress.read_text())
+    got = read_all(journal)
+    assert len(got) >= counted
+    assert [v for _, v, _ in got] == [float(i) for i in range(len(got))]
