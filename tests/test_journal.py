@@ -40,7 +40,9 @@ def same(a: object, b: object) -> bool:
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(names, values), max_size=60))
-def test_round_trip(tmp_path_factory: pytest.TempPathFactory, items: list[tuple[str, object]]) -> None:
+def test_round_trip(
+    tmp_path_factory: pytest.TempPathFactory, items: list[tuple[str, object]]
+) -> None:
     path = tmp_path_factory.mktemp("j") / "journal.bin"
     writer = JournalWriter(path)
     for name, value in items:
@@ -139,9 +141,16 @@ def test_growth_past_the_first_chunk(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("value", "error"),
-    [([1, 2], MetricTypeError), ({"a": 1}, MetricTypeError), (None, MetricTypeError), (b"x", MetricTypeError)],
+    [
+        ([1, 2], MetricTypeError),
+        ({"a": 1}, MetricTypeError),
+        (None, MetricTypeError),
+        (b"x", MetricTypeError),
+    ],
 )
-def test_bad_values_are_refused_with_the_metric_name(tmp_path: Path, value: object, error: type) -> None:
+def test_bad_values_are_refused_with_the_metric_name(
+    tmp_path: Path, value: object, error: type
+) -> None:
     w = JournalWriter(tmp_path / "j.bin")
     with pytest.raises(error, match="'loss'"):
         w.log("loss", value)
@@ -170,7 +179,11 @@ def test_numpy_scalars_are_logged_as_python_numbers(tmp_path: Path) -> None:
     w.log("i", np.int64(3))
     w.log("b", np.bool_(True))
     w.close()
-    assert [(n, v) for n, v, _ in read_all(tmp_path / "j.bin")] == [("f", 0.5), ("i", 3), ("b", True)]
+    assert [(n, v) for n, v, _ in read_all(tmp_path / "j.bin")] == [
+        ("f", 0.5),
+        ("i", 3),
+        ("b", True),
+    ]
 
 
 KILL_SCRIPT = textwrap.dedent(
@@ -199,7 +212,11 @@ def test_sigkill_loses_nothing(tmp_path: Path, attempt: int) -> None:
     deadline = time.monotonic() + 30
     target = 20_000 * (attempt + 1)
     while time.monotonic() < deadline:
-        if progress.exists() and progress.read_text().strip() and int(progress.read_text()) >= target:
+        if (
+            progress.exists()
+            and progress.read_text().strip()
+            and int(progress.read_text()) >= target
+        ):
             break
         time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
-MetricValue = Union[float, int, bool, str]
+MetricValue = float | int | bool | str
 
 
 class RunStatus(str, enum.Enum):
@@ -142,9 +142,10 @@ class MetricColumns:
 
     key: str
     value_type: str  # "float", "int", "bool" (stored as float64) or "str"
-    steps: Sequence[int]
-    timestamps: Sequence[float]
-    values: Sequence[MetricValue]
+    # Sequences or numpy arrays (typed Any so that entities need not import numpy).
+    steps: Any
+    timestamps: Any
+    values: Any
 
     def __len__(self) -> int:
         return len(self.steps)

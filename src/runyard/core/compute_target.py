@@ -1,5 +1,9 @@
-"""Compute targets, with the tutorial SDK's names:
-``ComputeTarget.create(ws, "cpu-cluster", LocalCompute.provisioning_configuration(max_concurrent_runs=2))``."""
+"""Compute targets, with the tutorial SDK's names::
+
+ComputeTarget.create(
+    ws, "cpu-cluster", LocalCompute.provisioning_configuration(max_concurrent_runs=2)
+)
+"""
 
 from __future__ import annotations
 
@@ -32,8 +36,9 @@ class RayCompute:
     """A Ray cluster, reached through its job submission address."""
 
     @staticmethod
-    def provisioning_configuration(address: str, max_concurrent_runs: int = 4,
-                                   **options: Any) -> ProvisioningConfiguration:
+    def provisioning_configuration(
+        address: str, max_concurrent_runs: int = 4, **options: Any
+    ) -> ProvisioningConfiguration:
         return ProvisioningConfiguration(
             "ray", address=address, max_concurrent_runs=max_concurrent_runs, options=options
         )
@@ -43,9 +48,12 @@ class AmlCompute(LocalCompute):
     """The tutorial's cluster type; here it provisions a local pool of slots."""
 
     @staticmethod
-    def provisioning_configuration(max_concurrent_runs: int = 1, max_nodes: int | None = None,
-                                   **_: Any) -> ProvisioningConfiguration:
-        return ProvisioningConfiguration("local", max_concurrent_runs=max_nodes or max_concurrent_runs)
+    def provisioning_configuration(
+        max_concurrent_runs: int = 1, max_nodes: int | None = None, **_: Any
+    ) -> ProvisioningConfiguration:
+        return ProvisioningConfiguration(
+            "local", max_concurrent_runs=max_nodes or max_concurrent_runs
+        )
 
 
 class ComputeTarget:
@@ -53,9 +61,7 @@ class ComputeTarget:
 
     def __init__(self, workspace: Workspace, config: ComputeTargetConfig | str) -> None:
         self.workspace = workspace
-        self.config = (
-            workspace.compute_target_config(config) if isinstance(config, str) else config
-        )
+        self.config = workspace.compute_target_config(config) if isinstance(config, str) else config
 
     @property
     def name(self) -> str:
@@ -66,10 +72,14 @@ class ComputeTarget:
         return self.config.type
 
     @classmethod
-    def create(cls, workspace: Workspace, name: str,
-               provisioning_configuration: ProvisioningConfiguration) -> ComputeTarget:
+    def create(
+        cls, workspace: Workspace, name: str, provisioning_configuration: ProvisioningConfiguration
+    ) -> ComputeTarget:
         """Adds (or updates) the target in the workspace config."""
-        raw: dict[str, Any] = {"type": provisioning_configuration.type, **provisioning_configuration.settings}
+        raw: dict[str, Any] = {
+            "type": provisioning_configuration.type,
+            **provisioning_configuration.settings,
+        }
         if raw.get("options") is None:
             raw.pop("options", None)
         config = compute_target_from_dict(name, raw, "compute target")
@@ -82,7 +92,11 @@ class ComputeTarget:
         """Nothing to provision: a local pool or an existing cluster is ready at once."""
 
     def get_status(self) -> Mapping[str, Any]:
-        return {"name": self.name, "type": self.type, "maxConcurrentRuns": self.config.max_concurrent_runs}
+        return {
+            "name": self.name,
+            "type": self.type,
+            "maxConcurrentRuns": self.config.max_concurrent_runs,
+        }
 
     def __repr__(self) -> str:
         return f"ComputeTarget(name={self.name!r}, type={self.type!r})"

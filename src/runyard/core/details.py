@@ -37,7 +37,14 @@ def run_details(store: Store, info: RunInfo) -> dict[str, Any]:
         "properties": dict(info.properties),
         "runDefinition": {
             k: definition[k]
-            for k in ("script", "arguments", "snapshot_id", "environment", "max_run_duration_seconds", "git")
+            for k in (
+                "script",
+                "arguments",
+                "snapshot_id",
+                "environment",
+                "max_run_duration_seconds",
+                "git",
+            )
             if k in definition
         },
         "logFiles": {p: p for p in (DRIVER_LOG, ENVIRONMENT_BUILD_LOG) if p in files},

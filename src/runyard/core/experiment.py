@@ -52,8 +52,12 @@ class Experiment:
 
         return submit(self, config, tags=tags)
 
-    def get_runs(self, type: str | None = None, tags: Mapping[str, str] | None = None,
-                 include_children: bool = False) -> Iterator[Run]:
+    def get_runs(
+        self,
+        type: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        include_children: bool = False,
+    ) -> Iterator[Run]:
         """The experiment's runs, newest first."""
         from runyard.core.run import Run
 

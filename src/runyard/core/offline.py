@@ -36,8 +36,14 @@ class OfflineRun(Run):
 
     @property
     def info(self) -> RunInfo:
-        return RunInfo(run_id=self.id, experiment_id="", number=0, kind=RunKind.INTERACTIVE,
-                       status=RunStatus.RUNNING, created_at=0.0)
+        return RunInfo(
+            run_id=self.id,
+            experiment_id="",
+            number=0,
+            kind=RunKind.INTERACTIVE,
+            status=RunStatus.RUNNING,
+            created_at=0.0,
+        )
 
     def _say(self, text: str) -> None:
         print(f"[runyard offline] {text}", file=sys.stderr)
@@ -47,7 +53,9 @@ class OfflineRun(Run):
         if not isinstance(value, (bool, int, float, str)) and not hasattr(value, "item"):
             from runyard.errors import MetricTypeError
 
-            raise MetricTypeError(f"metric {name!r}: cannot log a value of type {type(value).__name__}")
+            raise MetricTypeError(
+                f"metric {name!r}: cannot log a value of type {type(value).__name__}"
+            )
         self._metrics.setdefault(name, []).append(value)
         self._say(f"would log {name}={value!r}" + (f" at step {step}" if step is not None else ""))
 
@@ -63,13 +71,16 @@ class OfflineRun(Run):
         self._metrics[name] = [dict(value)]
         self._say(f"would log table {name}")
 
-    def log_image(self, name: str, path: str | Path | None = None, plot: Any = None,
-                  description: str = "") -> None:
+    def log_image(
+        self, name: str, path: str | Path | None = None, plot: Any = None, description: str = ""
+    ) -> None:
         self._say(f"would log image {name} from {path or 'a plot'}")
 
     def get_metrics(self, name: str | None = None) -> dict[str, Any]:
         items = {k: (v[0] if len(v) == 1 else list(v)) for k, v in self._metrics.items()}
-        return {name: items[name]} if name is not None and name in items else ({} if name else items)
+        return (
+            {name: items[name]} if name is not None and name in items else ({} if name else items)
+        )
 
     def flush(self) -> None:
         pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import io
 import os
 import socket
@@ -22,8 +23,8 @@ from runyard.tracking.journal import JournalWriter
 
 if TYPE_CHECKING:
     from runyard.core.experiment import Experiment
-    from runyard.tracking.ingest import IngestThread
     from runyard.core.workspace import Workspace
+    from runyard.tracking.ingest import IngestThread
 
 _context_lock = threading.Lock()
 _context: Run | None = None
@@ -77,8 +78,9 @@ class Run:
 
                 _context = OfflineRun()
                 return _context
-            _context = _SubmittedContextRun(env.run_id, env.tracking_uri, env.artifact_root,
-                                            env.journal, env.token, env.studio_url)
+            from runyard.core.context import SubmittedContextRun
+
+            _context = SubmittedContextRun(env)
             return _context
 
     @classmethod
@@ -173,7 +175,9 @@ class Run:
     def log_list(self, name: str, value: Any, description: str = "") -> None:
         """Logs a list of numbers as one metric (charted against its index)."""
         if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-            raise MetricTypeError(f"log_list({name!r}): value must be a list, got {type(value).__name__}")
+            raise MetricTypeError(
+                f"log_list({name!r}): value must be a list, got {type(value).__name__}"
+            )
         self._writer().log_record(name, "list", [_plain(v, name) for v in value])
 
     def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
@@ -191,8 +195,9 @@ class Run:
             raise ValidationError(f"log_table({name!r}): columns have different lengths")
         self._writer().log_record(name, "table", columns)
 
-    def log_image(self, name: str, path: str | Path | None = None, plot: Any = None,
-                  description: str = "") -> None:
+    def log_image(
+        self, name: str, path: str | Path | None = None, plot: Any = None, description: str = ""
+    ) -> None:
         """Logs an image file, or a matplotlib figure/pyplot (``plot=plt``), as a PNG."""
         if (path is None) == (plot is None):
             raise ValidationError(f"log_image({name!r}) takes exactly one of path= or plot=")
@@ -234,7 +239,9 @@ class Run:
 
     def add_properties(self, properties: Mapping[str, Any]) -> None:
         """Adds properties; unlike tags they cannot change once set."""
-        self._store.add_properties(self.id, _check_strings("property", properties, MAX_TAG_VALUE_LENGTH))
+        self._store.add_properties(
+            self.id, _check_strings("property", properties, MAX_TAG_VALUE_LENGTH)
+        )
 
     def get_properties(self) -> dict[str, str]:
         return dict(self.info.properties)
@@ -267,7 +274,9 @@ class Run:
         self._store.artifacts.download(self.id, clean_relative_path(name), target)
         return target
 
-    def download_files(self, prefix: str | None = None, output_directory: str | Path | None = None) -> list[Path]:
+    def download_files(
+        self, prefix: str | None = None, output_directory: str | Path | None = None
+    ) -> list[Path]:
         out = Path(output_directory or ".")
         done = []
         for name in self.get_file_names():
@@ -327,22 +336,32 @@ class Run:
     def child_run(self, name: str | None = None) -> Run:
         """Starts a child run, logged by this process like ``start_logging``."""
         return Run._start_interactive(
-            self._require_workspace_or_context(), self._info.experiment_id,
-            kind=RunKind.CHILD, display_name=name or "", parent_run_id=self.id,
+            self._require_workspace_or_context(),
+            self._info.experiment_id,
+            kind=RunKind.CHILD,
+            display_name=name or "",
+            parent_run_id=self.id,
         )
 
     def _require_workspace_or_context(self) -> Workspace:
         return self._require_workspace()
 
     def get_children(self) -> Iterator[Run]:
-        page = self._store.search_runs(RunQuery(parent_run_id=self.id, limit=10_000, descending=False))
+        page = self._store.search_runs(
+            RunQuery(parent_run_id=self.id, limit=10_000, descending=False)
+        )
         for info in page.runs:
             yield Run(self._store, info, workspace=self._workspace)
 
     # -- watching ----------------------------------------------------------------------
 
-    def wait_for_completion(self, show_output: bool = False, wait_post_processing: bool = False,
-                            raise_on_error: bool = True, timeout: float | None = None) -> dict[str, Any]:
+    def wait_for_completion(
+        self,
+        show_output: bool = False,
+        wait_post_processing: bool = False,
+        raise_on_error: bool = True,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
         """Waits for a terminal status, streaming the driver log when ``show_output``.
         A Failed or Canceled run raises RunFailedError unless ``raise_on_error=False``."""
         from runyard.core.watch import wait
@@ -352,10 +371,8 @@ class Run:
         if raise_on_error and self._info.status in (RunStatus.FAILED, RunStatus.CANCELED):
             from runyard.errors import RunFailedError
 
-            raise RunFailedError(
-                f"run {self.id} ended {self._info.status.value}: {self._info.error or 'no error recorded'}",
-                result,
-            )
+            error = self._info.error or "no error recorded"
+            raise RunFailedError(f"run {self.id} ended {self._info.status.value}: {error}", result)
         return result
 
     def get_portal_url(self) -> str:
@@ -372,51 +389,6 @@ class Run:
         from runyard.core.submit import resubmit
 
         return resubmit(self._require_workspace(), self, compute_target=compute_target)
-
-
-class _SubmittedContextRun(Run):
-    """The run as seen from the script a runner started: logs to the runner's journal,
-    opens the store only when something besides ``log`` needs it."""
-
-    def __init__(self, run_id: str, uri: str, artifact_root: str, journal: str,
-                 token: str | None, studio_url: str | None) -> None:
-        self._run_id = run_id
-        self._uri, self._root, self._token = uri, artifact_root, token
-        self._studio_url = studio_url
-        self._journal = JournalWriter(journal)
-        self._ingest = None
-        self._workspace = None
-        self._lazy_store: Store | None = None
-        self._lazy_info: RunInfo | None = None
-
-    @property  # type: ignore[override]
-    def _store(self) -> Store:
-        if self._lazy_store is None:
-            from runyard.store import open_store
-
-            self._lazy_store = open_store(self._uri, artifact_root=Path(self._root), token=self._token)
-        return self._lazy_store
-
-    @property  # type: ignore[override]
-    def _info(self) -> RunInfo:
-        if self._lazy_info is None:
-            self._lazy_info = self._store.get_run(self._run_id)
-        return self._lazy_info
-
-    @_info.setter
-    def _info(self, value: RunInfo) -> None:
-        self._lazy_info = value
-
-    @property
-    def id(self) -> str:
-        return self._run_id
-
-    def get_portal_url(self) -> str:
-        base = (self._studio_url or "http://127.0.0.1:8765").rstrip("/")
-        return f"{base}/runs/{self.id}"
-
-    def child_run(self, name: str | None = None) -> Run:
-        raise ConflictError("child runs of a submitted run are not supported yet")
 
 
 def _plain(value: Any, name: str) -> Any:
@@ -439,7 +411,9 @@ def _check_strings(kind: str, values: Mapping[str, Any], limit: int) -> dict[str
             )
         text = value if isinstance(value, str) else str(value)
         if len(text) > limit:
-            raise ValidationError(f"{kind} {key!r}: value of {len(text)} characters is over the limit of {limit}")
+            raise ValidationError(
+                f"{kind} {key!r}: value of {len(text)} characters is over the limit of {limit}"
+            )
         out[key] = text
     return out
 
@@ -452,7 +426,5 @@ _live_runs: weakref.WeakSet[Run] = weakref.WeakSet()
 @atexit.register
 def _finish_live_runs() -> None:
     for run in list(_live_runs):
-        try:
+        with contextlib.suppress(Exception):  # else the reaper finishes it on next open
             run.complete()
-        except Exception:  # the reaper will finish it on next open
-            pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from runyard.errors import ValidationError
 
@@ -19,7 +19,7 @@ class RunConfiguration:
     """The tutorial's ``config.run_config``: ``config.run_config.environment = env``."""
 
     environment: Environment | None = None
-    target: Union[str, ComputeTarget] = "local"
+    target: str | ComputeTarget = "local"
     max_run_duration_seconds: int | None = None
     environment_variables: dict[str, str] = field(default_factory=dict)
 
@@ -33,7 +33,7 @@ class ScriptRunConfig:
         source_directory: str | Path = ".",
         script: str | None = None,
         arguments: Sequence[Any] | None = None,
-        compute_target: Union[str, ComputeTarget, None] = None,
+        compute_target: str | ComputeTarget | None = None,
         environment: Environment | None = None,
         max_run_duration_seconds: int | None = None,
         run_config: RunConfiguration | None = None,
@@ -44,12 +44,16 @@ class ScriptRunConfig:
                 "ScriptRunConfig needs script=, the training script's path inside "
                 "source_directory (e.g. script='train.py')"
             )
-        if arguments is not None and (isinstance(arguments, (str, bytes)) or not isinstance(arguments, Sequence)):
+        if arguments is not None and (
+            isinstance(arguments, (str, bytes)) or not isinstance(arguments, Sequence)
+        ):
             raise ValidationError("arguments must be a list, e.g. ['--epochs', 2]")
         if max_run_duration_seconds is not None and (
             not isinstance(max_run_duration_seconds, int) or max_run_duration_seconds <= 0
         ):
-            raise ValidationError("max_run_duration_seconds must be a positive whole number of seconds")
+            raise ValidationError(
+                "max_run_duration_seconds must be a positive whole number of seconds"
+            )
         self.source_directory = str(source_directory)
         self.script = script
         self.arguments = [str(a) for a in (arguments or [])]
@@ -64,11 +68,11 @@ class ScriptRunConfig:
             self.run_config.environment_variables.update(environment_variables)
 
     @property
-    def compute_target(self) -> Union[str, ComputeTarget]:
+    def compute_target(self) -> str | ComputeTarget:
         return self.run_config.target
 
     @compute_target.setter
-    def compute_target(self, value: Union[str, ComputeTarget]) -> None:
+    def compute_target(self, value: str | ComputeTarget) -> None:
         self.run_config.target = value
 
     @property
@@ -84,4 +88,6 @@ class ScriptRunConfig:
         return self.run_config.max_run_duration_seconds
 
     def __repr__(self) -> str:
-        return f"ScriptRunConfig(source_directory={self.source_directory!r}, script={self.script!r})"
+        return (
+            f"ScriptRunConfig(source_directory={self.source_directory!r}, script={self.script!r})"
+        )

@@ -38,9 +38,10 @@ def _target_name(config: ScriptRunConfig) -> str:
     return target if isinstance(target, str) else target.name
 
 
-def submit(experiment: Experiment, config: ScriptRunConfig, tags: Mapping[str, str] | None = None) -> Run:
+def submit(
+    experiment: Experiment, config: ScriptRunConfig, tags: Mapping[str, str] | None = None
+) -> Run:
     from runyard.config import DEFAULT_SNAPSHOT_MAX_BYTES, DEFAULT_SNAPSHOT_MAX_FILES
-    from runyard.core.run import Run
     from runyard.store.snapshots import SnapshotStore, git_info
 
     ws = experiment.workspace
@@ -82,9 +83,14 @@ def submit(experiment: Experiment, config: ScriptRunConfig, tags: Mapping[str, s
     return _queue(ws, experiment.id, target, definition, tags)
 
 
-def _queue(ws: Workspace, experiment_id: str, target: ComputeTargetConfig,
-           definition: Mapping[str, Any], tags: Mapping[str, str] | None,
-           properties: Mapping[str, str] | None = None) -> Run:
+def _queue(
+    ws: Workspace,
+    experiment_id: str,
+    target: ComputeTargetConfig,
+    definition: Mapping[str, Any],
+    tags: Mapping[str, str] | None,
+    properties: Mapping[str, str] | None = None,
+) -> Run:
     from runyard.compute import get_dispatcher
     from runyard.core.run import Run
 
@@ -115,5 +121,11 @@ def resubmit(ws: Workspace, run: Run, compute_target: str | None = None) -> Run:
         definition["environment"] = {**env, "spec": spec_from_lock(env["spec"], env["lock"])}
     definition.pop("cancel_requested", None)
     target = ws.compute_target_config(compute_target or info.compute_target)
-    return _queue(ws, info.experiment_id, target, definition, dict(info.tags),
-                  properties={"rerun_of": info.run_id})
+    return _queue(
+        ws,
+        info.experiment_id,
+        target,
+        definition,
+        dict(info.tags),
+        properties={"rerun_of": info.run_id},
+    )

@@ -183,7 +183,10 @@ class Workspace:
     def experiments(self) -> dict[str, Experiment]:
         from runyard.core.experiment import Experiment
 
-        return {s.experiment.name: Experiment(self, s.experiment.name) for s in self.store.list_experiments()}
+        return {
+            s.experiment.name: Experiment(self, s.experiment.name)
+            for s in self.store.list_experiments()
+        }
 
     def get_details(self) -> dict[str, Any]:
         return {

@@ -76,7 +76,9 @@ def resolve_paths(config: WorkspaceConfig, config_dir: Path) -> tuple[str, Path]
     return uri, root
 
 
-def open_workspace_store(config_path: Path, token: str | None = None) -> tuple[WorkspaceConfig, Store]:
+def open_workspace_store(
+    config_path: Path, token: str | None = None
+) -> tuple[WorkspaceConfig, Store]:
     """Reads a config and opens its store."""
     from runyard.store import open_store
 

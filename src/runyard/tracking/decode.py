@@ -28,21 +28,19 @@ from runyard.tracking.journal import (
     iter_records,
 )
 
-_NUMBER_DTYPE = np.dtype(
-    [
-        ("length", "<u4"),
-        ("crc", "<u4"),
-        ("kind", "u1"),
-        ("type", "u1"),
-        ("name_id", "<u4"),
-        ("step", "<i8"),
-        ("timestamp", "<f8"),
-        ("value", "<f8"),
-    ]
-)
-_NUMBER_BODY = _NUMBER_DTYPE.itemsize - HEADER_SIZE
+_FIELDS = [
+    ("length", "<u4"),
+    ("crc", "<u4"),
+    ("kind", "u1"),
+    ("type", "u1"),
+    ("name_id", "<u4"),
+    ("step", "<i8"),
+    ("timestamp", "<f8"),
+]
+_NUMBER_DTYPE = np.dtype([*_FIELDS, ("value", "<f8")])
 # The same records with the value read as the int64 that int records carry.
-_INTEGER_DTYPE = np.dtype([(n, "<i8" if n == "value" else t[0]) for n, t in _NUMBER_DTYPE.fields.items()])
+_INTEGER_DTYPE = np.dtype([*_FIELDS, ("value", "<i8")])
+_NUMBER_BODY = _NUMBER_DTYPE.itemsize - HEADER_SIZE
 
 
 @dataclass
@@ -130,7 +128,7 @@ def decode(
                 state.offset += m * size
                 continue
         # Not a numeric record (or damage): one record through the plain decoder.
-        rec = next(iter_records(view[: n], base, state), None)
+        rec = next(iter_records(view[:n], base, state), None)
         if rec is None:
             break
         batch.count += 1

@@ -84,10 +84,7 @@ class JournalIngester:
                     total += batch.count
                 consumed = state.offset - start
                 if consumed == 0:
-                    if (
-                        state.stopped == "incomplete"
-                        and len(data) == self._read_size < _MAX_READ
-                    ):
+                    if state.stopped == "incomplete" and len(data) == self._read_size < _MAX_READ:
                         self._read_size *= 2  # a record larger than what we read
                         continue
                     break

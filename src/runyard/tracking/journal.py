@@ -224,7 +224,9 @@ class JournalWriter:
         try:
             text = json.dumps({"kind": kind, "payload": payload}, allow_nan=True)
         except (TypeError, ValueError) as exc:
-            raise MetricTypeError(f"metric {name!r}: {kind} values must be JSON-able: {exc}") from None
+            raise MetricTypeError(
+                f"metric {name!r}: {kind} values must be JSON-able: {exc}"
+            ) from None
         self._append(_RECORD.pack(KIND_RECORD, entry[0], time.time()) + text.encode())
 
     def _define(self, name: str) -> list[int]:
@@ -233,7 +235,9 @@ class JournalWriter:
             entry = self._names.get(name)
             if entry is None:
                 entry = [len(self._names) + 1, -1, 0]
-                self._append_locked(_NAME.pack(KIND_NAME, entry[0]) + name.encode("utf-8", "surrogatepass"))
+                self._append_locked(
+                    _NAME.pack(KIND_NAME, entry[0]) + name.encode("utf-8", "surrogatepass")
+                )
                 self._names[name] = entry
         return entry
 
@@ -282,9 +286,7 @@ def _check_step(name: str, step: object) -> int:
     if isinstance(step, bool) or not isinstance(step, int):
         if hasattr(step, "__index__"):
             return int(step.__index__())
-        raise MetricTypeError(
-            f"metric {name!r}: step must be an int, got {type(step).__name__}"
-        )
+        raise MetricTypeError(f"metric {name!r}: step must be an int, got {type(step).__name__}")
     if not _INT64_MIN <= step <= _INT64_MAX:
         raise ValidationError(f"metric {name!r}: step {step} does not fit in 64 bits")
     return step
@@ -358,7 +360,9 @@ def iter_records(data: bytes | memoryview, base: int, state: DecodeState) -> Ite
         elif kind == KIND_STRING and length >= _STRING.size:
             _, _, name_id, step, ts = _STRING.unpack_from(body)
             text = bytes(body[_STRING.size :]).decode("utf-8", "surrogatepass")
-            rec = Record(kind, name_id, names.get(name_id, ""), TYPE_STR, step, ts, text, base + pos)
+            rec = Record(
+                kind, name_id, names.get(name_id, ""), TYPE_STR, step, ts, text, base + pos
+            )
         elif kind == KIND_RECORD and length >= _RECORD.size:
             _, name_id, ts = _RECORD.unpack_from(body)
             obj = json.loads(bytes(body[_RECORD.size :]))

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import click
+
+from runyard.cli.common import CliContext, echo_json, echo_table, pass_cli
+
+
+@click.group()
+def compute() -> None:
+    """Create and list compute targets."""
+
+
+@compute.command("create")
+@click.argument("name")
+@click.option(
+    "--type", "kind", type=click.Choice(["local", "ray"]), default="local", show_default=True
+)
+@click.option("--max-concurrent-runs", type=click.IntRange(1, 10_000), default=1, show_default=True)
+@click.option(
+    "--address", default=None, help="Ray job submission address, e.g. http://127.0.0.1:8265."
+)
+@pass_cli
+def create(
+    cli: CliContext, name: str, kind: str, max_concurrent_runs: int, address: str | None
+) -> None:
+    """Add a compute target to the workspace (or update it)."""
+    from runyard.core.compute_target import ComputeTarget, LocalCompute, RayCompute
+
+    if kind == "ray":
+        if not address:
+            raise click.UsageError("--type ray needs --address http://HOST:8265")
+        config = RayCompute.provisioning_configuration(
+            address=address, max_concurrent_runs=max_concurrent_runs
+        )
+    else:
+        config = LocalCompute.provisioning_configuration(max_concurrent_runs=max_concurrent_runs)
+    target = ComputeTarget.create(cli.ws, name, config)
+    click.echo(
+        f"compute target {target.name!r} ({target.type}, {max_concurrent_runs} slot(s)) saved"
+    )
+
+
+@compute.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def list_targets(cli: CliContext, as_json: bool) -> None:
+    """The workspace's compute targets."""
+    targets = cli.ws.compute_targets
+    rows = [
+        [t.name, t.type, t.config.max_concurrent_runs, t.config.address or ""]
+        for t in targets.values()
+    ]
+    if as_json:
+        echo_json([dict(zip(["name", "type", "max_concurrent_runs", "address"], r)) for r in rows])
+    else:
+        echo_table(["name", "type", "slots", "address"], rows)
+
+
+@compute.command("delete")
+@click.argument("name")
+@pass_cli
+def delete(cli: CliContext, name: str) -> None:
+    """Remove a compute target from the workspace config."""
+    cli.ws.compute_target_config(name)
+    cli.ws.remove_compute_target(name)
+    click.echo(f"compute target {name!r} removed")

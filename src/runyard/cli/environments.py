@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import click
+
+from runyard.cli.common import CliContext, echo_json, echo_table, fmt_time, pass_cli
+
+
+@click.group()
+def env() -> None:
+    """Build, list, inspect and prune environments."""
+
+
+@env.command("build")
+@click.argument("ref")
+@pass_cli
+def build(cli: CliContext, ref: str) -> None:
+    """Build REF (requirements.txt, conda .yml, or NAME[:VERSION]) into the cache."""
+    from runyard.cli.submit import load_environment
+    from runyard.environments import build as build_env
+
+    environment = load_environment(cli.ws, ref)
+    log = Path(tempfile.mkdtemp(prefix="runyard-build-")) / "environment_build.log"
+    prepared = build_env(environment.to_spec(), log)
+    click.echo(f"built {environment.name} ({prepared.spec_hash[:12]}): {prepared.python}")
+    click.echo(f"build log: {log}")
+
+
+@env.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def list_envs(cli: CliContext, as_json: bool) -> None:
+    """Registered environments of the workspace, and what is built in the cache."""
+    from runyard.environments import list_cached
+
+    records = cli.ws.store.list_environments()
+    cached = list_cached()
+    if as_json:
+        echo_json(
+            {
+                "registered": [
+                    {
+                        "name": r.name,
+                        "version": r.version,
+                        "hash": r.spec_hash,
+                        "created_at": r.created_at,
+                    }
+                    for r in records
+                ],
+                "cached": [
+                    {"hash": c.hash, "path": str(c.path), "size": c.size_bytes, "last_used": c.last_used}
+                    for c in cached
+                ],
+            }
+        )
+        return
+    echo_table(
+        ["name", "version", "hash", "registered"],
+        [[r.name, r.version, r.spec_hash[:12], fmt_time(r.created_at)] for r in records],
+        title="registered environments",
+    )
+    echo_table(
+        ["hash", "size MB", "last used", "path"],
+        [[c.hash[:12], f"{c.size_bytes / 1e6:.0f}", fmt_time(c.last_used), c.path] for c in cached],
+        title="built environments (cache)",
+    )
+
+
+@env.command("show")
+@click.argument("ref")
+@pass_cli
+def show(cli: CliContext, ref: str) -> None:
+    """Spec, hash, lock and location of NAME[:VERSION] (registered or curated)."""
+    from runyard.cli.submit import load_environment
+    from runyard.environments import spec_hash
+    from runyard.environments.cache import entry_path, is_complete
+
+    environment = load_environment(cli.ws, ref)
+    spec = environment.to_spec()
+    hash_ = spec_hash(spec)
+    entry = entry_path(hash_)
+    built = is_complete(entry)
+    lock_file = entry / "lock.txt"
+    echo_json(
+        {
+            "name": environment.name,
+            "version": environment.version,
+            "hash": hash_,
+            "spec": spec,
+            "built": built,
+            "path": str(entry) if built else None,
+            "lock": lock_file.read_text().splitlines() if built and lock_file.is_file() else None,
+        }
+    )
+
+
+@env.command("prune")
+@click.option(
+    "--older-than-days",
+    type=float,
+    default=None,
+    help="Only environments unused for this many days (default: every unused one).",
+)
+def prune(older_than_days: float | None) -> None:
+    """Delete built environments from the cache (they are rebuilt when needed)."""
+    from runyard.environments import prune as prune_envs
+
+    removed = prune_envs(older_than_days=older_than_days)
+    for path in removed:
+        click.echo(f"removed {path}")
+    click.echo(f"{len(removed)} environment(s) removed")

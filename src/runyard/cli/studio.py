@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import click
+
+from runyard.cli.common import CliContext, pass_cli
+from runyard.config import DEFAULT_STUDIO_PORT
+
+
+@click.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; anything but loopback needs --token.",
+)
+@click.option(
+    "--port", default=DEFAULT_STUDIO_PORT, show_default=True, type=click.IntRange(0, 65535)
+)
+@click.option(
+    "--token",
+    default=None,
+    envvar="RUNYARD_TOKEN",
+    help="Access token (default: generated). Needed for writes, and for every "
+    "request on a non-loopback address.",
+)
+@pass_cli
+def studio(cli: CliContext, host: str, port: int, token: str | None) -> None:
+    """Serve the studio (web UI) and the REST API for the workspace."""
+    from runyard.server import serve
+
+    ws = cli.ws
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    ws.set_studio_url(f"http://{shown_host}:{port}")
+    serve(ws.store, host=host, port=port, token=token, workspace_name=ws.name)

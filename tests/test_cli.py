@@ -1,0 +1,107 @@
+"""The CLI: each command over the library, with errors as one clear line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from runyard.cli import cli
+from runyard.core import Experiment, Workspace
+
+
+def invoke(*args: str, ok: bool = True) -> str:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    invoke("init", str(tmp_path / "proj"), "--name", "proj")
+    ws = Workspace.from_config(tmp_path / "proj")
+    exp = Experiment(ws, "cli-exp")
+    for i in range(3):
+        run = exp.start_logging(display_name=f"r{i}")
+        for step in range(5):
+            run.log("loss", (i + 1) * 1.0 / (step + 1))
+        run.tag("i", str(i))
+        run.complete()
+    return ws
+
+
+def test_every_command_has_help() -> None:
+    def walk(group: click.Group, prefix: str) -> list[tuple[str, click.Command]]:
+        out = []
+        for name, cmd in group.commands.items():
+            out.append((f"{prefix} {name}", cmd))
+            if isinstance(cmd, click.Group):
+                out.extend(walk(cmd, f"{prefix} {name}"))
+        return out
+
+    for name, cmd in walk(cli, "runyard"):
+        assert cmd.help, f"{name} has no help text"
+
+
+def test_experiments_and_runs_list(ws: Workspace) -> None:
+    w = str(ws.root)
+    data = json.loads(invoke("-w", w, "experiments", "list", "--json"))
+    assert data[0]["name"] == "cli-exp" and data[0]["runs"] == 3
+    runs = json.loads(invoke("-w", w, "runs", "list", "--sort", "metric:loss", "--asc", "--json"))
+    assert runs["total"] == 3
+    lasts = [r["loss"]["last"] for r in runs["runs"]]
+    assert lasts == sorted(lasts)
+    table = invoke("-w", w, "runs", "list", "--experiment", "cli-exp", "--status", "completed")
+    assert table.count("Completed") == 3
+
+
+def test_runs_show_and_metrics(ws: Workspace) -> None:
+    w = str(ws.root)
+    run_id = json.loads(invoke("-w", w, "runs", "list", "--json"))["runs"][0]["id"]
+    shown = json.loads(invoke("-w", w, "runs", "show", run_id, "--json"))
+    assert shown["status"] == "Completed" and shown["metrics"]["loss"]["count"] == 5
+    rows = list(csv.reader(io.StringIO(invoke("-w", w, "runs", "metrics", run_id))))
+    assert rows[0] == ["metric", "step", "timestamp", "value"] and len(rows) == 6
+    as_json = json.loads(invoke("-w", w, "runs", "metrics", run_id, "--format", "json"))
+    assert as_json["loss"]["steps"] == [0, 1, 2, 3, 4]
+
+
+def test_clear_errors(ws: Workspace, tmp_path: Path) -> None:
+    w = str(ws.root)
+    for args, fragment in [
+        (["-w", w, "runs", "show", "nope"], "nope"),
+        (["-w", w, "runs", "list", "--experiment", "missing"], "no experiment named 'missing'"),
+        (["-w", w, "runs", "list", "--status", "sleeping"], "unknown run status"),
+        (["-w", str(tmp_path / "empty"), "runs", "list"], "no workspace found"),
+        (["-w", w, "compute", "create", "bad name!", "--type", "local"], "may only contain"),
+    ]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "runyard.cli", *args], capture_output=True, text=True, timeout=60
+        )
+        assert proc.returncode == 1, (args, proc.stdout, proc.stderr)
+        assert fragment in proc.stderr, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr
+
+
+def test_compute_create_and_list(ws: Workspace) -> None:
+    w = str(ws.root)
+    invoke(
+        "-w", w, "compute", "create", "cpu-cluster", "--type", "local", "--max-concurrent-runs", "2"
+    )
+    targets = json.loads(invoke("-w", w, "compute", "list", "--json"))
+    assert {
+        "name": "cpu-cluster",
+        "type": "local",
+        "max_concurrent_runs": 2,
+        "address": "",
+    } in targets
+    config = json.loads((ws.config_path).read_text())
+    assert config["compute_targets"]["cpu-cluster"]["max_concurrent_runs"] == 2

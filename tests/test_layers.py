@@ -1,0 +1,87 @@
+"""Dependencies point down the layers of DESIGN.md; the public names stay put."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import runyard
+import runyard.core
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "runyard"
+
+BASE = {"entities", "errors", "config"}
+ALLOWED: dict[str, set[str]] = {
+    "cli": {"cli", "core", "server", "compute", "runner", "environments", "tracking", "store"}
+    | BASE,
+    "server": {"server", "tracking", "store"} | BASE,
+    "core": {"core", "compute", "runner", "environments", "tracking", "store"} | BASE,
+    "compute": {"compute", "runner", "environments", "tracking", "store"} | BASE,
+    "runner": {"runner", "environments", "tracking", "store"} | BASE,
+    "environments": {"environments", "store"} | BASE,
+    "tracking": {"tracking", "store"} | BASE,
+    "store": {"store"} | BASE,
+    "entities": set(),
+    "errors": set(),
+    "config": {"entities", "errors"},
+}
+
+
+def layer_of(path: Path) -> str:
+    return path.relative_to(SRC).parts[0].removesuffix(".py")
+
+
+def imported_layers(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "runyard" and len(parts) > 1:
+                found.add(parts[1])
+    return found
+
+
+def test_layers_import_only_downwards() -> None:
+    bad = []
+    for path in sorted(SRC.rglob("*.py")):
+        if path.parent == SRC and path.name in ("__init__.py", "demo.py"):
+            continue
+        layer = layer_of(path)
+        if layer not in ALLOWED:
+            continue
+        for other in imported_layers(path) - ALLOWED[layer] - {layer}:
+            bad.append(f"{path.relative_to(SRC)} ({layer}) imports runyard.{other}")
+    assert not bad, "\n".join(bad)
+
+
+def test_modules_stay_small() -> None:
+    big = [
+        f"{p.relative_to(SRC)}: {n} lines"
+        for p in SRC.rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 450
+    ]
+    assert not big, big
+
+
+def test_public_names() -> None:
+    assert runyard.core.__all__ == [
+        "AmlCompute",
+        "ComputeTarget",
+        "Environment",
+        "Experiment",
+        "LocalCompute",
+        "RayCompute",
+        "Run",
+        "RunConfiguration",
+        "ScriptRunConfig",
+        "Workspace",
+    ]
+    for name in runyard.core.__all__:
+        assert getattr(runyard.core, name).__name__ == name
+    assert runyard.Workspace is runyard.core.Workspace
