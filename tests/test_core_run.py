@@ -156,7 +156,7 @@ def test_offline_run_prints_and_succeeds(
 
 INTERACTIVE_KILL = textwrap.dedent(
     """
-    import sys
+    import os, sys
     from runyard.core import Workspace, Experiment
     ws = Workspace.from_config(sys.argv[1])
     run = Experiment(ws, "killed").start_logging()
@@ -166,7 +166,8 @@ INTERACTIVE_KILL = textwrap.dedent(
         run.log("x", float(i))
         i += 1
         if i % 5000 == 0:
-            open(sys.argv[2], "w").write(str(i))
+            open(sys.argv[2] + ".tmp", "w").write(str(i))
+            os.replace(sys.argv[2] + ".tmp", sys.argv[2])
     """
 )
 

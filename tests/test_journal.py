@@ -188,7 +188,7 @@ def test_numpy_scalars_are_logged_as_python_numbers(tmp_path: Path) -> None:
 
 KILL_SCRIPT = textwrap.dedent(
     """
-    import sys
+    import os, sys
     from runyard.tracking.journal import JournalWriter
     w = JournalWriter(sys.argv[1])
     i = 0
@@ -197,8 +197,9 @@ KILL_SCRIPT = textwrap.dedent(
         i += 1
         if i % 1000 == 0:
             # how far we got, written after the points: what is counted must be stored
-            with open(sys.argv[2], "w") as f:
+            with open(sys.argv[2] + ".tmp", "w") as f:
                 f.write(str(i))
+            os.replace(sys.argv[2] + ".tmp", sys.argv[2])
     """
 )
 

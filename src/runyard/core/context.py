@@ -1,15 +1,30 @@
-"""The run as a script started by a runner sees it (``Run.get_context()``)."""
+"""The run as a script started by a runner sees it (``Run.get_context()``).
+
+Such a script may run in an environment without SQLAlchemy or numpy (a curated PyTorch
+environment, say): everything it writes — metrics, tags, properties, files — goes into
+the journal, which needs only the standard library, and the runner applies it to the
+store. Only reading the run's details from the script opens the store.
+"""
 
 from __future__ import annotations
 
+import io
+import itertools
+import os
+import shutil
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, BinaryIO
 
-from runyard.config import RunContextEnv
-from runyard.core.run import Run
+from runyard.config import MAX_TAG_VALUE_LENGTH, RunContextEnv
+from runyard.core.run import Run, check_strings
 from runyard.entities import RunInfo
-from runyard.errors import ConflictError
+from runyard.errors import ConflictError, ValidationError
+from runyard.store.artifacts import clean_relative_path
 from runyard.store.base import Store
+from runyard.tracking.control import CONTROL_KEY
 from runyard.tracking.journal import JournalWriter
+from runyard.tracking.readback import metrics_from_journal
 
 
 class SubmittedContextRun(Run):
@@ -25,6 +40,8 @@ class SubmittedContextRun(Run):
         self._workspace = None
         self._lazy_store: Store | None = None
         self._lazy_info: RunInfo | None = None
+        self._uploads = Path(env.journal).parent / "uploads"
+        self._upload_seq = itertools.count()
 
     @property
     def _store(self) -> Store:  # type: ignore[override]
@@ -56,3 +73,49 @@ class SubmittedContextRun(Run):
 
     def child_run(self, name: str | None = None) -> Run:
         raise ConflictError("child runs of a submitted run are not supported yet")
+
+    # -- writes go through the journal -------------------------------------------------
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        clean = check_strings("tag", tags, MAX_TAG_VALUE_LENGTH)
+        self._writer().log_record(CONTROL_KEY, "tags", clean)
+
+    def add_properties(self, properties: Mapping[str, Any]) -> None:
+        clean = check_strings("property", properties, MAX_TAG_VALUE_LENGTH)
+        self._writer().log_record(CONTROL_KEY, "properties", clean)
+
+    def upload_file(self, name: str, path_or_stream: str | Path | BinaryIO) -> None:
+        target = clean_relative_path(name)
+        # Staged now, so the file can change or vanish before the runner copies it.
+        self._uploads.mkdir(parents=True, exist_ok=True)
+        staged = self._uploads / f"{next(self._upload_seq)}-{os.getpid()}"
+        if isinstance(path_or_stream, (str, Path)):
+            source = Path(path_or_stream)
+            if not source.is_file():
+                raise ValidationError(f"upload_file({name!r}): {source} is not a file")
+            shutil.copyfile(source, staged)
+        else:
+            staged.write_bytes(path_or_stream.read())
+        self._writer().log_record(CONTROL_KEY, "upload", {"name": target, "path": str(staged)})
+
+    def log_image(
+        self, name: str, path: str | Path | None = None, plot: Any = None, description: str = ""
+    ) -> None:
+        if (path is None) == (plot is None):
+            raise ValidationError(f"log_image({name!r}) takes exactly one of path= or plot=")
+        safe = "".join(c if c.isalnum() or c in "_.-" else "_" for c in name)[:100]
+        if path is not None:
+            source = Path(path)
+            target = f"images/{safe}{source.suffix or '.png'}"
+            self.upload_file(target, source)
+        else:
+            buf = io.BytesIO()
+            plot.savefig(buf, format="png")
+            buf.seek(0)
+            target = f"images/{safe}.png"
+            self.upload_file(target, buf)
+        self._writer().log_record(name, "image", {"path": target})
+
+    def get_metrics(self, name: str | None = None) -> dict[str, Any]:
+        """Read from this process's own journal: up to date, and no store needed."""
+        return metrics_from_journal(self._writer().path, name)

@@ -8,6 +8,7 @@ from typing import Any
 from runyard.entities import RunInfo
 from runyard.store.artifacts import DRIVER_LOG, ENVIRONMENT_BUILD_LOG
 from runyard.store.base import Store
+from runyard.tracking.readback import shape_metrics
 
 
 def _iso(ts: float | None) -> str | None:
@@ -56,24 +57,7 @@ def run_details(store: Store, info: RunInfo) -> dict[str, Any]:
 
 
 def collect_metrics(store: Store, run_id: str, name: str | None) -> dict[str, Any]:
-    """Scalars: one value where logged once, a list where logged more; list records as
-    lists; rows gathered into a dict of columns; tables as logged; images as paths."""
-    out: dict[str, Any] = {}
-    summaries = store.get_metric_summaries(run_id)
-    for key in sorted(summaries):
-        if name is not None and key != name:
-            continue
-        values = list(store.get_metric_series(run_id, key).values)
-        out[key] = values[0] if len(values) == 1 else values
-    for rec in store.get_metric_records(run_id, name):
-        if rec.kind == "row":
-            table = out.setdefault(rec.key, {})
-            if isinstance(table, dict) and isinstance(rec.payload, dict):
-                for col, value in rec.payload.items():
-                    table.setdefault(col, []).append(value)
-        elif rec.kind == "image":
-            path = rec.payload.get("path") if isinstance(rec.payload, dict) else None
-            out[rec.key] = path
-        else:
-            out[rec.key] = rec.payload
-    return out
+    """``run.get_metrics()`` from the store."""
+    keys = [k for k in sorted(store.get_metric_summaries(run_id)) if name is None or k == name]
+    scalars = {k: store.get_metric_series(run_id, k).values for k in keys}
+    return shape_metrics(scalars, store.get_metric_records(run_id, name), name)

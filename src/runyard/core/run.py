@@ -232,7 +232,7 @@ class Run:
         self.set_tags({key: "" if value is None else value})
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        self._store.set_tags(self.id, _check_strings("tag", tags, MAX_TAG_VALUE_LENGTH))
+        self._store.set_tags(self.id, check_strings("tag", tags, MAX_TAG_VALUE_LENGTH))
 
     def get_tags(self) -> dict[str, str]:
         return dict(self.info.tags)
@@ -240,7 +240,7 @@ class Run:
     def add_properties(self, properties: Mapping[str, Any]) -> None:
         """Adds properties; unlike tags they cannot change once set."""
         self._store.add_properties(
-            self.id, _check_strings("property", properties, MAX_TAG_VALUE_LENGTH)
+            self.id, check_strings("property", properties, MAX_TAG_VALUE_LENGTH)
         )
 
     def get_properties(self) -> dict[str, str]:
@@ -399,7 +399,7 @@ def _plain(value: Any, name: str) -> Any:
     raise MetricTypeError(f"metric {name!r}: cannot log a value of type {type(value).__name__}")
 
 
-def _check_strings(kind: str, values: Mapping[str, Any], limit: int) -> dict[str, str]:
+def check_strings(kind: str, values: Mapping[str, Any], limit: int) -> dict[str, str]:
     if not isinstance(values, Mapping):
         raise ValidationError(f"{kind}s must be given as a dict of names to values")
     out = {}

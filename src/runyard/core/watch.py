@@ -29,9 +29,8 @@ def wait(store: Store, run_id: str, *, show_output: bool, timeout: float | None 
         if info.status.is_terminal():
             if show_output:
                 _show_new(store, run_id, offset)
-                out.write(
-                    f"\nExecution Summary\n{'=' * 17}\nRunId: {run_id}\nStatus: {info.status.value}\n"
-                )
+                out.write(f"\nExecution Summary\n{'=' * 17}\n")
+                out.write(f"RunId: {run_id}\nStatus: {info.status.value}\n")
                 if info.error:
                     out.write(f"Error: {info.error}\n")
                 out.flush()

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from runyard.store.base import Store
+from runyard.tracking.control import apply_control, split_control
 from runyard.tracking.decode import decode
 from runyard.tracking.journal import DecodeState, has_data_after, iter_records
 
@@ -75,10 +76,13 @@ class JournalIngester:
                 start = state.offset
                 batch = decode(data, start, state, _BATCH_RECORDS)
                 if batch.count:
+                    records, control = split_control(batch.records)
+                    if control:
+                        self._report(apply_control(self.store, self.run_id, control))
                     self.store.append_metrics(
                         self.run_id,
                         batch.columns(state.names),
-                        batch.records,
+                        records,
                         journal_offset=state.offset,
                     )
                     total += batch.count
@@ -98,6 +102,10 @@ class JournalIngester:
             return total
         finally:
             os.close(fd)
+
+    def _report(self, problems: list[str]) -> None:
+        for problem in problems:
+            log.warning("run %s: %s", self.run_id, problem)
 
     def _check_end(self, fd: int, state: DecodeState) -> None:
         tail = os.pread(fd, _MAX_READ, state.offset)
