@@ -1,0 +1,88 @@
+"""Where the studio listens, and the rule that guards it: a non-loopback address needs
+an explicit access token."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from typing import TYPE_CHECKING
+
+from runyard.config import ENV_TOKEN
+from runyard.errors import ConfigError
+
+if TYPE_CHECKING:
+    from runyard.store.base import Store
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback IP addresses (``127.0.0.0/8``, ``::1``).
+
+    Any other name counts as non-loopback, even one that resolves to 127.0.0.1: the
+    check must not depend on DNS.
+    """
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, token: str | None) -> bool:
+    """Refuses a non-loopback ``host`` without a token; returns whether it is loopback.
+
+    Raises ConfigError before anything is bound.
+    """
+    loopback = is_loopback_host(host)
+    if not loopback and not token:
+        raise ConfigError(
+            f"refusing to serve the studio on {host!r} without an access token: anyone who "
+            "can reach that address could read and write the workspace. Pass a token "
+            f"(runyard studio --token ..., or set {ENV_TOKEN}), or bind to 127.0.0.1"
+        )
+    return loopback
+
+
+def serve(
+    store: Store,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    token: str | None = None,
+    workspace_name: str = "",
+) -> None:
+    """Runs the studio with uvicorn until interrupted (blocking).
+
+    On a loopback address reads are open and writes need the token (one is generated
+    when none is given); on any other address every request needs it.
+    """
+    loopback = check_bind(host, token)
+    token = token or secrets.token_urlsafe(32)
+
+    import uvicorn
+
+    from runyard.server.app import build_app
+
+    app = build_app(
+        store,
+        token=token,
+        require_token_for_reads=not loopback,
+        workspace_name=workspace_name,
+    )
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{port}/"
+    print(f"Runyard studio listening on {url}", flush=True)
+    if loopback:
+        print(f"  write token (Authorization: Bearer): {token}", flush=True)
+    else:
+        print(f"  open {url}?token={token} in a browser", flush=True)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+        # Live streams are long requests; keep-alives beyond that are not needed.
+        timeout_keep_alive=5,
+    )

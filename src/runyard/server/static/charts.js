@@ -1,0 +1,202 @@
+/* Metric charts on uPlot: one or several series, x by step or time, log scale and
+ * exponential smoothing. Each chart's container carries data-points (points held),
+ * which tests and curious users can read. */
+"use strict";
+
+const RYCharts = (() => {
+  const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed",
+    "#0891b2", "#db2777", "#65a30d", "#ea580c", "#4b5563"];
+  const HEIGHT = 220;
+
+  function color(i) {
+    return PALETTE[i % PALETTE.length];
+  }
+
+  /* TensorBoard's debiased exponential moving average; gaps stay gaps. */
+  function smooth(ys, weight) {
+    const out = new Array(ys.length);
+    let last = 0;
+    let n = 0;
+    for (let i = 0; i < ys.length; i++) {
+      const v = ys[i];
+      if (v === null || !Number.isFinite(v)) {
+        out[i] = null;
+        continue;
+      }
+      last = last * weight + (1 - weight) * v;
+      n++;
+      out[i] = last / (1 - Math.pow(weight, n));
+    }
+    return out;
+  }
+
+  /* Numbers for uPlot: NaN and ±inf become gaps, and so do values a log axis cannot show. */
+  function plottable(values, log) {
+    const out = new Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const v = RY.num(values[i]);
+      const ok = typeof v === "number" && Number.isFinite(v) && (!log || v > 0);
+      out[i] = ok ? v : (typeof v === "boolean" ? (v ? 1 : 0) : null);
+    }
+    return out;
+  }
+
+  /* uPlot wants x ascending; steps usually are, but need not be. */
+  function sortedPair(xs, ys) {
+    let sorted = true;
+    for (let i = 1; i < xs.length; i++) {
+      if (xs[i] < xs[i - 1]) {
+        sorted = false;
+        break;
+      }
+    }
+    if (sorted) return [xs, ys];
+    const idx = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b] || a - b);
+    return [idx.map((i) => xs[i]), idx.map((i) => ys[i])];
+  }
+
+  class Chart {
+    /* container: an element to fill; title: text shown above the plot. */
+    constructor(container, title, options) {
+      this.container = container;
+      this.options = Object.assign({ xMode: "step", log: false, smoothing: 0 }, options || {});
+      this.series = [];
+      this.plot = null;
+      this.shape = "";
+      container.classList.add("chart");
+      this.titleEl = RY.el("h4", { class: "chart-title" }, title);
+      this.plotEl = RY.el("div", { class: "chart-plot" });
+      container.replaceChildren(this.titleEl, this.plotEl);
+      this.resizer = new ResizeObserver(() => this.resize());
+      this.resizer.observe(container);
+    }
+
+    /* series: [{label, steps, times, values, t0?}] (the arrays are kept, not copied). */
+    setSeries(series) {
+      this.series = series;
+      this.container.dataset.points = String(series.reduce((n, s) => n + s.values.length, 0));
+      this.render();
+    }
+
+    setOptions(options) {
+      Object.assign(this.options, options);
+      this.render();
+    }
+
+    xs(s) {
+      if (this.options.xMode === "step") return s.steps;
+      if (this.options.xMode === "reltime") {
+        const t0 = s.t0 !== undefined ? s.t0 : (s.times.length ? s.times[0] : 0);
+        return s.times.map((t) => t - t0);
+      }
+      return s.times;
+    }
+
+    data() {
+      const { log, smoothing } = this.options;
+      const tables = this.series.map((s) => sortedPair(this.xs(s), plottable(s.values, log)));
+      const single = tables.length === 1;
+      const withRaw = single || smoothing === 0;
+      const columns = [];
+      for (const [xs, ys] of tables) {
+        const cols = [];
+        if (withRaw) cols.push(ys);
+        if (smoothing > 0) cols.push(smooth(ys, smoothing));
+        columns.push([xs, ...cols]);
+      }
+      if (single) return columns[0];
+      if (!columns.length) return [[]];
+      return uPlot.join(columns);
+    }
+
+    config() {
+      const { log, smoothing, xMode } = this.options;
+      const single = this.series.length === 1;
+      const uSeries = [{ label: xMode === "step" ? "step" : "time" }];
+      this.series.forEach((s, i) => {
+        const c = single ? color(0) : color(i);
+        const raw = { label: s.label, stroke: c, width: 1.25, spanGaps: !single, points: { show: false } };
+        if (single && smoothing > 0) {
+          uSeries.push({ ...raw, stroke: c + "55" });
+          uSeries.push({ label: "smoothed", stroke: c, width: 1.75, spanGaps: true, points: { show: false } });
+        } else if (smoothing > 0) {
+          uSeries.push({ ...raw, width: 1.75, spanGaps: true });
+        } else {
+          uSeries.push(raw);
+        }
+      });
+      return {
+        width: Math.max(200, this.container.clientWidth - 2),
+        height: HEIGHT,
+        series: uSeries,
+        scales: {
+          x: { time: xMode === "time" },
+          y: log ? { distr: 3, log: 10 } : {},
+        },
+        axes: [
+          { stroke: "#555", grid: { stroke: "#eee" } },
+          { stroke: "#555", grid: { stroke: "#eee" }, size: 60 },
+        ],
+        legend: { live: true },
+        cursor: { drag: { x: true, y: false } },
+      };
+    }
+
+    render() {
+      if (!this.container.isConnected || this.container.offsetParent === null) {
+        this.stale = true; // hidden tab: draw when shown
+        return;
+      }
+      this.stale = false;
+      const data = this.data();
+      const o = this.options;
+      const shape = [o.xMode, o.log, o.smoothing > 0, this.series.map((s) => s.label).join("\u0000")].join("|");
+      if (this.plot && shape === this.shape) {
+        this.plot.setData(data);
+        return;
+      }
+      if (this.plot) this.plot.destroy();
+      this.shape = shape;
+      this.plot = new uPlot(this.config(), data, this.plotEl);
+    }
+
+    resize() {
+      if (this.stale) {
+        this.render();
+        return;
+      }
+      if (!this.plot) return;
+      const width = Math.max(200, this.container.clientWidth - 2);
+      if (Math.abs(width - this.plot.width) > 1) this.plot.setSize({ width, height: HEIGHT });
+    }
+
+    destroy() {
+      this.resizer.disconnect();
+      if (this.plot) this.plot.destroy();
+      this.plot = null;
+    }
+  }
+
+  /* Wires the x-axis / log / smoothing controls to a set of charts. */
+  function bindControls(getCharts) {
+    const xMode = document.getElementById("x-mode");
+    const log = document.getElementById("log-scale");
+    const smoothing = document.getElementById("smoothing");
+    const shown = document.getElementById("smoothing-value");
+    const current = () => ({
+      xMode: xMode.value,
+      log: log.checked,
+      smoothing: Number(smoothing.value),
+    });
+    const apply = () => {
+      shown.textContent = smoothing.value;
+      for (const c of getCharts()) c.setOptions(current());
+    };
+    xMode.addEventListener("change", apply);
+    log.addEventListener("change", apply);
+    smoothing.addEventListener("input", apply);
+    return current;
+  }
+
+  return { Chart, bindControls, color, smooth };
+})();

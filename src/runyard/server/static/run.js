@@ -1,0 +1,257 @@
+/* Run page: tabs, live metric charts, records, files, the driver log, snapshot,
+ * environment and child runs. Live updates come from /api/runs/ID/stream (SSE). */
+"use strict";
+
+(() => {
+  const { el, api, num, fmtValue, fmtTime, fmtDuration, fmtBytes, pathUrl } = RY;
+  const initial = JSON.parse(document.getElementById("run-data").textContent);
+  let run = initial.run;
+  const runId = run.run_id;
+  const base = "/api/runs/" + encodeURIComponent(runId);
+  const MAX_POINTS = 2000;
+  const LOG_TAIL = 256 * 1024;
+  const MAX_LOG_CHARS = 2 * 1024 * 1024;
+
+  /* Metric state by key: the points held, how many of the server's they stand for,
+   * and the chart. Exposed for tests: window.runyard.metrics.get("loss").count */
+  const metrics = new Map();
+  const textMetrics = new Map();
+  const runyard = (window.runyard = { metrics, run: () => run, logOffset: 0, streaming: false });
+
+  // ---- tabs -------------------------------------------------------------------------
+  const loaded = new Set();
+  const loaders = {
+    outputs: () => loadFiles(),
+    snapshot: () => loadSnapshot(),
+    environment: () => loadEnvironment(),
+    children: () => loadChildren(),
+  };
+
+  function showTab(name) {
+    if (!document.getElementById("tab-" + name)) name = "overview";
+    for (const section of document.querySelectorAll("section.tab")) {
+      section.hidden = section.id !== "tab-" + name;
+    }
+    for (const link of document.querySelectorAll(".tabs a")) {
+      link.classList.toggle("active", link.dataset.tab === name);
+      link.setAttribute("aria-selected", String(link.dataset.tab === name));
+    }
+    if (loaders[name] && !loaded.has(name)) {
+      loaded.add(name);
+      loaders[name]();
+    }
+    if (name === "metrics") for (const m of metrics.values()) if (m.chart) m.chart.render();
+  }
+  window.addEventListener("hashchange", () => showTab(location.hash.slice(1)));
+
+  // ---- status -----------------------------------------------------------------------
+  function updateRun(next) {
+    const was = run.status;
+    run = next;
+    for (const node of document.querySelectorAll("#run-status, .run-status-cell")) {
+      node.replaceChildren(RY.statusBadge(run.status));
+    }
+    const ended = document.querySelector(".run-ended");
+    if (ended) ended.textContent = fmtTime(run.ended_at);
+    const duration = document.querySelector(".run-duration");
+    if (duration) duration.textContent = fmtDuration(run.duration);
+    if (RY.TERMINAL.has(run.status) && !RY.TERMINAL.has(was)) {
+      loadRecords();
+      if (loaded.has("outputs")) loadFiles();
+    }
+  }
+
+  // ---- metrics ----------------------------------------------------------------------
+  const chartsEl = document.getElementById("charts");
+  const currentOptions = RYCharts.bindControls(() =>
+    Array.from(metrics.values()).map((m) => m.chart).filter(Boolean));
+
+  function metricState(key, valueType) {
+    let m = metrics.get(key);
+    if (m) return m;
+    m = { key, valueType, steps: [], times: [], values: [], count: 0, chart: null };
+    metrics.set(key, m);
+    if (valueType === "str") return m;
+    const box = el("div", { "data-key": key, "data-points": "0" });
+    // Keep charts in key order so a page reads the same every time.
+    const after = Array.from(chartsEl.children).find((c) => c.dataset.key > key);
+    chartsEl.insertBefore(box, after || null);
+    m.chart = new RYCharts.Chart(box, key, currentOptions());
+    return m;
+  }
+
+  function redraw(m) {
+    if (m.valueType === "str") {
+      showTextMetric(m.key, m.values[m.values.length - 1]);
+      return;
+    }
+    m.chart.setSeries([{ label: m.key, steps: m.steps, times: m.times, values: m.values }]);
+  }
+
+  function replacePoints(m, series) {
+    m.steps = series.steps;
+    m.times = series.timestamps;
+    m.values = series.values.map(num);
+    m.count = series.total_count; // every series swapped in starts at index 0
+    redraw(m);
+  }
+
+  /* New points from the stream; overlap with what we hold (after a re-fetch) is skipped. */
+  function appendPoints(m, ev) {
+    const skip = Math.max(0, m.count - ev.start);
+    if (skip >= ev.steps.length) return;
+    for (let i = skip; i < ev.steps.length; i++) {
+      m.steps.push(ev.steps[i]);
+      m.times.push(ev.timestamps[i]);
+      m.values.push(num(ev.values[i]));
+    }
+    m.count = ev.start + ev.steps.length;
+    if (m.values.length > 4 * MAX_POINTS && !m.refetching) refetch(m);
+    redraw(m);
+  }
+
+  async function fetchSeries(key) {
+    return api(`${pathUrl(base + "/metrics/", key)}?max_points=${MAX_POINTS}`);
+  }
+
+  /* A long-running chart grows past what it needs; swap in a down-sampled copy. */
+  async function refetch(m) {
+    m.refetching = true;
+    try {
+      const series = await fetchSeries(m.key);
+      if (series.total_count >= m.count) replacePoints(m, series);
+    } finally {
+      m.refetching = false;
+    }
+  }
+
+  function showTextMetric(key, value) {
+    let row = textMetrics.get(key);
+    const holder = document.getElementById("text-metrics");
+    if (!row) {
+      let table = holder.querySelector("table");
+      if (!table) {
+        table = el("table", { class: "grid" }, el("thead", {}, el("tr", {}, el("th", {}, "Text metric"), el("th", {}, "Last value"))), el("tbody"));
+        holder.replaceChildren(el("h3", {}, "Text metrics"), table);
+      }
+      row = el("tr", {}, el("td", {}, key), el("td"));
+      table.tBodies[0].append(row);
+      textMetrics.set(key, row);
+    }
+    row.cells[1].textContent = fmtValue(value);
+  }
+
+  async function loadMetrics() {
+    const summaries = initial.metrics;
+    const keys = Object.keys(summaries).sort();
+    if (!keys.length) RY.message(chartsEl, "No metrics logged yet.");
+    await Promise.all(keys.map(async (key) => {
+      const s = summaries[key];
+      const series = await fetchSeries(key);
+      replacePoints(metricState(key, s.value_type), series);
+    }));
+  }
+
+  async function loadRecords() {
+    const holder = document.getElementById("records");
+    try {
+      RYPanels.records(holder, (await api(base + "/records")).records, base);
+    } catch (err) {
+      RY.message(holder, "Could not load records: " + err.message, "error");
+    }
+  }
+
+  // ---- driver log -------------------------------------------------------------------
+  const logEl = document.getElementById("driver-log");
+  let logChars = 0;
+
+  function appendLog(data) {
+    if (!data) return;
+    logEl.append(document.createTextNode(data));
+    logChars += data.length;
+    if (logChars > MAX_LOG_CHARS) {
+      // Keep the page light: the full log is a download away.
+      const keep = logEl.textContent.slice(-MAX_LOG_CHARS / 2);
+      logEl.textContent = keep;
+      logChars = keep.length;
+    }
+    if (document.getElementById("log-follow").checked) logEl.scrollTop = logEl.scrollHeight;
+  }
+
+  async function loadLog() {
+    const chunk = await api(`${base}/logs?offset=${-LOG_TAIL}&length=${LOG_TAIL}`);
+    if (chunk.offset > 0) {
+      const note = document.getElementById("log-note");
+      note.hidden = false;
+      note.textContent = `The first ${fmtBytes(chunk.offset)} are not shown; download the log for all of it.`;
+    }
+    appendLog(chunk.data);
+    runyard.logOffset = chunk.next_offset;
+    if (!chunk.data && !chunk.size) logEl.dataset.empty = "1";
+  }
+
+  // ---- live stream ------------------------------------------------------------------
+  let source = null;
+  let recordsTimer = null;
+
+  function connect() {
+    if (RY.TERMINAL.has(run.status)) return;
+    const since = {};
+    for (const m of metrics.values()) since[m.key] = m.count;
+    const url = `${base}/stream?since=${encodeURIComponent(JSON.stringify(since))}` +
+      `&log_offset=${runyard.logOffset}&status=${encodeURIComponent(run.status)}`;
+    source = new EventSource(url);
+    runyard.streaming = true;
+    document.getElementById("live-state").textContent = "● live";
+    source.addEventListener("status", (ev) => updateRun(JSON.parse(ev.data)));
+    source.addEventListener("metrics", (ev) => {
+      const data = JSON.parse(ev.data);
+      const m = metricState(data.key, data.value_type);
+      if (chartsEl.querySelector(":scope > p")) chartsEl.querySelector(":scope > p").remove();
+      if (data.reset) replacePoints(m, data);
+      else appendPoints(m, data);
+    });
+    source.addEventListener("log", (ev) => {
+      const data = JSON.parse(ev.data);
+      if (data.offset < runyard.logOffset) return;
+      appendLog(data.data);
+      runyard.logOffset = data.next_offset;
+    });
+    source.addEventListener("end", () => {
+      source.close();
+      runyard.streaming = false;
+      document.getElementById("live-state").textContent = "";
+      if (recordsTimer) clearInterval(recordsTimer);
+    });
+    source.onerror = () => {
+      // The browser would reconnect with the old counts; reconnect ourselves instead.
+      source.close();
+      runyard.streaming = false;
+      document.getElementById("live-state").textContent = "reconnecting…";
+      setTimeout(connect, 2000);
+    };
+  }
+
+  // ---- files, snapshot, environment, children --------------------------------------
+  const loadFiles = () => RYPanels.files(document.getElementById("files"), base);
+  const loadSnapshot = () => RYPanels.snapshot(document.getElementById("snapshot"), run);
+  const loadEnvironment = () => RYPanels.environment(document.getElementById("environment"), run, base);
+  const loadChildren = () => RYPanels.children(document.getElementById("children"), base);
+
+  // ---- start ------------------------------------------------------------------------
+  showTab(location.hash.slice(1) || "overview");
+  Promise.all([loadMetrics(), loadLog()])
+    .catch((err) => RY.message(chartsEl, "Could not load metrics: " + err.message, "error"))
+    .finally(() => {
+      runyard.ready = true;
+      document.body.dataset.ready = "1";
+      connect();
+    });
+  loadRecords();
+  if (!RY.TERMINAL.has(run.status)) {
+    recordsTimer = setInterval(() => {
+      if (RY.TERMINAL.has(run.status)) clearInterval(recordsTimer);
+      else if (!document.getElementById("tab-metrics").hidden) loadRecords();
+    }, 5000);
+  }
+})();

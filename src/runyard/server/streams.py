@@ -1,0 +1,157 @@
+"""Live updates of one run as server-sent events.
+
+The client says what it has (``since``: points per metric key, ``log_offset``: bytes of
+the driver log); the server polls the store about four times a second, cheaply (one
+run read, one summaries read, one file stat), and sends only what is new:
+
+- ``status``: the run (JSON as ``GET /api/runs/{id}``) whenever its status changes;
+- ``metrics``: ``{"key", "start", "steps", "timestamps", "values", "value_type",
+  "total_count", "reset"}``, the points from index ``start`` on; ``reset`` is true when
+  the client fell too far behind and gets a down-sampled whole series instead;
+- ``log``: ``{"offset", "next_offset", "data"}``, new driver log text;
+- ``end``: the run is terminal and everything was sent; the stream closes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
+
+from runyard.entities import RunStatus
+from runyard.errors import ArtifactNotFoundError, ValidationError
+from runyard.server.api_files import utf8_prefix
+from runyard.server.deps import StoreDep, file_size
+from runyard.server.encoding import run_json, series_json
+from runyard.server.schemas import parse_status
+from runyard.store.artifacts import DRIVER_LOG
+from runyard.store.base import Store
+
+router = APIRouter(prefix="/api")
+
+POLL_INTERVAL_S = 0.25
+KEEPALIVE_S = 15.0
+# A client further behind than this gets a down-sampled series, not every point.
+MAX_LIVE_POINTS = 20_000
+RESET_MAX_POINTS = 2_000
+LOG_CHUNK = 1024 * 1024
+
+
+@dataclass
+class StreamState:
+    """What the client has; updated as events are produced."""
+
+    counts: dict[str, int]
+    log_offset: int  # -1: the client does not want the log
+    status: RunStatus | None = None
+    events: list[tuple[str, Any]] = field(default_factory=list)
+
+
+def parse_since(text: str) -> dict[str, int]:
+    try:
+        data = json.loads(text) if text else {}
+    except json.JSONDecodeError:
+        raise ValidationError("'since' must be a JSON object of metric key → count") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, int) and v >= 0 for k, v in data.items()
+    ):
+        raise ValidationError("'since' must be a JSON object of metric key → count (>= 0)")
+    return data
+
+
+def poll_once(store: Store, run_id: str, state: StreamState) -> tuple[bool, bool]:
+    """Adds new events to ``state``; returns (run is terminal, everything was sent)."""
+    # The run first: if it is terminal now, the summaries read after it hold every
+    # point ingested before it ended.
+    run = store.get_run(run_id)
+    if run.status != state.status:
+        state.status = run.status
+        state.events.append(("status", run_json(run)))
+    drained = True
+    for key, summary in store.get_metric_summaries(run_id).items():
+        have = state.counts.get(key, 0)
+        if summary.count <= have:
+            continue
+        if summary.count - have > MAX_LIVE_POINTS:
+            series = store.get_metric_series(run_id, key, max_points=RESET_MAX_POINTS)
+            payload = series_json(series, summary.value_type, 0)
+            state.counts[key] = series.total_count
+            state.events.append(("metrics", {**payload, "reset": True}))
+        else:
+            series = store.get_metric_series(run_id, key, start=have)
+            if not series.steps:
+                continue
+            payload = series_json(series, summary.value_type, have)
+            state.counts[key] = have + len(series.steps)
+            state.events.append(("metrics", {**payload, "reset": False}))
+    if state.log_offset >= 0:
+        size = file_size(store, run_id, DRIVER_LOG)
+        if size is not None and size > state.log_offset:
+            try:
+                data = store.artifacts.read_bytes(run_id, DRIVER_LOG, state.log_offset, LOG_CHUNK)
+            except ArtifactNotFoundError:
+                data = b""
+            text, used = utf8_prefix(data)
+            if used:
+                start = state.log_offset
+                state.log_offset += used
+                state.events.append(
+                    ("log", {"offset": start, "next_offset": state.log_offset, "data": text})
+                )
+            drained = state.log_offset >= size or not used
+    return run.status.is_terminal(), drained
+
+
+def sse(event: str, data: Any) -> str:
+    body = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return f"event: {event}\ndata: {body}\n\n"
+
+
+@router.get("/runs/{run_id}/stream")
+async def stream_run(
+    store: StoreDep,
+    run_id: str,
+    since: Annotated[str, Query(description='JSON: {"loss": 120, ...} points held')] = "{}",
+    log_offset: Annotated[int, Query(ge=-1, description="driver log bytes held; -1: none")] = -1,
+    status: Annotated[str, Query(description="the run status the client shows")] = "",
+) -> StreamingResponse:
+    """Server-sent events with a run's new points, log text and status changes."""
+    state = StreamState(counts=parse_since(since), log_offset=log_offset)
+    if status:
+        state.status = parse_status(status)
+    await run_in_threadpool(store.get_run, run_id)  # a 404 before the stream starts
+
+    async def events() -> AsyncIterator[str]:
+        yield "retry: 2000\n\n"
+        last_sent = time.monotonic()
+        final_pass = False
+        while True:
+            terminal, drained = await run_in_threadpool(poll_once, store, run_id, state)
+            for name, data in state.events:
+                yield sse(name, data)
+                last_sent = time.monotonic()
+            state.events.clear()
+            if terminal and drained:
+                if final_pass:
+                    yield sse("end", {"status": str(state.status)})
+                    return
+                # One more pass: a batch committed with the final status is read now.
+                final_pass = True
+                continue
+            if time.monotonic() - last_sent > KEEPALIVE_S:
+                yield ": keep-alive\n\n"
+                last_sent = time.monotonic()
+            await anyio.sleep(POLL_INTERVAL_S)
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
