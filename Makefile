@@ -18,7 +18,7 @@ chromium:
 	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
 
 demo: $(STAMP)
-	$(PY) -m runyard.demo
+	$(PY) examples/cifar10-tutorial/demo.py
 
 test: $(STAMP) chromium
 	$(VENV)/bin/ruff check src tests

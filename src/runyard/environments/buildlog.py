@@ -1,0 +1,196 @@
+"""The build log: one stream written to the run's log, the cache entry's copy and, when
+someone is watching, the terminal; plus running a tool with its output streamed there."""
+
+from __future__ import annotations
+
+import collections
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+_PR_SET_PDEATHSIG = 1
+
+
+class BuildLog:
+    """Appends lines to ``path`` (created with its folder) and, when stderr is a
+    terminal, to stderr; keeps them in ``lines`` for the cache entry's copy."""
+
+    def __init__(self, path: Path, echo: bool | None = None) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._files: list[IO[str]] = [
+            self.path.open("a", encoding="utf-8", errors="replace", buffering=1)
+        ]
+        self._echo = sys.stderr.isatty() if echo is None else echo
+        self.lines: list[str] = []
+
+    def write(self, line: str) -> None:
+        text = line if line.endswith("\n") else line + "\n"
+        self.lines.append(text)
+        for fh in self._files:
+            fh.write(text)
+        if self._echo:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+
+    def note(self, message: str) -> None:
+        """A line of Runyard's own, told apart from tool output by its prefix."""
+        self.write(f"[runyard {time.strftime('%H:%M:%S')}] {message}")
+
+    def close(self) -> None:
+        for fh in self._files:
+            fh.close()
+        self._files = []
+
+    def __enter__(self) -> BuildLog:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A preexec function that makes the child get SIGTERM when the builder dies, so a
+    SIGKILLed builder leaves no uv still writing into a temp folder (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)  # loaded before fork, not in the child
+    except OSError:
+        return None
+    prctl = libc.prctl
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
+
+    return preexec
+
+
+_PREEXEC: list[Callable[[], None] | None] = []
+
+
+def _preexec() -> Callable[[], None] | None:
+    if not _PREEXEC:
+        _PREEXEC.append(_die_with_parent())
+    return _PREEXEC[0]
+
+
+def run_logged(
+    argv: Sequence[str],
+    log: BuildLog,
+    env: Mapping[str, str],
+    cwd: Path,
+    tail_lines: int = 200,
+) -> tuple[int, list[str]]:
+    """Runs ``argv`` with stdout and stderr streamed line by line into ``log``. Returns
+    the exit status (negative: killed by that signal) and the last lines of output."""
+    log.note("$ " + " ".join(argv))
+    tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=dict(env),
+            cwd=str(cwd),
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            bufsize=1,
+            preexec_fn=_preexec(),
+        )
+    except OSError as exc:
+        message = f"cannot start {argv[0]}: {exc}"
+        log.note(message)
+        return 127, [message]
+    assert proc.stdout is not None
+    try:
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            log.write(line)
+            tail.append(line)
+        status = proc.wait()
+    except BaseException:
+        # Interrupted (Ctrl-C, a run canceled): do not leave the tool running.
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        proc.stdout.close()
+    return status, list(tail)
+
+
+def capture(argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> tuple[int, str, str]:
+    """Runs ``argv`` and returns (status, stdout, stderr), for short queries."""
+    proc = subprocess.run(
+        list(argv),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=dict(env),
+        cwd=str(cwd),
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        check=False,
+        preexec_fn=_preexec(),
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def describe_status(status: int) -> str:
+    if status < 0:
+        try:
+            return f"was killed by {signal.Signals(-status).name}"
+        except ValueError:
+            return f"was killed by signal {-status}"
+    return f"exited with status {status}"
+
+
+def run_many_logged(
+    argvs: Sequence[Sequence[str]], log: BuildLog, env: Mapping[str, str], cwd: Path
+) -> list[int]:
+    """Runs the commands at the same time (one per core, say) and logs each one's
+    output when it ends. Returns their exit statuses."""
+    procs: list[subprocess.Popen[str]] = []
+    try:
+        for argv in argvs:
+            log.note("$ " + " ".join(argv))
+            procs.append(
+                subprocess.Popen(
+                    list(argv),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    env=dict(env),
+                    cwd=str(cwd),
+                    text=True,
+                    encoding="utf-8",
+                    errors="replace",
+                    preexec_fn=_preexec(),
+                )
+            )
+        statuses = []
+        for proc in procs:
+            out, _ = proc.communicate()
+            for line in out.splitlines():
+                log.write(line)
+            statuses.append(proc.returncode)
+        return statuses
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
