@@ -23,8 +23,10 @@ log = logging.getLogger(__name__)
 
 DAMAGE_TAG = "runyard.journal.damage"
 _MIN_READ = 64 << 10
-_MAX_READ = 32 << 20
-_BATCH_RECORDS = 500_000
+# Bounded so that draining a journal of millions of points stays within a runner's
+# memory budget; the batch is still large enough to amortise each transaction.
+_MAX_READ = 8 << 20
+_BATCH_RECORDS = 200_000
 
 
 class JournalIngester:

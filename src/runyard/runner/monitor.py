@@ -1,0 +1,131 @@
+"""The runner's store work while the script runs, in a background thread.
+
+It opens the store, records the heartbeat and the run's start (Starting, Running), then
+ingests the journal every ``INGEST_INTERVAL_S`` and beats every
+``HEARTBEAT_INTERVAL_S``, noticing cancel requests and a run finished by someone else.
+
+The thread runs at a lower CPU priority (Linux nice values are per thread): on a busy
+machine the script comes first, and the supervising thread, which only waits for the
+script and the clock, keeps its normal priority, as does every process it starts.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from runyard.config import HEARTBEAT_INTERVAL_S
+from runyard.errors import ConflictError, RunNotFoundError, RunyardError, StoreError
+from runyard.runner.process import lower_thread_priority
+from runyard.store.base import Store
+
+INGEST_INTERVAL_S = 0.25
+
+
+class RunGone(Exception):
+    """The run was finished (or deleted) by someone else: stop without writing to it."""
+
+
+class Monitor:
+    """Background store work for one run; see the module docstring."""
+
+    def __init__(
+        self,
+        run_id: str,
+        journal: Path,
+        owner: str,
+        *,
+        connect: Callable[[], Store],
+        startup: Callable[[Store], None],
+        wake: Callable[[], None],
+        say: Callable[[str], None],
+    ) -> None:
+        self.run_id = run_id
+        self.journal = journal
+        self.owner = owner
+        self._connect = connect
+        self._startup = startup
+        self._wake = wake
+        self._say = say
+        self.store: Store | None = None
+        self.cancel_requested = False
+        self.gone: str | None = None  # why the run is no longer ours
+        self.failure: BaseException | None = None
+        self._ingester: Any = None
+        self._ingest_error: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="runyard-monitor", daemon=True)
+
+    def start(self) -> Monitor:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stops the thread (after the step it is in); the store stays open."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _loop(self) -> None:
+        lower_thread_priority()
+        try:
+            store = self.store = self._connect()
+            self.beat()
+            self._startup(store)
+            next_beat = time.monotonic() + HEARTBEAT_INTERVAL_S
+            while not self._stop.wait(INGEST_INTERVAL_S):
+                self.ingest(final=False)
+                if time.monotonic() >= next_beat:
+                    self.beat()
+                    next_beat = time.monotonic() + HEARTBEAT_INTERVAL_S
+        except RunGone as exc:
+            self.gone = str(exc)
+        except ConflictError as exc:  # a status change refused: someone else moved it
+            self.gone = str(exc)
+        except BaseException as exc:
+            self.failure = exc
+        finally:
+            self._wake()
+
+    def beat(self) -> None:
+        """Records the heartbeat; notices a cancel request or a finished run."""
+        assert self.store is not None
+        try:
+            self.store.heartbeat(self.run_id, owner=self.owner)
+            info = self.store.get_run(self.run_id)
+        except RunNotFoundError:
+            raise RunGone("it was deleted") from None
+        except StoreError as exc:
+            # A store that is briefly unavailable must not kill the training: the next
+            # beat tries again, and the reaper waits HEARTBEAT_TIMEOUT_S.
+            self._say(f"heartbeat failed: {exc}")
+            return
+        if info.status.is_terminal():
+            raise RunGone(f"it is {info.status.value} already")
+        if info.definition.get("cancel_requested") and not self.cancel_requested:
+            self.cancel_requested = True
+            self._wake()
+
+    def ingest(self, *, final: bool) -> None:
+        """Ingests the journal (all of it when ``final``). Failures are reported, and
+        the run goes on; a final failure is tagged on the run."""
+        if self.store is None:
+            self.store = self._connect()
+        try:
+            if self._ingester is None:
+                from runyard.tracking.ingest import JournalIngester
+
+                self._ingester = JournalIngester(self.store, self.run_id, self.journal)
+            if final:
+                self._ingester.drain()
+            else:
+                self._ingester.ingest_once()
+        except (RunyardError, OSError) as exc:
+            if str(exc) != self._ingest_error:
+                self._say(f"ingesting the journal failed: {exc}")
+            self._ingest_error = str(exc)
+            if final:
+                self.store.set_tags(self.run_id, {"runyard.ingest.error": str(exc)[:4000]})

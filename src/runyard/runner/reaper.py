@@ -1,0 +1,140 @@
+"""Finishes runs whose driving process died: what is left of their journal is ingested
+and they are marked Failed with the reason (Canceled, if a cancel had been asked for).
+
+A run is dead when its owner (``pid@host``) is a process on this host that no longer
+runs (or whose pid now belongs to a younger process), or, for an owner on another
+host, when its heartbeat is older than ``HEARTBEAT_TIMEOUT_S``. A live local owner is
+trusted over an old heartbeat: after a laptop sleeps, every heartbeat is old, and
+killing healthy runs then would be worse than waiting.
+
+A run with neither owner nor heartbeat (claimed, its runner not yet started) gets a
+heartbeat stamped on first sight, so it is reaped only if it stays that way for the
+whole timeout: the claim and the launcher's first heartbeat are two transactions, and
+a reaper in another process must not fail a run between them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from runyard.config import HEARTBEAT_TIMEOUT_S
+from runyard.entities import ACTIVE_STATUSES, RunInfo, RunKind, RunQuery, RunStatus
+from runyard.errors import ConflictError, RunNotFoundError, RunyardError
+from runyard.runner.owner import local_pid, process_alive
+from runyard.store.artifacts import LocalArtifactRepository
+from runyard.store.base import Store
+
+log = logging.getLogger(__name__)
+REAP_LOCK = "reap.lock"
+_PAGE = 500
+
+
+def reap_dead_runs(store: Store) -> list[str]:
+    """Finds active runs whose process died, ingests the rest of their journals and
+    marks them Failed; returns their ids. Safe to call from many processes at once."""
+    now = time.time()
+    reaped: list[str] = []
+    for run in list(_active_runs(store)):
+        if run.owner is None and run.heartbeat_at is None:
+            _start_clock(store, run)
+            continue
+        reason = death_reason(run, now)
+        if reason is not None and _finish(store, run, reason):
+            log.warning("run %s: %s; marked Failed", run.run_id, reason)
+            reaped.append(run.run_id)
+    return reaped
+
+
+def death_reason(run: RunInfo, now: float) -> str | None:
+    """Why ``run`` counts as dead, or None while it may be alive."""
+    pid = local_pid(run.owner)
+    if pid is not None:
+        known_alive = run.heartbeat_at or run.created_at
+        if process_alive(pid, not_after=known_alive):
+            return None
+        who = "runner process" if run.kind is RunKind.SUBMITTED else "process"
+        return f"{who} {pid} died"
+    last = run.heartbeat_at or run.started_at or run.created_at
+    if now - last > HEARTBEAT_TIMEOUT_S:
+        return f"no heartbeat for {now - last:.0f} s"
+    return None
+
+
+def _active_runs(store: Store) -> Iterator[RunInfo]:
+    offset = 0
+    while True:
+        page = store.search_runs(
+            RunQuery(statuses=ACTIVE_STATUSES, sort="created_at", limit=_PAGE, offset=offset)
+        )
+        yield from page.runs
+        offset += len(page.runs)
+        if not page.runs or offset >= page.total:
+            return
+
+
+def _start_clock(store: Store, run: RunInfo) -> None:
+    with contextlib.suppress(RunNotFoundError):  # deleted meanwhile
+        store.heartbeat(run.run_id)  # no owner: the launcher's owner is not overwritten
+
+
+@contextmanager
+def _reap_lock(store: Store, run_id: str) -> Iterator[None]:
+    """Serialises reapers of one run, so that two never drain one journal at once
+    (each would store the same points)."""
+    repo = store.artifacts
+    if not isinstance(repo, LocalArtifactRepository):
+        yield
+        return
+    run_dir = repo.run_dir(run_id)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(run_dir / REAP_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _finish(store: Store, run: RunInfo, reason: str) -> bool:
+    with _reap_lock(store, run.run_id):
+        try:
+            current = store.get_run(run.run_id)
+        except RunNotFoundError:
+            return False
+        if (current.status, current.owner, current.heartbeat_at) != (
+            run.status,
+            run.owner,
+            run.heartbeat_at,
+        ):
+            return False  # it moved on (or another reaper finished it): look again later
+        _drain(store, run)
+        status = RunStatus.FAILED
+        if current.definition.get("cancel_requested"):
+            # Asked to stop, and stopped: what the user sees is the cancel they asked for.
+            status, reason = RunStatus.CANCELED, f"canceled ({reason} before it could stop)"
+        try:
+            store.set_status(run.run_id, status, error=reason, expected=[current.status])
+        except ConflictError:
+            return False
+    return True
+
+
+def _drain(store: Store, run: RunInfo) -> None:
+    repo = store.artifacts
+    if not isinstance(repo, LocalArtifactRepository):
+        return  # the journal is on the machine that ran the script
+    from runyard.tracking.ingest import JournalIngester
+
+    journal: Path = repo.journal_path(run.run_id)
+    try:
+        JournalIngester(store, run.run_id, journal).drain()
+    except (OSError, RunyardError) as exc:
+        # The run is dead either way; failing to reap it would hold its slot forever.
+        log.warning("run %s: ingesting what is left of %s failed: %s", run.run_id, journal, exc)
