@@ -1,0 +1,85 @@
+"""Experiments: named groups of runs."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from runyard.entities import Experiment, ExperimentStats
+from runyard.errors import ExperimentNotFoundError
+from runyard.store.sql.schema import experiments, runs
+
+
+def _to_entity(row: sa.Row[tuple[str, str, float]]) -> Experiment:
+    return Experiment(experiment_id=row.id, name=row.name, created_at=row.created_at)
+
+
+def get_or_create(conn: Connection, name: str) -> Experiment:
+    """Race-safe: concurrent creators of one name all get the same row."""
+    existing = get_by_name(conn, name)
+    if existing is not None:
+        return existing
+    values = {"id": uuid.uuid4().hex, "name": name, "created_at": time.time()}
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        conn.execute(pg_insert(experiments).values(values).on_conflict_do_nothing())
+    else:
+        # A SQLite write transaction holds the database's write lock: no one else
+        # can have inserted since the SELECT above.
+        conn.execute(experiments.insert().values(values))
+    found = get_by_name(conn, name)
+    assert found is not None
+    return found
+
+
+def get(conn: Connection, experiment_id: str) -> Experiment:
+    row = conn.execute(sa.select(experiments).where(experiments.c.id == experiment_id)).first()
+    if row is None:
+        raise ExperimentNotFoundError(f"no experiment with id {experiment_id!r}")
+    return _to_entity(row)
+
+
+def lock(conn: Connection, experiment_id: str) -> Experiment:
+    """Reads the experiment, locking its row (PostgreSQL) until the transaction ends."""
+    row = conn.execute(
+        sa.select(experiments).where(experiments.c.id == experiment_id).with_for_update()
+    ).first()
+    if row is None:
+        raise ExperimentNotFoundError(f"no experiment with id {experiment_id!r}")
+    return _to_entity(row)
+
+
+def get_by_name(conn: Connection, name: str) -> Experiment | None:
+    row = conn.execute(sa.select(experiments).where(experiments.c.name == name)).first()
+    return None if row is None else _to_entity(row)
+
+
+def list_all(conn: Connection) -> list[ExperimentStats]:
+    rows = conn.execute(sa.select(experiments).order_by(experiments.c.name)).all()
+    counts = conn.execute(
+        sa.select(
+            runs.c.experiment_id,
+            runs.c.status,
+            sa.func.count(),
+            sa.func.max(runs.c.created_at),
+        ).group_by(runs.c.experiment_id, runs.c.status)
+    ).all()
+    per_status: dict[str, dict[str, int]] = {}
+    last: dict[str, float] = {}
+    for experiment_id, status, count, latest in counts:
+        per_status.setdefault(experiment_id, {})[status] = int(count)
+        if latest is not None and latest > last.get(experiment_id, float("-inf")):
+            last[experiment_id] = float(latest)
+    return [
+        ExperimentStats(
+            experiment=_to_entity(row),
+            run_count=sum(per_status.get(row.id, {}).values()),
+            last_run_at=last.get(row.id),
+            status_counts=per_status.get(row.id, {}),
+        )
+        for row in rows
+    ]

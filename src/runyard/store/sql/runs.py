@@ -1,0 +1,293 @@
+"""Runs: creation, status changes (compare-and-set), tags, properties, definitions, and
+claiming queued runs for a compute target's free slots."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from runyard.entities import ACTIVE_STATUSES, RunInfo, RunKind, RunStatus
+from runyard.errors import ConflictError, RunNotFoundError, ValidationError
+from runyard.store.sql import experiments as experiments_mod
+from runyard.store.sql.engine import PG_LOCK_NAMESPACE
+from runyard.store.sql.schema import run_properties, run_tags, runs
+from runyard.store.sql.validate import check_name, check_run_id, check_string_map
+
+PG_LOCK_CLAIM = 2
+
+
+def _row_to_run(row: Any, tags: Mapping[str, str], properties: Mapping[str, str]) -> RunInfo:
+    return RunInfo(
+        run_id=row.id,
+        experiment_id=row.experiment_id,
+        number=row.number,
+        kind=RunKind(row.kind),
+        status=RunStatus(row.status),
+        created_at=row.created_at,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        parent_run_id=row.parent_run_id,
+        display_name=row.display_name,
+        compute_target=row.compute_target,
+        tags=dict(tags),
+        properties=dict(properties),
+        definition=json.loads(row.definition),
+        exit_code=row.exit_code,
+        error=row.error,
+        heartbeat_at=row.heartbeat_at,
+        owner=row.owner,
+    )
+
+
+def _key_values(
+    conn: Connection, table: sa.Table, run_ids: Sequence[str]
+) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    if not run_ids:
+        return out
+    rows = conn.execute(
+        sa.select(table.c.run_id, table.c.key, table.c.value)
+        .where(table.c.run_id.in_(list(run_ids)))
+        .order_by(table.c.run_id, table.c.key)
+    )
+    for run_id, key, value in rows:
+        out.setdefault(run_id, {})[key] = value
+    return out
+
+
+def rows_to_runs(conn: Connection, rows: Sequence[Any]) -> list[RunInfo]:
+    """Entities for run rows, with their tags and properties (two queries in all)."""
+    ids = [row.id for row in rows]
+    tags = _key_values(conn, run_tags, ids)
+    props = _key_values(conn, run_properties, ids)
+    return [_row_to_run(row, tags.get(row.id, {}), props.get(row.id, {})) for row in rows]
+
+
+def _fetch_row(conn: Connection, run_id: str, *, for_update: bool = False) -> Any:
+    query = sa.select(runs).where(runs.c.id == run_id)
+    if for_update:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise RunNotFoundError(f"no run with id {run_id!r}")
+    return row
+
+
+def ensure_exists(conn: Connection, run_id: str, *, for_update: bool = False) -> Any:
+    """The run's row; RunNotFoundError if there is none. ``for_update`` locks the row
+    (PostgreSQL) so that writers of one run take turns."""
+    return _fetch_row(conn, run_id, for_update=for_update)
+
+
+def get(conn: Connection, run_id: str) -> RunInfo:
+    return rows_to_runs(conn, [_fetch_row(conn, run_id)])[0]
+
+
+def create(
+    conn: Connection,
+    experiment_id: str,
+    *,
+    kind: RunKind,
+    status: RunStatus,
+    compute_target: str,
+    parent_run_id: str | None,
+    display_name: str,
+    tags: Mapping[str, str] | None,
+    properties: Mapping[str, str] | None,
+    definition: Mapping[str, Any] | None,
+    owner: str | None,
+    run_id: str | None,
+) -> RunInfo:
+    kind = RunKind(kind)
+    status = RunStatus(status)
+    clean_tags = check_string_map("tag", tags or {})
+    clean_props = check_string_map("property", properties or {})
+    check_name("compute target", compute_target)
+    if not isinstance(display_name, str):
+        raise ValidationError("display_name must be a string")
+    definition_text = _dump_definition(definition or {})
+    # Locking the experiment row makes numbering race-free on PostgreSQL; a SQLite
+    # write transaction already holds the database's write lock.
+    experiment = experiments_mod.lock(conn, experiment_id)
+    now = time.time()
+    if run_id is None:
+        run_id = f"{experiment.name}_{int(now)}_{uuid.uuid4().hex[:8]}"
+    check_run_id(run_id)
+    if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is not None:
+        raise ConflictError(f"a run with id {run_id!r} exists already; pick another id")
+    if parent_run_id is not None:
+        _fetch_row(conn, parent_run_id)
+    number = conn.execute(
+        sa.select(sa.func.coalesce(sa.func.max(runs.c.number), 0)).where(
+            runs.c.experiment_id == experiment_id
+        )
+    ).scalar_one()
+    conn.execute(
+        runs.insert().values(
+            id=run_id,
+            experiment_id=experiment_id,
+            number=int(number) + 1,
+            kind=kind.value,
+            status=status.value,
+            created_at=now,
+            started_at=now if status is RunStatus.RUNNING else None,
+            ended_at=now if status.is_terminal() else None,
+            parent_run_id=parent_run_id,
+            display_name=display_name,
+            compute_target=compute_target,
+            definition=definition_text,
+            owner=owner,
+        )
+    )
+    _insert_pairs(conn, run_tags, run_id, clean_tags)
+    _insert_pairs(conn, run_properties, run_id, clean_props)
+    return get(conn, run_id)
+
+
+def _dump_definition(definition: Mapping[str, Any]) -> str:
+    try:
+        return json.dumps(dict(definition), sort_keys=True, allow_nan=True)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"a run definition must be JSON-serialisable: {exc}") from None
+
+
+def _insert_pairs(conn: Connection, table: sa.Table, run_id: str, items: Mapping[str, str]) -> None:
+    if items:
+        conn.execute(
+            table.insert(), [{"run_id": run_id, "key": k, "value": v} for k, v in items.items()]
+        )
+
+
+def set_status(
+    conn: Connection,
+    run_id: str,
+    status: RunStatus,
+    *,
+    exit_code: int | None,
+    error: str | None,
+    expected: Sequence[RunStatus] | None,
+) -> RunInfo:
+    status = RunStatus(status)
+    row = _fetch_row(conn, run_id, for_update=True)
+    current = RunStatus(row.status)
+    if current.is_terminal():
+        raise ConflictError(
+            f"run {run_id!r} is {current.value} already; a finished run never changes status"
+        )
+    if expected is not None and current not in {RunStatus(s) for s in expected}:
+        wanted = ", ".join(RunStatus(s).value for s in expected) or "nothing"
+        raise ConflictError(
+            f"run {run_id!r} is {current.value}, not {wanted}; it was not moved to {status.value}"
+        )
+    now = time.time()
+    values: dict[str, Any] = {"status": status.value}
+    if status is RunStatus.RUNNING and row.started_at is None:
+        values["started_at"] = now
+    if status.is_terminal():
+        values["ended_at"] = now
+        if row.started_at is None and current is RunStatus.RUNNING:
+            values["started_at"] = now
+    if exit_code is not None:
+        values["exit_code"] = int(exit_code)
+    if error is not None:
+        values["error"] = str(error)
+    conn.execute(runs.update().where(runs.c.id == run_id).values(values))
+    return get(conn, run_id)
+
+
+def heartbeat(conn: Connection, run_id: str, owner: str | None) -> None:
+    values: dict[str, Any] = {"heartbeat_at": time.time()}
+    if owner is not None:
+        values["owner"] = owner
+    result = conn.execute(runs.update().where(runs.c.id == run_id).values(values))
+    if result.rowcount == 0:
+        raise RunNotFoundError(f"no run with id {run_id!r}")
+
+
+def set_tags(conn: Connection, run_id: str, tags: Mapping[str, str]) -> None:
+    clean = check_string_map("tag", tags)
+    _fetch_row(conn, run_id, for_update=True)
+    if not clean:
+        return
+    conn.execute(
+        run_tags.delete().where(run_tags.c.run_id == run_id, run_tags.c.key.in_(list(clean)))
+    )
+    _insert_pairs(conn, run_tags, run_id, clean)
+
+
+def add_properties(conn: Connection, run_id: str, properties: Mapping[str, str]) -> None:
+    clean = check_string_map("property", properties)
+    _fetch_row(conn, run_id, for_update=True)
+    if not clean:
+        return
+    existing = dict(
+        conn.execute(
+            sa.select(run_properties.c.key, run_properties.c.value).where(
+                run_properties.c.run_id == run_id, run_properties.c.key.in_(list(clean))
+            )
+        ).all()
+    )
+    changed = sorted(k for k, v in existing.items() if clean[k] != v)
+    if changed:
+        raise ConflictError(
+            f"run {run_id!r}: properties are add-only and {', '.join(map(repr, changed))} "
+            "already have other values; use a tag for values that change"
+        )
+    _insert_pairs(
+        conn, run_properties, run_id, {k: v for k, v in clean.items() if k not in existing}
+    )
+
+
+def update_definition(conn: Connection, run_id: str, patch: Mapping[str, Any]) -> RunInfo:
+    row = _fetch_row(conn, run_id, for_update=True)
+    merged = json.loads(row.definition)
+    merged.update(dict(patch))
+    conn.execute(
+        runs.update().where(runs.c.id == run_id).values(definition=_dump_definition(merged))
+    )
+    return get(conn, run_id)
+
+
+def set_journal_offset(conn: Connection, run_id: str, offset: int) -> None:
+    if not isinstance(offset, int) or offset < 0:
+        raise ValidationError(f"journal offset must be a non-negative int, got {offset!r}")
+    conn.execute(runs.update().where(runs.c.id == run_id).values(journal_offset=offset))
+
+
+def claim_next_queued(conn: Connection, compute_target: str, max_concurrent: int) -> RunInfo | None:
+    if conn.dialect.name == "postgresql":
+        # Serialises claimers of one target; SQLite's BEGIN IMMEDIATE already has.
+        conn.execute(
+            sa.text("SELECT pg_advisory_xact_lock(CAST(:ns AS integer), hashtext(:target))"),
+            {"ns": PG_LOCK_NAMESPACE + PG_LOCK_CLAIM, "target": compute_target},
+        )
+    active = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(runs)
+        .where(
+            runs.c.compute_target == compute_target,
+            runs.c.status.in_([s.value for s in ACTIVE_STATUSES]),
+        )
+    ).scalar_one()
+    if active >= max_concurrent:
+        return None
+    row = conn.execute(
+        sa.select(runs.c.id)
+        .where(runs.c.compute_target == compute_target, runs.c.status == RunStatus.QUEUED.value)
+        .order_by(runs.c.created_at, runs.c.number)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    conn.execute(
+        runs.update()
+        .where(runs.c.id == row.id, runs.c.status == RunStatus.QUEUED.value)
+        .values(status=RunStatus.PREPARING.value)
+    )
+    return get(conn, row.id)

@@ -1,0 +1,148 @@
+"""The tables, as SQLAlchemy Core objects. Migrations (``migrations/versions``) create
+them; this module is what queries are written against. Keep the two in step: a test
+compares a migrated database with this metadata.
+
+Times are Unix seconds as float64. Metric points live in ``metric_blocks``: each row
+holds up to ``BLOCK_SIZE`` consecutive points of one metric as packed little-endian
+arrays (int64 steps, float64 timestamps, float64 values; a JSON list for str metrics),
+with the block's step, time and value ranges beside them.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+# The Alembic revision the code expects; opening a store compares it with the
+# database's and skips Alembic when they match. A test pins it to the scripts' head.
+HEAD_REVISION = "0001"
+
+metadata = sa.MetaData()
+
+experiments = sa.Table(
+    "experiments",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column(
+        "experiment_id",
+        sa.String(32),
+        sa.ForeignKey("experiments.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("started_at", sa.Float),
+    sa.Column("ended_at", sa.Float),
+    sa.Column("heartbeat_at", sa.Float),
+    sa.Column("parent_run_id", sa.String(255), sa.ForeignKey("runs.id", ondelete="SET NULL")),
+    sa.Column("display_name", sa.String(1024), nullable=False, server_default=""),
+    sa.Column("compute_target", sa.String(255), nullable=False, server_default="local"),
+    sa.Column("definition", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("exit_code", sa.Integer),
+    sa.Column("error", sa.Text),
+    sa.Column("owner", sa.String(255)),
+    sa.Column("journal_offset", sa.BigInteger, nullable=False, server_default="0"),
+    sa.UniqueConstraint("experiment_id", "number", name="uq_runs_experiment_number"),
+    sa.Index("ix_runs_experiment_created", "experiment_id", "created_at"),
+    sa.Index("ix_runs_target_status_created", "compute_target", "status", "created_at"),
+    sa.Index("ix_runs_parent", "parent_run_id"),
+    sa.Index("ix_runs_created", "created_at"),
+)
+
+run_tags = sa.Table(
+    "run_tags",
+    metadata,
+    sa.Column(
+        "run_id", sa.String(255), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Index("ix_run_tags_key_value", "key", "value"),
+)
+
+run_properties = sa.Table(
+    "run_properties",
+    metadata,
+    sa.Column(
+        "run_id", sa.String(255), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+metric_summaries = sa.Table(
+    "metric_summaries",
+    metadata,
+    sa.Column(
+        "run_id", sa.String(255), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    # Numeric metrics: the last value (NULL when it is NaN, so NaN sorts with "no value").
+    sa.Column("last", sa.Float),
+    # Str metrics: the last value.
+    sa.Column("last_text", sa.Text),
+    sa.Column("min", sa.Float),  # NaN ignored; NULL when every value was NaN
+    sa.Column("max", sa.Float),
+    sa.Column("last_step", sa.BigInteger, nullable=False),
+    sa.Column("value_type", sa.String(8), nullable=False),
+    sa.Column("block_count", sa.Integer, nullable=False, server_default="0"),
+    # Sorting a runs list by a metric looks each run's row up by this primary key.
+    # No (key, value) indexes: on a PostgreSQL table without statistics yet the
+    # planner would pick one for that lookup and scan a whole key per run.
+)
+
+metric_blocks = sa.Table(
+    "metric_blocks",
+    metadata,
+    sa.Column(
+        "run_id", sa.String(255), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("first_index", sa.BigInteger, nullable=False),
+    sa.Column("step_min", sa.BigInteger, nullable=False),
+    sa.Column("step_max", sa.BigInteger, nullable=False),
+    sa.Column("time_min", sa.Float, nullable=False),
+    sa.Column("time_max", sa.Float, nullable=False),
+    sa.Column("value_min", sa.Float),
+    sa.Column("value_max", sa.Float),
+    sa.Column("steps", sa.LargeBinary, nullable=False),
+    sa.Column("timestamps", sa.LargeBinary, nullable=False),
+    sa.Column("vals", sa.LargeBinary, nullable=False),
+)
+
+metric_records = sa.Table(
+    "metric_records",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "run_id", sa.String(255), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("timestamp", sa.Float, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Index("ix_metric_records_run_key", "run_id", "key", "id"),
+)
+
+environments = sa.Table(
+    "environments",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("spec", sa.Text, nullable=False),
+    sa.Column("spec_hash", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)

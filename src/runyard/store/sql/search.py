@@ -1,0 +1,118 @@
+"""The runs list: filters, sorting (also by a metric summary), paging and a total."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from runyard.entities import MetricSummary, RunPage, RunQuery, RunStatus
+from runyard.errors import ValidationError
+from runyard.store.sql import metrics as metrics_mod
+from runyard.store.sql import runs as runs_mod
+from runyard.store.sql.schema import metric_summaries, run_tags, runs
+
+SORT_COLUMNS = (
+    "created_at",
+    "status",
+    "number",
+    "duration",
+    "started_at",
+    "ended_at",
+    "display_name",
+)
+AGGREGATES = ("last", "min", "max")
+MAX_LIMIT = 10_000
+
+
+def _filters(query: RunQuery) -> list[Any]:
+    where: list[Any] = []
+    if query.experiment_id is not None:
+        where.append(runs.c.experiment_id == query.experiment_id)
+    if query.statuses:
+        where.append(runs.c.status.in_([RunStatus(s).value for s in query.statuses]))
+    for key, value in query.tags.items():
+        tag = run_tags.alias()
+        where.append(
+            sa.exists().where(tag.c.run_id == runs.c.id, tag.c.key == key, tag.c.value == value)
+        )
+    if query.parent_run_id is not None:
+        where.append(runs.c.parent_run_id == query.parent_run_id)
+    if query.compute_target is not None:
+        where.append(runs.c.compute_target == query.compute_target)
+    text = query.text.strip()
+    if text:
+        tag = run_tags.alias()
+        where.append(
+            sa.or_(
+                runs.c.id.startswith(text, autoescape=True),
+                runs.c.display_name.icontains(text, autoescape=True),
+                sa.exists().where(
+                    tag.c.run_id == runs.c.id, tag.c.value.icontains(text, autoescape=True)
+                ),
+            )
+        )
+    return where
+
+
+def parse_sort(sort: str) -> tuple[str, str | None]:
+    """``(column, None)`` or ``(metric name, aggregate)``."""
+    if sort.startswith("metric:"):
+        name, agg = sort[len("metric:") :], "last"
+        head, _, tail = name.rpartition(":")
+        if head and tail in AGGREGATES:
+            name, agg = head, tail
+        if not name:
+            raise ValidationError("sort 'metric:' names no metric; use metric:NAME[:last|min|max]")
+        return name, agg
+    if sort not in SORT_COLUMNS:
+        raise ValidationError(
+            f"cannot sort runs by {sort!r}; use one of {', '.join(SORT_COLUMNS)} "
+            "or metric:NAME[:last|min|max]"
+        )
+    return sort, None
+
+
+def search(conn: Connection, query: RunQuery) -> RunPage:
+    if query.limit < 0 or query.offset < 0:
+        raise ValidationError("limit and offset must not be negative")
+    limit = min(int(query.limit), MAX_LIMIT)
+    name, agg = parse_sort(query.sort)
+    where = _filters(query)
+
+    total = conn.execute(sa.select(sa.func.count()).select_from(runs).where(*where)).scalar_one()
+
+    page = sa.select(runs).where(*where)
+    if agg is not None:
+        # A correlated lookup by primary key per run: one plan whatever the table
+        # statistics say (a fresh PostgreSQL database has none).
+        key: Any = (
+            sa.select(metric_summaries.c[agg])
+            .where(metric_summaries.c.run_id == runs.c.id, metric_summaries.c.key == name)
+            .scalar_subquery()
+        )
+    elif name == "duration":
+        key = sa.func.coalesce(runs.c.ended_at, runs.c.heartbeat_at) - runs.c.started_at
+    else:
+        key = runs.c[name]
+    # Missing values (and NaN, stored as NULL) come last in either direction, then
+    # newest first among equals.
+    page = page.order_by(
+        (key.desc() if query.descending else key.asc()).nulls_last(),
+        runs.c.created_at.desc(),
+        runs.c.id,
+    )
+    rows = conn.execute(page.limit(limit).offset(int(query.offset))).all()
+    found = runs_mod.rows_to_runs(conn, rows)
+    summaries: dict[str, dict[str, MetricSummary]] = {}
+    if query.with_metrics and found:
+        summary_rows = conn.execute(
+            sa.select(metric_summaries).where(
+                metric_summaries.c.run_id.in_([r.run_id for r in found]),
+                metric_summaries.c.key.in_(list(query.with_metrics)),
+            )
+        ).all()
+        for row in summary_rows:
+            summaries.setdefault(row.run_id, {})[row.key] = metrics_mod.row_to_summary(row)
+    return RunPage(runs=found, total=int(total), summaries=summaries)
