@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from psycopg.rows import namedtuple_row
 from sqlalchemy.engine import Connection
 
 from runyard.entities import MetricRecord, MetricSeries, MetricSummary, MetricValue
@@ -284,6 +283,9 @@ def _block_rows(conn: Connection, run_id: str, key: str, start: int) -> Sequence
     """The blocks holding points from ``start`` on, in order."""
     if conn.dialect.name == "postgresql":
         # Binary results: bytea in text format is hex, twice the bytes plus decoding.
+        # Imported here: SQLite users (every runner) need not load the PostgreSQL driver.
+        from psycopg.rows import namedtuple_row
+
         driver = conn.connection.driver_connection
         assert driver is not None
         with driver.cursor(binary=True, row_factory=namedtuple_row) as cursor:
