@@ -17,7 +17,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from runyard.entities import MetricRecord, MetricSeries, MetricSummary, MetricValue
+from runyard.entities import MetricRecord, MetricSeries, MetricValue
 from runyard.errors import MetricTypeError, ValidationError
 from runyard.store.sql import blocks
 from runyard.store.sql import runs as runs_mod
@@ -199,44 +199,6 @@ def _merge(pick: Any, a: float | None, b: float | None) -> float | None:
     if b is None:
         return a
     return float(pick(a, b))
-
-
-def _typed(value: float, value_type: str) -> MetricValue:
-    if value_type == "int":
-        return int(value)
-    if value_type == "bool":
-        return bool(value)
-    return value
-
-
-def row_to_summary(row: Any) -> MetricSummary:
-    last: MetricValue | None
-    if blocks.is_str_type(row.value_type):
-        last = row.last_text
-    elif row.last is None:
-        last = math.nan if row._mapping["count"] else None  # NaN is stored as NULL
-    else:
-        last = _typed(row.last, row.value_type)
-    return MetricSummary(
-        key=row.key,
-        count=int(row._mapping["count"]),
-        last=last,
-        min=row.min,
-        max=row.max,
-        last_step=int(row.last_step),
-        value_type=row.value_type,
-    )
-
-
-def summaries(conn: Connection, run_id: str) -> dict[str, MetricSummary]:
-    rows = conn.execute(
-        sa.select(metric_summaries)
-        .where(metric_summaries.c.run_id == run_id)
-        .order_by(metric_summaries.c.key)
-    ).all()
-    if not rows:
-        runs_mod.ensure_exists(conn, run_id)
-    return {row.key: row_to_summary(row) for row in rows}
 
 
 def series(

@@ -9,8 +9,8 @@ from sqlalchemy.engine import Connection
 
 from runyard.entities import MetricSummary, RunPage, RunQuery, RunStatus
 from runyard.errors import ValidationError
-from runyard.store.sql import metrics as metrics_mod
 from runyard.store.sql import runs as runs_mod
+from runyard.store.sql import summaries as summaries_mod
 from runyard.store.sql.schema import metric_summaries, run_tags, runs
 
 SORT_COLUMNS = (
@@ -114,5 +114,5 @@ def search(conn: Connection, query: RunQuery) -> RunPage:
             )
         ).all()
         for row in summary_rows:
-            summaries.setdefault(row.run_id, {})[row.key] = metrics_mod.row_to_summary(row)
+            summaries.setdefault(row.run_id, {})[row.key] = summaries_mod.row_to_summary(row)
     return RunPage(runs=found, total=int(total), summaries=summaries)

@@ -35,9 +35,9 @@ from runyard.store.base import Store
 from runyard.store.sql import engine as engine_mod
 from runyard.store.sql import environments as environments_mod
 from runyard.store.sql import experiments as experiments_mod
-from runyard.store.sql import metrics as metrics_mod
 from runyard.store.sql import runs as runs_mod
 from runyard.store.sql import search as search_mod
+from runyard.store.sql import summaries as summaries_mod
 from runyard.store.sql.validate import check_resource_name
 
 
@@ -201,18 +201,22 @@ class SqlStore(Store):
         journal_offset: int | None = None,
     ) -> None:
         # Checking and packing happen before the write lock is taken.
+        from runyard.store.sql import metrics as metrics_mod  # numpy: only when needed
+
         batches = metrics_mod.prepare(columns)
         record_rows = metrics_mod.prepare_records(records)
         with self._tx("append metrics", write=True) as conn:
             metrics_mod.append(conn, run_id, batches, record_rows, journal_offset)
 
     def get_journal_offset(self, run_id: str) -> int:
+        from runyard.store.sql import metrics as metrics_mod
+
         with self._tx("read a journal offset", write=False) as conn:
             return metrics_mod.journal_offset(conn, run_id)
 
     def get_metric_summaries(self, run_id: str) -> dict[str, MetricSummary]:
         with self._tx("read metric summaries", write=False) as conn:
-            return metrics_mod.summaries(conn, run_id)
+            return summaries_mod.summaries(conn, run_id)
 
     def get_metric_series(
         self,
@@ -222,10 +226,14 @@ class SqlStore(Store):
         max_points: int | None = None,
         start: int = 0,
     ) -> MetricSeries:
+        from runyard.store.sql import metrics as metrics_mod
+
         with self._tx("read a metric", write=False) as conn:
             return metrics_mod.series(conn, run_id, key, max_points, start)
 
     def get_metric_records(self, run_id: str, key: str | None = None) -> list[MetricRecord]:
+        from runyard.store.sql import metrics as metrics_mod
+
         with self._tx("read metric records", write=False) as conn:
             return metrics_mod.records(conn, run_id, key)
 
