@@ -105,3 +105,56 @@ def test_compute_create_and_list(ws: Workspace) -> None:
     } in targets
     config = json.loads((ws.config_path).read_text())
     assert config["compute_targets"]["cpu-cluster"]["max_concurrent_runs"] == 2
+
+
+def test_submit_wait_logs_and_download(ws: Workspace, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "hello.py").write_text(
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from runyard.core import Run\n"
+        "run = Run.get_context()\n"
+        "for i in range(3):\n"
+        "    run.log('x', i)\n"
+        "print('hello', sys.argv[1:])\n"
+        "Path('outputs').mkdir()\n"
+        "Path('outputs/result.txt').write_text('42')\n"
+    )
+    w = str(ws.root)
+    proc = subprocess.run(
+        [sys.executable, "-m", "runyard.cli", "-w", w, "submit", "hello.py", "--flag", "a b",
+         "--experiment", "cli-submit", "--source-dir", str(src), "--wait"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "hello ['--flag', 'a b']" in proc.stdout
+    assert "Status: Completed" in proc.stdout
+    run_id = proc.stdout.split("Submitted ", 1)[1].split(":", 1)[0]
+    assert "hello" in invoke("-w", w, "runs", "logs", run_id)
+    out = tmp_path / "dl"
+    listed = invoke("-w", w, "runs", "download", run_id, "--path", "outputs/", "-o", str(out))
+    assert (out / "outputs" / "result.txt").read_text() == "42", listed
+    shown = json.loads(invoke("-w", w, "runs", "show", run_id, "--json"))
+    assert shown["metrics"]["x"]["count"] == 3
+
+
+def test_submit_failure_exits_nonzero(ws: Workspace, tmp_path: Path) -> None:
+    src = tmp_path / "bad"
+    src.mkdir()
+    (src / "boom.py").write_text("raise ValueError('no good')\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "runyard.cli", "-w", str(ws.root), "submit", "boom.py",
+         "--experiment", "cli-submit", "--source-dir", str(src), "--wait"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert "ValueError: no good" in proc.stdout
+    unknown = subprocess.run(
+        [sys.executable, "-m", "runyard.cli", "-w", str(ws.root), "submit", "boom.py",
+         "--experiment", "e", "--source-dir", str(src), "--compute", "gpu-cluster"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert (
+        unknown.returncode == 1 and "compute target 'gpu-cluster' does not exist" in unknown.stderr
+    )

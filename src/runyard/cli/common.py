@@ -35,7 +35,8 @@ pass_cli = click.make_pass_decorator(CliContext)
 
 def run_cli(group: click.Group) -> int:
     try:
-        group.main(standalone_mode=False)
+        # Without standalone mode click returns (not raises) a command's Exit code.
+        result = group.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 130
@@ -49,7 +50,7 @@ def run_cli(group: click.Group) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 def echo_json(data: Any) -> None:

@@ -50,7 +50,12 @@ def list_envs(cli: CliContext, as_json: bool) -> None:
                     for r in records
                 ],
                 "cached": [
-                    {"hash": c.hash, "path": str(c.path), "size": c.size_bytes, "last_used": c.last_used}
+                    {
+                        "hash": c.hash,
+                        "path": str(c.path),
+                        "size": c.size_bytes,
+                        "last_used": c.last_used,
+                    }
                     for c in cached
                 ],
             }
