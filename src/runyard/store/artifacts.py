@@ -119,7 +119,10 @@ class LocalArtifactRepository(ArtifactRepository):
 
     def list_files(self, run_id: str) -> list[FileInfo]:
         return sorted(
-            (FileInfo(path=p, size=st.st_size, modified_at=st.st_mtime) for p, st in self._walk(run_id)),
+            (
+                FileInfo(path=p, size=st.st_size, modified_at=st.st_mtime)
+                for p, st in self._walk(run_id)
+            ),
             key=lambda f: f.path,
         )
 
