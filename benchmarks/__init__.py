@@ -1,0 +1,1 @@
+"""Runyard's benchmark suite: `make bench` runs `python -m benchmarks.run`."""

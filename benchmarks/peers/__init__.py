@@ -1,0 +1,1 @@
+"""One driver script per tool, each run with that tool's own interpreter."""

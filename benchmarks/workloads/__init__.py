@@ -1,0 +1,1 @@
+"""Harness pieces of `make bench`: sizes, processes, workloads, report."""
