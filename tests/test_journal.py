@@ -226,3 +226,38 @@ def test_sigkill_loses_nothing(tmp_path: Path, attempt: int) -> None:
     got = read_all(journal)
     assert len(got) >= counted
     assert [v for _, v, _ in got] == [float(i) for i in range(len(got))]
+
+
+def test_a_failed_store_write_is_retried_not_skipped(tmp_path: Path) -> None:
+    from runyard.errors import StoreError
+    from runyard.store.artifacts import LocalArtifactRepository
+    from runyard.store.sql import SqlStore
+    from runyard.tracking.ingest import JournalIngester
+
+    class FlakyStore(SqlStore):
+        """The real store, whose next write fails once (as on a full disk)."""
+
+        fail_next = True
+
+        def append_metrics(self, *args: object, **kwargs: object) -> None:  # type: ignore[override]
+            if self.fail_next:
+                self.fail_next = False
+                raise StoreError("disk full")
+            super().append_metrics(*args, **kwargs)  # type: ignore[arg-type]
+
+    store = FlakyStore(f"sqlite:///{tmp_path / 'db'}", LocalArtifactRepository(tmp_path / "a"))
+    exp = store.get_or_create_experiment("e")
+    from runyard.entities import RunKind, RunStatus
+
+    run = store.create_run(exp.experiment_id, kind=RunKind.INTERACTIVE, status=RunStatus.RUNNING)
+    writer = JournalWriter(tmp_path / "j.bin")
+    for i in range(100):
+        writer.log("x", float(i))
+    ingester = JournalIngester(store, run.run_id, tmp_path / "j.bin")
+    with pytest.raises(StoreError):
+        ingester.ingest_once()
+    for i in range(100, 150):
+        writer.log("x", float(i))
+    writer.close()
+    assert ingester.drain() == 150
+    assert list(store.get_metric_series(run.run_id, "x").values) == [float(i) for i in range(150)]

@@ -95,6 +95,12 @@ def _queue(
     from runyard.core.run import Run
 
     store = ws.store
+    dispatcher = get_dispatcher(target)
+    # A target that can tell now that the run could not start (a Ray cluster that does
+    # not answer, say) does so before the run exists: an error, not a stuck run.
+    check = getattr(dispatcher, "check_submission", None)
+    if check is not None:
+        check(ws.config_path, target, definition, experiment_id)
     info = store.create_run(
         experiment_id,
         kind=RunKind.SUBMITTED,
@@ -104,7 +110,7 @@ def _queue(
         properties=dict(properties or {}),
         definition=definition,
     )
-    get_dispatcher(target).dispatch(store, ws.config_path, target)
+    dispatcher.dispatch(store, ws.config_path, target)
     return Run(store, store.get_run(info.run_id), workspace=ws)
 
 

@@ -1,10 +1,17 @@
-"""Entry point: ``python -m runyard.runner RUN_ID --workspace-config PATH``."""
+"""Entry point: ``python -m runyard.runner RUN_ID --workspace-config PATH``; or, for a
+run whose store is a studio (on a Ray node), ``RUN_ID --tracking-uri URL [--token T]``
+(see :mod:`runyard.runner.remote`)."""
 
 from __future__ import annotations
 
 import sys
 
-from runyard.runner.supervisor import main
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    argv = sys.argv[1:]
+    if any(a == "--tracking-uri" or a.startswith("--tracking-uri=") for a in argv):
+        from runyard.runner.remote import main as remote_main
+
+        sys.exit(remote_main(argv))
+    from runyard.runner.supervisor import main
+
+    sys.exit(main(argv))

@@ -79,14 +79,20 @@ class JournalIngester:
                 batch = decode(data, start, state, _BATCH_RECORDS)
                 if batch.count:
                     records, control = split_control(batch.records)
-                    if control:
-                        self._report(apply_control(self.store, self.run_id, control))
-                    self.store.append_metrics(
-                        self.run_id,
-                        batch.columns(state.names),
-                        records,
-                        journal_offset=state.offset,
-                    )
+                    try:
+                        if control:
+                            self._report(apply_control(self.store, self.run_id, control))
+                        self.store.append_metrics(
+                            self.run_id,
+                            batch.columns(state.names),
+                            records,
+                            journal_offset=state.offset,
+                        )
+                    except BaseException:
+                        # The decoder has moved past this batch but the store does not
+                        # have it: start again from the store's offset next time.
+                        self._state = None
+                        raise
                     total += batch.count
                 consumed = state.offset - start
                 if consumed == 0:
