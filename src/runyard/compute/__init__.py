@@ -6,8 +6,9 @@ target types (Ray, later Kubernetes or Slurm) plug in through :func:`get_dispatc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from runyard.entities import ComputeTargetConfig
 from runyard.errors import ComputeError
@@ -20,12 +21,32 @@ class Dispatcher(Protocol):
     """Starts queued runs of a target: called after a run is queued and whenever a
     slot may have freed."""
 
+    def check_submission(
+        self,
+        config_path: Path,
+        target: ComputeTargetConfig,
+        definition: Mapping[str, Any],
+        experiment_id: str,
+    ) -> None:
+        """Raises ComputeError now, before the run exists, when the target can tell
+        that it could not start it (a Ray cluster that does not answer, say)."""
+        ...
+
     def dispatch(self, store: Store, config_path: Path, target: ComputeTargetConfig) -> list[str]:
         """Starts what the target has room for; returns the ids of the runs started."""
         ...
 
 
 class _LocalDispatcher:
+    def check_submission(
+        self,
+        config_path: Path,
+        target: ComputeTargetConfig,
+        definition: Mapping[str, Any],
+        experiment_id: str,
+    ) -> None:
+        """This machine can always queue a run."""
+
     def dispatch(self, store: Store, config_path: Path, target: ComputeTargetConfig) -> list[str]:
         from runyard.compute.local import dispatch
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from runyard.config import validate_resource_name
 from runyard.entities import RunKind, RunQuery
-from runyard.errors import ValidationError
+from runyard.errors import ConfigError, ValidationError
 
 if TYPE_CHECKING:
     from runyard.core.run import Run
@@ -28,7 +28,7 @@ class Experiment:
             )
         try:
             validate_resource_name("experiment", name)
-        except Exception as exc:
+        except ConfigError as exc:  # a name given in code is bad input, not bad config
             raise ValidationError(str(exc)) from None
         self.workspace = workspace
         self.name = name

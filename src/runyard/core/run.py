@@ -129,7 +129,7 @@ class Run:
 
     @property
     def display_name(self) -> str:
-        return self._info.display_name or f"{self.id}"
+        return self._info.display_name or self.id
 
     @property
     def experiment(self) -> Experiment:
@@ -336,15 +336,12 @@ class Run:
     def child_run(self, name: str | None = None) -> Run:
         """Starts a child run, logged by this process like ``start_logging``."""
         return Run._start_interactive(
-            self._require_workspace_or_context(),
+            self._require_workspace(),
             self._info.experiment_id,
             kind=RunKind.CHILD,
             display_name=name or "",
             parent_run_id=self.id,
         )
-
-    def _require_workspace_or_context(self) -> Workspace:
-        return self._require_workspace()
 
     def get_children(self) -> Iterator[Run]:
         page = self._store.search_runs(

@@ -96,11 +96,8 @@ def _queue(
 
     store = ws.store
     dispatcher = get_dispatcher(target)
-    # A target that can tell now that the run could not start (a Ray cluster that does
-    # not answer, say) does so before the run exists: an error, not a stuck run.
-    check = getattr(dispatcher, "check_submission", None)
-    if check is not None:
-        check(ws.config_path, target, definition, experiment_id)
+    # A run that could not start is an error now, not a stuck run later.
+    dispatcher.check_submission(ws.config_path, target, definition, experiment_id)
     info = store.create_run(
         experiment_id,
         kind=RunKind.SUBMITTED,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import sys
 import time
 
@@ -18,6 +19,8 @@ def wait(store: Store, run_id: str, *, show_output: bool, timeout: float | None 
     deadline = None if timeout is None else time.monotonic() + timeout
     offset = 0
     shown_header = False
+    # Incremental: a chunk may end inside a multi-byte character.
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     out = sys.stdout
     while True:
         info = store.get_run(run_id)
@@ -25,10 +28,10 @@ def wait(store: Store, run_id: str, *, show_output: bool, timeout: float | None 
             if not shown_header:
                 out.write(f"RunId: {run_id}\n\nStreaming {DRIVER_LOG}\n{'=' * 40}\n\n")
                 shown_header = True
-            offset = _show_new(store, run_id, offset)
+            offset = _show_new(store, run_id, offset, decoder)
         if info.status.is_terminal():
             if show_output:
-                _show_new(store, run_id, offset)
+                _show_new(store, run_id, offset, decoder)
                 out.write(f"\nExecution Summary\n{'=' * 17}\n")
                 out.write(f"RunId: {run_id}\nStatus: {info.status.value}\n")
                 if info.error:
@@ -40,12 +43,12 @@ def wait(store: Store, run_id: str, *, show_output: bool, timeout: float | None 
         time.sleep(_POLL_S)
 
 
-def _show_new(store: Store, run_id: str, offset: int) -> int:
+def _show_new(store: Store, run_id: str, offset: int, decoder: codecs.IncrementalDecoder) -> int:
     try:
         data = store.artifacts.read_bytes(run_id, DRIVER_LOG, offset)
     except ArtifactNotFoundError:
         return offset
     if data:
-        sys.stdout.write(data.decode("utf-8", "replace"))
+        sys.stdout.write(decoder.decode(data))
         sys.stdout.flush()
     return offset + len(data)
