@@ -158,3 +158,15 @@ def test_submit_failure_exits_nonzero(ws: Workspace, tmp_path: Path) -> None:
     assert (
         unknown.returncode == 1 and "compute target 'gpu-cluster' does not exist" in unknown.stderr
     )
+
+
+def test_compute_create_ray_target(ws: Workspace) -> None:
+    w = str(ws.root)
+    address, server = "http://127.0.0.1:8265", "http://10.0.0.5:8765"
+    invoke("-w", w, "compute", "create", "ray-cluster", "--type", "ray",
+           "--address", address, "--server-url", server)  # fmt: skip
+    target = json.loads(ws.config_path.read_text())["compute_targets"]["ray-cluster"]
+    assert target["type"] == "ray" and target["address"] == "http://127.0.0.1:8265"
+    assert target["options"] == {"server_url": "http://10.0.0.5:8765"}
+    result = CliRunner().invoke(cli, ["-w", w, "compute", "create", "r2", "--type", "ray"])
+    assert result.exit_code != 0 and "--address" in result.output

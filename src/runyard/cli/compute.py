@@ -19,9 +19,20 @@ def compute() -> None:
 @click.option(
     "--address", default=None, help="Ray job submission address, e.g. http://127.0.0.1:8265."
 )
+@click.option(
+    "--server-url",
+    default=None,
+    help="Ray: the studio address the nodes report to (default: $RUNYARD_STUDIO_URL, "
+    "else the workspace's studio). The token comes from $RUNYARD_TOKEN.",
+)
 @pass_cli
 def create(
-    cli: CliContext, name: str, kind: str, max_concurrent_runs: int, address: str | None
+    cli: CliContext,
+    name: str,
+    kind: str,
+    max_concurrent_runs: int,
+    address: str | None,
+    server_url: str | None,
 ) -> None:
     """Add a compute target to the workspace (or update it)."""
     from runyard.core.compute_target import ComputeTarget, LocalCompute, RayCompute
@@ -29,8 +40,9 @@ def create(
     if kind == "ray":
         if not address:
             raise click.UsageError("--type ray needs --address http://HOST:8265")
+        extra = {"server_url": server_url} if server_url else {}
         config = RayCompute.provisioning_configuration(
-            address=address, max_concurrent_runs=max_concurrent_runs
+            address=address, max_concurrent_runs=max_concurrent_runs, **extra
         )
     else:
         config = LocalCompute.provisioning_configuration(max_concurrent_runs=max_concurrent_runs)
