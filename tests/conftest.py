@@ -4,6 +4,7 @@ PostgreSQL (a fresh database per test); ``sqlite_store`` is SQLite only;
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,3 +76,16 @@ def store(store_uri: str, tmp_path: Path) -> Iterator[SqlStore]:
     store = SqlStore(store_uri, LocalArtifactRepository(tmp_path / "artifacts"))
     yield store
     store.close()
+
+
+@pytest.fixture(scope="module")
+def env_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A fresh environment cache for a module (uv's own download cache stays shared)."""
+    path = tmp_path_factory.mktemp("runyard-cache")
+    old = os.environ.get("RUNYARD_CACHE_DIR")
+    os.environ["RUNYARD_CACHE_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("RUNYARD_CACHE_DIR", None)
+    else:
+        os.environ["RUNYARD_CACHE_DIR"] = old

@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,18 +32,7 @@ from runyard.environments import (
 from runyard.environments.cache import MARKER, envs_dir
 from runyard.errors import EnvironmentBuildError, ValidationError
 
-
-@pytest.fixture(scope="module", autouse=True)
-def env_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A fresh environment cache for this module (uv's own cache stays shared)."""
-    path = tmp_path_factory.mktemp("runyard-cache")
-    old = os.environ.get("RUNYARD_CACHE_DIR")
-    os.environ["RUNYARD_CACHE_DIR"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("RUNYARD_CACHE_DIR", None)
-    else:
-        os.environ["RUNYARD_CACHE_DIR"] = old
+pytestmark = pytest.mark.usefixtures("env_cache")
 
 
 def _unique(spec: dict[str, Any]) -> dict[str, Any]:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from runyard.core import Environment, Experiment, Run, ScriptRunConfig, Workspace
 
@@ -21,18 +17,6 @@ for _ in range(20):
 run.log("six", six.__version__)
 print("six", six.__version__)
 """
-
-
-@pytest.fixture
-def env_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    path = tmp_path_factory.mktemp("env-cache")
-    old = os.environ.get("RUNYARD_CACHE_DIR")
-    os.environ["RUNYARD_CACHE_DIR"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("RUNYARD_CACHE_DIR", None)
-    else:
-        os.environ["RUNYARD_CACHE_DIR"] = old
 
 
 def test_resubmit_reproduces_metrics_with_the_locked_environment(

@@ -8,7 +8,6 @@ store. Only reading the run's details from the script opens the store.
 
 from __future__ import annotations
 
-import io
 import itertools
 import os
 import shutil
@@ -97,24 +96,6 @@ class SubmittedContextRun(Run):
         else:
             staged.write_bytes(path_or_stream.read())
         self._writer().log_record(CONTROL_KEY, "upload", {"name": target, "path": str(staged)})
-
-    def log_image(
-        self, name: str, path: str | Path | None = None, plot: Any = None, description: str = ""
-    ) -> None:
-        if (path is None) == (plot is None):
-            raise ValidationError(f"log_image({name!r}) takes exactly one of path= or plot=")
-        safe = "".join(c if c.isalnum() or c in "_.-" else "_" for c in name)[:100]
-        if path is not None:
-            source = Path(path)
-            target = f"images/{safe}{source.suffix or '.png'}"
-            self.upload_file(target, source)
-        else:
-            buf = io.BytesIO()
-            plot.savefig(buf, format="png")
-            buf.seek(0)
-            target = f"images/{safe}.png"
-            self.upload_file(target, buf)
-        self._writer().log_record(name, "image", {"path": target})
 
     def get_metrics(self, name: str | None = None) -> dict[str, Any]:
         """Read from this process's own journal: up to date, and no store needed."""

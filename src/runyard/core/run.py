@@ -207,12 +207,13 @@ class Run:
             if not source.is_file():
                 raise ValidationError(f"log_image({name!r}): {source} is not a file")
             target = f"images/{safe}{source.suffix or '.png'}"
-            self._store.artifacts.put_file(self.id, target, source)
+            self.upload_file(target, source)
         else:
             buf = io.BytesIO()
             plot.savefig(buf, format="png")
+            buf.seek(0)
             target = f"images/{safe}.png"
-            self._store.artifacts.put_bytes(self.id, target, buf.getvalue())
+            self.upload_file(target, buf)
         self._writer().log_record(name, "image", {"path": target})
 
     def get_metrics(self, name: str | None = None) -> dict[str, Any]:

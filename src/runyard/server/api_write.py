@@ -10,7 +10,6 @@ from starlette.responses import Response
 from runyard.server.deps import StoreDep
 from runyard.server.encoding import (
     FastJSONResponse,
-    decode_any,
     environment_json,
     experiment_json,
     run_json,
@@ -29,6 +28,7 @@ from runyard.server.schemas import (
     parse_kind,
     parse_status,
 )
+from runyard.store.http_codec import decode_any
 
 router = APIRouter(prefix="/api", default_response_class=FastJSONResponse)
 

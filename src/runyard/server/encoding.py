@@ -9,10 +9,9 @@
 
 from __future__ import annotations
 
-import enum
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.responses import Response
@@ -30,14 +29,13 @@ from runyard.entities import (
 )
 from runyard.errors import ValidationError
 
-_NONFINITE_TEXT = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-NUMERIC_TYPES = ("float", "int", "bool")
-
-
-def float_text(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    return "Infinity" if value > 0 else "-Infinity"
+# The wire format's primitives are shared with the client (the http store).
+from runyard.store.http_codec import (
+    NONFINITE_TEXT,
+    NUMERIC_TYPES,
+    encode_any,
+    float_text,
+)
 
 
 def encode_value(value: MetricValue | None) -> Any:
@@ -59,39 +57,15 @@ def decode_values(values: Sequence[Any], value_type: str, key: str) -> list[Metr
     out: list[MetricValue] = []
     for v in values:
         if isinstance(v, str):
-            if v not in _NONFINITE_TEXT:
+            if v not in NONFINITE_TEXT:
                 raise ValidationError(
                     f"metric {key!r} is {value_type} but got the string {v[:40]!r}; only "
                     '"NaN", "Infinity" and "-Infinity" stand for numbers'
                 )
-            out.append(_NONFINITE_TEXT[v])
+            out.append(NONFINITE_TEXT[v])
         else:
             out.append(v)
     return out
-
-
-def encode_any(obj: Any) -> Any:
-    """A JSON-able copy of ``obj`` with non-finite floats tagged as ``{"$float": ...}``."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else {"$float": float_text(obj)}
-    if isinstance(obj, enum.Enum):
-        return obj.value
-    if isinstance(obj, Mapping):
-        return {str(k): encode_any(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [encode_any(v) for v in obj]
-    return obj
-
-
-def decode_any(obj: Any) -> Any:
-    """Undoes :func:`encode_any`."""
-    if isinstance(obj, dict):
-        if len(obj) == 1 and "$float" in obj and obj["$float"] in _NONFINITE_TEXT:
-            return _NONFINITE_TEXT[obj["$float"]]
-        return {k: decode_any(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [decode_any(v) for v in obj]
-    return obj
 
 
 class FastJSONResponse(Response):

@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runyard.entities import MetricColumns, MetricRecord, RunKind, RunQuery, RunStatus
 from runyard.errors import ValidationError
-from runyard.server.encoding import decode_any, decode_values
+from runyard.server.encoding import decode_values
+from runyard.store.http_codec import decode_any
 
 
 class _Body(BaseModel):

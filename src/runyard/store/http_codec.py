@@ -25,7 +25,7 @@ from runyard.entities import (
     RunStatus,
 )
 
-_NONFINITE_TEXT = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+NONFINITE_TEXT = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 NUMERIC_TYPES = ("float", "int", "bool")
 
 
@@ -54,8 +54,8 @@ def encode_any(obj: Any) -> Any:
 def decode_any(obj: Any) -> Any:
     """Undoes :func:`encode_any` (and the server's)."""
     if isinstance(obj, dict):
-        if len(obj) == 1 and "$float" in obj and obj["$float"] in _NONFINITE_TEXT:
-            return _NONFINITE_TEXT[obj["$float"]]
+        if len(obj) == 1 and "$float" in obj and obj["$float"] in NONFINITE_TEXT:
+            return NONFINITE_TEXT[obj["$float"]]
         return {k: decode_any(v) for k, v in obj.items()}
     if isinstance(obj, list):
         return [decode_any(v) for v in obj]
@@ -82,14 +82,14 @@ def encode_values(values: Any, value_type: str) -> list[Any]:
 
 def decode_value(value: Any, value_type: str) -> Any:
     if isinstance(value, str) and value_type in NUMERIC_TYPES:
-        return _NONFINITE_TEXT.get(value, value)
+        return NONFINITE_TEXT.get(value, value)
     return value
 
 
 def decode_values(values: Sequence[Any], value_type: str) -> list[Any]:
     if value_type not in NUMERIC_TYPES:
         return list(values)
-    table = _NONFINITE_TEXT
+    table = NONFINITE_TEXT
     return [table.get(v, v) if isinstance(v, str) else v for v in values]
 
 
