@@ -157,3 +157,9 @@ def decode(
                 )
             )
     return batch
+
+
+def has_data_after(data: bytes | memoryview, start: int) -> bool:
+    """Whether any non-zero byte follows ``start``: damage rather than a clean end
+    (the journal's unwritten tail is zeros)."""
+    return bool(np.frombuffer(data, dtype=np.uint8)[start:].any())

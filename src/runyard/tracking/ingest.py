@@ -16,8 +16,8 @@ from pathlib import Path
 
 from runyard.store.base import Store
 from runyard.tracking.control import apply_control, split_control
-from runyard.tracking.decode import decode
-from runyard.tracking.journal import DecodeState, has_data_after, iter_records
+from runyard.tracking.decode import decode, has_data_after
+from runyard.tracking.journal import DecodeState, iter_records
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,10 @@ class JournalIngester:
         try:
             state = self._state or self._load_state()
             total = 0
+            if final:
+                # The writer is done: read what is left in as few batches as possible
+                # (a live tail starts small and grows with the journal's pace).
+                self._read_size = _MAX_READ
             while True:
                 data = os.pread(fd, self._read_size, state.offset)
                 if not data:

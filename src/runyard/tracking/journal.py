@@ -27,7 +27,6 @@ Bodies (little-endian):
 from __future__ import annotations
 
 import json
-import math
 import mmap
 import os
 import struct
@@ -376,14 +375,3 @@ def iter_records(data: bytes | memoryview, base: int, state: DecodeState) -> Ite
         state.offset = base + end
         pos = end
         yield rec
-
-
-def has_data_after(data: bytes | memoryview, start: int) -> bool:
-    """Whether any non-zero byte follows ``start`` (damage rather than a clean end)."""
-    return any(bytes(memoryview(data)[start:]).strip(b"\x00"))
-
-
-def is_finite_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not (
-        isinstance(value, float) and (math.isnan(value) or math.isinf(value))
-    )
