@@ -7,8 +7,8 @@ docs/reliability.md.
 A row gives the input (``given``), what the user must get (``expect``: an exception
 class, ``exit N`` of the CLI, ``HTTP status type`` of the REST API, or an outcome of
 concurrent calls) and fragments the message must contain (``says``): the problem and,
-where there is one, the fix. ``bug`` marks a row the product gets wrong today (the
-test is a strict xfail with that description).
+where there is one, the fix. ``fixed`` records the bug a row found (the
+test was a strict xfail with that description until the bug was fixed).
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ class BadInput:
     expect: str
     says: tuple[str, ...]
     act: Callable[[Context], Any]
-    bug: str | None = None
+    # The bug this row found, fixed since (kept for the record; the row now passes).
+    fixed: str | None = None
     changes_config: bool = False
     tags: tuple[str, ...] = field(default=())
 
@@ -288,7 +289,7 @@ CATALOGUE: list[BadInput] = [
     BadInput("py-experiment-name-250", "python",
              "a valid 250-character experiment name, then start_logging()", "no error", (),
              lambda c: Experiment(c.ws, "e" * 250).start_logging().complete(),
-             bug="store/sql/runs.py create: the generated run id is f'{experiment.name}_"
+             fixed="store/sql/runs.py create: the generated run id is f'{experiment.name}_"
                  "{int(now)}_{hex8}', so an experiment name of 236-255 characters (valid) "
                  "makes every run fail with 'run id is 270 characters long; the limit is "
                  "255', about an id the user never chose. Fix: cut the name part, e.g. "
@@ -297,7 +298,7 @@ CATALOGUE: list[BadInput] = [
              "start_logging(display_name=<1,000,000 characters>)",
              "ValidationError", ("display name", "limit"),
              lambda c: c.run(display_name="d" * 10**6),
-             bug="store/sql/runs.py create: display_name is not validated (no length limit; "
+             fixed="store/sql/runs.py create: display_name is not validated (no length limit; "
                  "NUL accepted by SQLite): a 1 MB display name is stored and sent with every "
                  "runs list. Fix: check it like a name in store/sql/validate.py "
                  "(at most 255 characters, no NUL)"),
@@ -318,14 +319,14 @@ CATALOGUE: list[BadInput] = [
              'a metric name with a lone surrogate "a\\ud800"',
              "ValidationError", ("a\\ud800",),
              lambda c: c.run().log("a\ud800", 1.0),
-             bug=SURROGATES + "; today the name is accepted, then every ingest of the batch "
+             fixed=SURROGATES + "; today the name is accepted, then every ingest of the batch "
                  "holding it fails with UnicodeEncodeError: no later point of any metric is "
                  "stored, and flush(), get_metrics() and complete() raise it, so the run "
                  "stays Running"),
     BadInput("py-metric-str-surrogate", "python", 'a str metric value "bad \\udcff"',
              "ValidationError", ("'note'",),
              lambda c: c.run().log("note", "bad \udcff"),
-             bug=SURROGATES),
+             fixed=SURROGATES),
     BadInput("py-metric-value-list", "python", 'run.log("loss", [1, 2])',
              "MetricTypeError", ("'loss'", "cannot log a value of type list", "log_list"),
              lambda c: c.run().log("loss", [1, 2])),
@@ -351,7 +352,7 @@ CATALOGUE: list[BadInput] = [
     BadInput("py-step-too-big", "python", 'run.log("a", 1.0, step=2**63)',
              "ValidationError", ("'a'", "does not fit in 64 bits"),
              lambda c: c.run().log("a", 1.0, step=2**63),
-             bug="tracking/journal.py JournalWriter.log: an int step is range-checked only "
+             fixed="tracking/journal.py JournalWriter.log: an int step is range-checked only "
                  "when it is not of type int, so step=2**63 reaches struct.pack and raises "
                  "struct.error 'argument out of range' (not a RunyardError; it names neither "
                  "the metric nor the limit). Worse, entry[2] (the next automatic step) is "
@@ -392,7 +393,7 @@ CATALOGUE: list[BadInput] = [
     BadInput("py-tag-value-surrogate", "python", 'run.tag("k", "\\udcff")',
              "ValidationError", ("'k'",),
              lambda c: c.run().tag("k", "\udcff"),
-             bug=SURROGATES + "; today run.tag raises a bare UnicodeEncodeError from the "
+             fixed=SURROGATES + "; today run.tag raises a bare UnicodeEncodeError from the "
                  "database driver"),
     BadInput("py-tags-not-mapping", "python", 'run.set_tags([("a", "b")])',
              "ValidationError", ("must be given as a dict",),
@@ -450,7 +451,7 @@ CATALOGUE: list[BadInput] = [
              'environment_variables={"B": "a\\x00b"} (a NUL in a value)',
              "ValidationError", ("'B'", "NUL"),
              lambda c: submit(c, compute_target="pool", environment_variables={"B": "a\x00b"}),
-             bug="core/script_run_config.py ScriptRunConfig / core/submit.py: environment "
+             fixed="core/script_run_config.py ScriptRunConfig / core/submit.py: environment "
                  "variables are not checked (a NUL in a name or value, '=' or nothing as a "
                  "name): the run is queued, then its runner crashes and the run ends Failed "
                  "with 'runner crashed: ValueError: embedded null byte' (or 'illegal "
@@ -731,7 +732,7 @@ CATALOGUE: list[BadInput] = [
              rest("POST", "/api/runs/{run}/metrics", **raw_json(
                  '{"columns": [{"key": "z", "value_type": "float", "steps": [0], '
                  '"timestamps": [NaN], "values": [1.0]}]}')),
-             bug="server/schemas.py ColumnsIn.timestamps (list[float]) accepts NaN and "
+             fixed="server/schemas.py ColumnsIn.timestamps (list[float]) accepts NaN and "
                  "Infinity, and the store then fails on them: the answer is 409 "
                  "ConflictError 'could not append metrics: NOT NULL constraint failed: "
                  "metric_blocks.time_min' (a conflict, with SQL in it) instead of a 400 "
@@ -742,32 +743,32 @@ CATALOGUE: list[BadInput] = [
              rest("POST", "/api/runs/{run}/metrics", **raw_json(
                  '{"columns": [{"key": "\\ud800", "value_type": "float", "steps": [0], '
                  '"timestamps": [1.0], "values": [1.0]}]}')),
-             bug=SURROGATES + "; over REST the UnicodeEncodeError becomes a 500"),
+             fixed=SURROGATES + "; over REST the UnicodeEncodeError becomes a 500"),
     BadInput("rest-tag-surrogate", "rest", 'PATCH /api/runs/{run}/tags {"k": "\\ud800"}',
              "HTTP 400 ValidationError", ("'k'",),
              rest("PATCH", "/api/runs/{run}/tags", **raw_json('{"tags": {"k": "\\ud800"}}')),
-             bug=SURROGATES + "; over REST the UnicodeEncodeError becomes a 500"),
+             fixed=SURROGATES + "; over REST the UnicodeEncodeError becomes a 500"),
     BadInput("rest-tag-nul", "rest", 'PATCH /api/runs/{run}/tags {"k": "a\\u0000b"}',
              "HTTP 400 ValidationError", ("'k' has a value with a NUL character",),
              rest("PATCH", "/api/runs/{run}/tags", json={"tags": {"k": "a\x00b"}})),
     BadInput("rest-offset-beyond-int64", "rest", "GET /api/experiments/{exp}/runs?offset=2**70",
              "HTTP 400 ValidationError", ("offset",),
-             rest("GET", "/api/experiments/{exp}/runs?offset=" + str(2**70)), bug=INT64),
+             rest("GET", "/api/experiments/{exp}/runs?offset=" + str(2**70)), fixed=INT64),
     BadInput("rest-version-beyond-int64", "rest", "GET /api/environments/earlier-env?version=2**70",
              "HTTP 400 ValidationError", ("version",),
-             rest("GET", "/api/environments/earlier-env?version=" + str(2**70)), bug=INT64),
+             rest("GET", "/api/environments/earlier-env?version=" + str(2**70)), fixed=INT64),
     BadInput("rest-file-offset-beyond-int64", "rest",
              "GET /api/runs/{run}/files/outputs/weights.bin?offset=2**70",
              "HTTP 400 ValidationError", ("offset",),
              rest("GET", "/api/runs/{run}/files/outputs/weights.bin?offset=" + str(2**70)),
-             bug=INT64),
+             fixed=INT64),
     BadInput("rest-search-offset-beyond-int64", "rest", 'POST /api/runs/search {"offset": 2**70}',
              "HTTP 400 ValidationError", ("offset",),
-             rest("POST", "/api/runs/search", json={"offset": 2**70}), bug=INT64),
+             rest("POST", "/api/runs/search", json={"offset": 2**70}), fixed=INT64),
     BadInput("rest-journal-offset-beyond-int64", "rest",
              'POST /api/runs/{run}/metrics {"journal_offset": 2**70}',
              "HTTP 400 ValidationError", ("journal_offset",),
-             rest("POST", "/api/runs/{run}/metrics", json={"journal_offset": 2**70}), bug=INT64),
+             rest("POST", "/api/runs/{run}/metrics", json={"journal_offset": 2**70}), fixed=INT64),
     BadInput("rest-max-points-inf", "rest", "GET .../metrics/loss?max_points=inf",
              "HTTP 400 ValidationError", ("max_points", "valid integer"),
              rest("GET", "/api/runs/{run}/metrics/loss?max_points=inf")),

@@ -668,15 +668,6 @@ def test_file_size_limit_during_ingest_keeps_the_store(tmp_path: Path) -> None:
         store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "store/sql/engine.py store_error: a write refused by the file size limit (EFBIG) "
-        "reaches the user as 'the store could not append metrics: disk I/O error', naming "
-        "neither the cause nor a fix; SQLITE_IOERR needs a hint such as 'check free disk "
-        "space and the file size limit (ulimit -f), then retry'"
-    ),
-)
 def test_file_size_limit_error_names_the_fix(tmp_path: Path) -> None:
     store, _kept, _victim, _journal, _limit, output = fill_up(tmp_path, 256 << 10)
     store.close()
@@ -938,18 +929,9 @@ def test_damaged_journal_of_a_dead_run_is_reaped_and_reported(tmp_path: Path) ->
 
 # -- no run stuck behind an interactive one ----------------------------------------------
 
-SLOT_TAKEN = (
-    "store/sql/runs.py claim_next_queued counts every active run whose compute_target is "
-    "the target, and interactive runs (experiment.start_logging(); create_run's default "
-    "compute_target='local') are Running on 'local': while a notebook's run is open, a "
-    "run submitted to 'local' (one slot) stays Queued, and when the notebook's run "
-    "completes nothing dispatches, so it stays Queued for good. Fix: count only "
-    "kind='submitted' runs in claim_next_queued (runs.c.kind == 'submitted')"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=SLOT_TAKEN)
 def test_an_open_interactive_run_does_not_hold_up_a_submission(tmp_path: Path) -> None:
+    """A notebook's open start_logging() run is on 'local' too, but only submitted runs
+    hold the pool's slots (a bug this suite found: the submission stayed Queued)."""
     project = Project.create(tmp_path / "ws")
     notebook = Experiment(project.ws, "notebook").start_logging()
     try:

@@ -19,7 +19,7 @@ from runyard.entities import RunInfo, RunKind, RunQuery, RunStatus
 from runyard.errors import ConflictError, MetricTypeError, ValidationError
 from runyard.store.artifacts import DRIVER_LOG, clean_relative_path
 from runyard.store.base import Store
-from runyard.tracking.journal import JournalWriter
+from runyard.tracking.journal import JournalWriter, check_utf8
 
 if TYPE_CHECKING:
     from runyard.core.experiment import Experiment
@@ -408,6 +408,7 @@ def check_strings(kind: str, values: Mapping[str, Any], limit: int) -> dict[str,
                 f"{MAX_NAME_LENGTH} characters"
             )
         text = value if isinstance(value, str) else str(value)
+        check_utf8(f"{kind} {key!r}", key + text)
         if len(text) > limit:
             raise ValidationError(
                 f"{kind} {key!r}: value of {len(text)} characters is over the limit of {limit}"

@@ -33,6 +33,23 @@ def _limit(var: str, default: int) -> int:
     return value
 
 
+def _check_variables(variables: Mapping[str, Any]) -> dict[str, str]:
+    """Environment variables a process can be given: checked now, not when the runner
+    tries to start the script."""
+    out = {}
+    for name, value in variables.items():
+        if not isinstance(name, str) or not name or "=" in name or "\x00" in name:
+            raise ValidationError(
+                f"environment variable name {name!r} is invalid: it must be a non-empty "
+                "string without '=' or NUL characters"
+            )
+        text = str(value)
+        if "\x00" in text:
+            raise ValidationError(f"environment variable {name!r} has a NUL character in its value")
+        out[name] = text
+    return out
+
+
 def _target_name(config: ScriptRunConfig) -> str:
     target = config.compute_target
     return target if isinstance(target, str) else target.name
@@ -65,7 +82,10 @@ def submit(
         max_bytes=_limit(ENV_SNAPSHOT_MAX_BYTES, DEFAULT_SNAPSHOT_MAX_BYTES),
         max_files=_limit(ENV_SNAPSHOT_MAX_FILES, DEFAULT_SNAPSHOT_MAX_FILES),
     )
+    variables = _check_variables(config.run_config.environment_variables)
     env = config.environment
+    if env is not None:
+        _check_variables(env.environment_variables)
     environment: dict[str, Any] | None = None
     if env is not None:
         environment = {"name": env.name, "version": env.version, "spec": env.to_spec()}
@@ -77,7 +97,7 @@ def submit(
         "snapshot": {"files": snapshot.file_count, "bytes": snapshot.total_bytes},
         "environment": environment,
         "max_run_duration_seconds": config.max_run_duration_seconds,
-        "environment_variables": dict(config.run_config.environment_variables),
+        "environment_variables": variables,
         "git": git_info(source),
     }
     return _queue(ws, experiment.id, target, definition, tags)

@@ -16,6 +16,7 @@ from starlette.responses import FileResponse, Response
 from runyard.errors import ArtifactNotFoundError, ValidationError
 from runyard.server.deps import StoreDep, file_size
 from runyard.server.encoding import FastJSONResponse
+from runyard.server.limits import MAX_INT64
 from runyard.store.artifacts import DRIVER_LOG, LocalArtifactRepository, clean_relative_path
 
 router = APIRouter(prefix="/api", default_response_class=FastJSONResponse)
@@ -94,8 +95,8 @@ def download_file(
     store: StoreDep,
     run_id: str,
     path: str,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    length: Annotated[int, Query(ge=-1)] = -1,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
+    length: Annotated[int, Query(ge=-1, le=MAX_INT64)] = -1,
     download: bool = False,
 ) -> Response:
     """A run file, or ``length`` bytes of it from ``offset`` (-1: to the end)."""
@@ -117,7 +118,9 @@ def download_file(
 def read_log(
     store: StoreDep,
     run_id: str,
-    offset: Annotated[int, Query(description="byte offset; negative: from the end")] = 0,
+    offset: Annotated[
+        int, Query(ge=-MAX_INT64, le=MAX_INT64, description="byte offset; negative: from the end")
+    ] = 0,
     length: Annotated[int, Query(ge=1, le=MAX_LOG_CHUNK)] = DEFAULT_LOG_CHUNK,
 ) -> FastJSONResponse:
     """A range of the driver log as text, with ``next_offset`` to continue from.

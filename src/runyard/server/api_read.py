@@ -24,6 +24,7 @@ from runyard.server.encoding import (
     series_json,
     summary_json,
 )
+from runyard.server.limits import MAX_INT64
 from runyard.server.schemas import RunQueryIn, parse_status
 
 router = APIRouter(prefix="/api", default_response_class=FastJSONResponse)
@@ -110,7 +111,7 @@ def list_runs(
     ),
     order: str = "desc",
     limit: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
     metrics: Annotated[list[str] | None, Query(description="metric names, comma-separated")] = (
         None
     ),
@@ -148,7 +149,7 @@ def list_children(
     store: StoreDep,
     run_id: str,
     limit: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
 ) -> FastJSONResponse:
     """The run's child runs, oldest first."""
     store.get_run(run_id)
@@ -207,7 +208,7 @@ def list_environments(store: StoreDep) -> FastJSONResponse:
 
 @router.get("/environments/{name}")
 def get_environment(
-    store: StoreDep, name: str, version: Annotated[int | None, Query(ge=1)] = None
+    store: StoreDep, name: str, version: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None
 ) -> FastJSONResponse:
     """One version of an environment, the latest when ``version`` is not given."""
     return FastJSONResponse(environment_json(store.get_environment(name, version)))

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from runyard.entities import MetricColumns, MetricRecord, RunKind, RunQuery, RunStatus
 from runyard.errors import ValidationError
 from runyard.server.encoding import decode_values
+from runyard.server.limits import MAX_INT64
 from runyard.store.http_codec import decode_any
 
 
@@ -135,7 +136,7 @@ class MetricsIn(_Body):
 
     columns: list[ColumnsIn] = Field(default_factory=list)
     records: list[RecordIn] = Field(default_factory=list)
-    journal_offset: int | None = Field(default=None, ge=0)
+    journal_offset: int | None = Field(default=None, ge=0, le=MAX_INT64)
 
 
 class EnvironmentIn(_Body):
@@ -158,7 +159,7 @@ class RunQueryIn(_Body):
     sort: str = "created_at"
     descending: bool = True
     limit: int = Field(default=100, ge=0, le=100_000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_INT64)
     with_metrics: list[str] = Field(default_factory=list)
 
     def to_entity(self) -> RunQuery:

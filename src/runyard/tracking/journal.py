@@ -85,7 +85,19 @@ def check_metric_name(name: object) -> str:
         )
     if any(ord(c) < 32 for c in name):
         raise ValidationError(f"metric name {name!r} contains control characters")
+    check_utf8(f"metric name {name!r}", name)
     return name
+
+
+def check_utf8(what: str, text: str) -> None:
+    """Refuses text that cannot be stored: lone surrogates are not valid Unicode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            f"{what} contains {text[exc.start : exc.end]!r}, which is not valid Unicode "
+            "text (a lone surrogate); pass real characters"
+        ) from None
 
 
 class JournalWriter:
@@ -149,7 +161,9 @@ class JournalWriter:
             )
         if step is None:
             step = entry[2]
-        elif type(step) is not int:
+            if step > _INT64_MAX:
+                step = _check_step(name, step)
+        elif type(step) is not int or not _INT64_MIN <= step <= _INT64_MAX:
             step = _check_step(name, step)
         entry[1] = code
         entry[2] = step + 1
@@ -185,11 +199,10 @@ class JournalWriter:
                     f"metric {name!r}: a str value of {len(value)} characters is over the "
                     f"limit of {MAX_STRING_METRIC_LENGTH}; upload long text with upload_file"
                 )
+            check_utf8(f"metric {name!r}: the str value", value)
             step = entry[2] if step is None else _check_step(name, step)
             entry[1], entry[2] = TYPE_STR, step + 1
-            body = _STRING.pack(KIND_STRING, 0, entry[0], step, time.time()) + value.encode(
-                "utf-8", "surrogatepass"
-            )
+            body = _STRING.pack(KIND_STRING, 0, entry[0], step, time.time()) + value.encode()
             self._append(body)
             return
         if isinstance(value, bool):  # numpy.bool_ is not a bool subclass, handled below

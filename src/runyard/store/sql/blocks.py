@@ -17,7 +17,7 @@ import numpy.typing as npt
 from runyard.config import MAX_STRING_METRIC_LENGTH
 from runyard.entities import MetricColumns
 from runyard.errors import MetricTypeError, ValidationError
-from runyard.store.sql.validate import check_name
+from runyard.store.sql.validate import check_name, check_text
 
 BLOCK_SIZE = 4096
 NUMERIC_TYPES = ("bool", "int", "float")  # in widening order
@@ -90,6 +90,11 @@ def normalize(columns: MetricColumns) -> Batch:
         )
     steps = _as_array("steps", key, columns.steps, I64, "iub")
     timestamps = _as_array("timestamps", key, columns.timestamps, F64, "fiub")
+    if timestamps.size and not bool(np.isfinite(timestamps).all()):
+        raise ValidationError(
+            f"metric {key!r}: timestamps must be finite seconds since the epoch "
+            "(got NaN or infinity)"
+        )
     if is_str_type(value_type):
         values: Values = _str_values(key, columns.values)
     else:
@@ -111,6 +116,7 @@ def _str_values(key: str, raw: Any) -> list[str]:
                 f"of {MAX_STRING_METRIC_LENGTH} (runyard.config.MAX_STRING_METRIC_LENGTH); "
                 "save long text as a run file"
             )
+        check_text(f"metric {key!r}: a str value", value)
     return values
 
 

@@ -222,6 +222,13 @@ def store_error(action: str, exc: sa.exc.DBAPIError) -> StoreError:
     lowered = message.lower()
     if ("disk" in lowered and "full" in lowered) or "no space" in lowered:
         hint = "; free some disk space and retry"
+    elif "disk i/o error" in lowered:
+        # SQLite says only this when a write fails: a full disk, a file-size limit
+        # (ulimit -f), or a failing device.
+        hint = (
+            "; the database file could not be written: check free disk space, the "
+            "file-size limit (ulimit -f) and the disk's health, then retry"
+        )
     elif "locked" in lowered:
         hint = "; another process held the database for too long, retry"
     elif "connect" in lowered or "server closed" in lowered:

@@ -17,7 +17,12 @@ from runyard.errors import ConflictError, RunNotFoundError, ValidationError
 from runyard.store.sql import experiments as experiments_mod
 from runyard.store.sql.engine import PG_LOCK_NAMESPACE
 from runyard.store.sql.schema import run_properties, run_tags, runs
-from runyard.store.sql.validate import check_name, check_run_id, check_string_map
+from runyard.store.sql.validate import (
+    check_display_name,
+    check_name,
+    check_run_id,
+    check_string_map,
+)
 
 PG_LOCK_CLAIM = 2
 
@@ -109,15 +114,15 @@ def create(
     clean_tags = check_string_map("tag", tags or {})
     clean_props = check_string_map("property", properties or {})
     check_name("compute target", compute_target)
-    if not isinstance(display_name, str):
-        raise ValidationError("display_name must be a string")
+    check_display_name(display_name)
     definition_text = _dump_definition(definition or {})
     # Locking the experiment row makes numbering race-free on PostgreSQL; a SQLite
     # write transaction already holds the database's write lock.
     experiment = experiments_mod.lock(conn, experiment_id)
     now = time.time()
     if run_id is None:
-        run_id = f"{experiment.name}_{int(now)}_{uuid.uuid4().hex[:8]}"
+        # Cut the name so that any valid experiment name (up to 255) makes a valid id.
+        run_id = f"{experiment.name[:200]}_{int(now)}_{uuid.uuid4().hex[:8]}"
     check_run_id(run_id)
     if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is not None:
         raise ConflictError(f"a run with id {run_id!r} exists already; pick another id")
@@ -273,6 +278,9 @@ def claim_next_queued(conn: Connection, compute_target: str, max_concurrent: int
         .where(
             runs.c.compute_target == compute_target,
             runs.c.status.in_([s.value for s in ACTIVE_STATUSES]),
+            # Only submitted runs hold slots: a notebook's start_logging() run is
+            # "local" too, but it is not started by (or waiting for) the pool.
+            runs.c.kind == RunKind.SUBMITTED.value,
         )
     ).scalar_one()
     if active >= max_concurrent:

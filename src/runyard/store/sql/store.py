@@ -29,7 +29,7 @@ from runyard.entities import (
     RunQuery,
     RunStatus,
 )
-from runyard.errors import ConflictError, StoreError
+from runyard.errors import ConflictError, StoreError, ValidationError
 from runyard.store.artifacts import LocalArtifactRepository
 from runyard.store.base import Store
 from runyard.store.sql import engine as engine_mod
@@ -91,6 +91,12 @@ class SqlStore(Store):
             raise engine_mod.store_error(action, exc) from exc
         except sa.exc.SQLAlchemyError as exc:  # pool timeouts and the like
             raise StoreError(f"the store could not {action}: {exc.__class__.__name__}") from exc
+        except OverflowError:
+            # A number the database cannot hold (an offset or version past 64 bits).
+            raise ValidationError(
+                f"could not {action}: a number in the request is too large (the limit is "
+                f"{2**63 - 1})"
+            ) from None
 
     # -- experiments -------------------------------------------------------------------
 

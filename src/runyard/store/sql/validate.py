@@ -11,6 +11,34 @@ from runyard.errors import ConfigError, ValidationError
 _RUN_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
+MAX_DISPLAY_NAME_LENGTH = 1024  # the column's size
+
+
+def check_text(what: str, text: str) -> str:
+    """Text the database can hold: valid UTF-8 (no lone surrogates) and no NUL."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            f"{what} contains {text[exc.start : exc.end]!r}, which is not valid Unicode "
+            "text (a lone surrogate); pass real characters"
+        ) from None
+    if "\x00" in text:
+        raise ValidationError(f"{what} contains a NUL character")
+    return text
+
+
+def check_display_name(name: object) -> str:
+    if not isinstance(name, str):
+        raise ValidationError("display_name must be a string")
+    if len(name) > MAX_DISPLAY_NAME_LENGTH:
+        raise ValidationError(
+            f"display name is {len(name)} characters long; the limit is "
+            f"{MAX_DISPLAY_NAME_LENGTH}: keep details in tags or properties"
+        )
+    return check_text("display_name", name)
+
+
 def check_name(kind: str, name: object) -> str:
     """Metric, tag and property names: a non-empty str of at most MAX_NAME_LENGTH."""
     if not isinstance(name, str):
@@ -24,7 +52,7 @@ def check_name(kind: str, name: object) -> str:
         )
     if "\x00" in name:
         raise ValidationError(f"{kind} name {name!r} contains a NUL character")
-    return name
+    return check_text(f"{kind} name", name)
 
 
 def check_resource_name(kind: str, name: object) -> str:
@@ -68,5 +96,5 @@ def check_string_map(kind: str, items: Mapping[str, str]) -> dict[str, str]:
             )
         if "\x00" in value:
             raise ValidationError(f"{kind} {key!r} has a value with a NUL character")
-        out[key] = value
+        out[key] = check_text(f"{kind} {key!r}", value)
     return out
