@@ -53,7 +53,9 @@ JSONABLE = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
     max_leaves=10,
 )
-STEPS = st.none() | st.integers(min_value=-(2**63), max_value=2**63 - 2)
+# Room at the top for the automatic steps that follow (a step past 64 bits is refused,
+# see the bad-input catalogue).
+STEPS = st.none() | st.integers(min_value=-(2**63), max_value=2**63 - 1_000)
 
 # One call on a writer: ("num", name, value, step), ("str", name, text, step) or
 # ("rec", name, payload). Numbers and text use different names, as a metric keeps its
@@ -241,14 +243,14 @@ RULES = st.lists(st.sampled_from(PATTERNS), max_size=8)
 # Two shapes of rules where the snapshot and git disagree today (the xfail tests below
 # pin them); the properties skip them so that they keep checking everything else.
 NEGATED_FOLDER = (
-    "store/snapshots.py _IgnoreRules.ignored (pathspec GitIgnoreSpec on 'dir/' paths): a "
+    "store/source_walk.py _IgnoreRules.ignored (pathspec GitIgnoreSpec on 'dir/' paths): a "
     "negated folder pattern re-includes everything below it, so with '.gitignore' = "
     "'build/' then '!a/', the snapshot ships a/build/* which git ignores (a negation "
     "only re-includes the path it matches, and never a file whose parent folder is "
     "excluded). Ignored files (data, secrets) end up in snapshots"
 )
 SLASH_STAR_STAR = (
-    "store/snapshots.py _walk/_IgnoreRules.ignored: a pattern ending in '/**' ('data/**', "
+    "store/source_walk.py walk/_IgnoreRules.ignored: a pattern ending in '/**' ('data/**', "
     "'**/deep/**') is checked against the folder itself as 'data/' and prunes it, so a "
     "later negation ('!keep.log') cannot bring back data/keep.log; in git 'data/**' "
     "matches what is inside data/, not data/ itself, and the file is kept. Files the "

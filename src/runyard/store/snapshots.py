@@ -25,20 +25,18 @@ import shutil
 import stat
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runyard.config import DEFAULT_SNAPSHOT_MAX_BYTES, DEFAULT_SNAPSHOT_MAX_FILES
 from runyard.errors import ArtifactNotFoundError, SnapshotTooLargeError, ValidationError
+from runyard.store.source_walk import RUNYARD_IGNORE, Entry, walk
 
 if TYPE_CHECKING:
     import hashlib
 
-ALWAYS_SKIPPED = frozenset({".git", ".runyard", "__pycache__"})
-RUNYARD_IGNORE = ".runyardignore"
-GIT_IGNORE = ".gitignore"
 RACY_WINDOW_NS = 2_000_000_000
 _CHUNK = 1024 * 1024
 _HEX = frozenset("0123456789abcdef")
@@ -51,16 +49,6 @@ class SnapshotInfo:
     snapshot_id: str
     file_count: int
     total_bytes: int
-
-
-@dataclass(frozen=True)
-class _Entry:
-    path: str  # relative, posix
-    full: str
-    size: int
-    mtime_ns: int
-    inode: int
-    mode: int
 
 
 def _check_hash(kind: str, value: str) -> str:
@@ -92,73 +80,6 @@ def _atomic_write(target: Path, data: bytes, mode: int = 0o644) -> None:
     os.replace(tmp, target)
 
 
-class _IgnoreRules:
-    """Gitignore-style rules, possibly from several nested files."""
-
-    def __init__(self, source: Path) -> None:
-        self._specs: dict[str, Any] = {}  # folder prefix ("" or "a/b/") -> GitIgnoreSpec
-        self.use_gitignore = not (source / RUNYARD_IGNORE).is_file()
-        if not self.use_gitignore:
-            self._load("", source / RUNYARD_IGNORE)
-
-    def _load(self, prefix: str, path: Path) -> None:
-        import pathspec  # only paid for when a folder has ignore rules
-
-        try:
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            return
-        self._specs[prefix] = pathspec.GitIgnoreSpec.from_lines(lines)
-
-    def enter(self, prefix: str, folder: str, names: set[str]) -> None:
-        """Called for each folder walked; picks up its ``.gitignore``."""
-        if self.use_gitignore and GIT_IGNORE in names:
-            self._load(prefix, Path(folder) / GIT_IGNORE)
-
-    def ignored(self, rel: str, is_dir: bool) -> bool:
-        if not self._specs:
-            return False
-        verdict: bool | None = None
-        # Shallow rules first, deeper ones override them, as git does.
-        for prefix, spec in self._specs.items():
-            if prefix and not rel.startswith(prefix):
-                continue
-            sub = rel[len(prefix) :] + ("/" if is_dir else "")
-            result = spec.check_file(sub).include
-            if result is not None:
-                verdict = result
-        return bool(verdict)
-
-
-def _walk(source: Path) -> Iterator[_Entry]:
-    rules = _IgnoreRules(source)
-    stack: list[tuple[str, str]] = [(str(source), "")]
-    while stack:
-        folder, prefix = stack.pop()
-        try:
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except (PermissionError, FileNotFoundError):
-            continue
-        rules.enter(prefix, folder, {e.name for e in entries})
-        for entry in entries:
-            rel = prefix + entry.name
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    if entry.name in ALWAYS_SKIPPED or rules.ignored(rel, True):
-                        continue
-                    stack.append((entry.path, rel + "/"))
-                    continue
-                if entry.is_symlink() and entry.is_dir():
-                    continue
-                st = entry.stat()  # follows a symlinked file: its content is stored
-            except OSError:
-                continue  # a broken symlink or a file removed while walking
-            if not stat.S_ISREG(st.st_mode) or rules.ignored(rel, False):
-                continue
-            yield _Entry(rel, entry.path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode)
-
-
 def _human(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
@@ -167,7 +88,7 @@ def _human(n: float) -> str:
     return f"{n:.1f} GiB"
 
 
-def _group(entries: list[_Entry], prefix: str, by_bytes: bool) -> list[tuple[str, int, int]]:
+def _group(entries: list[Entry], prefix: str, by_bytes: bool) -> list[tuple[str, int, int]]:
     """(name, bytes, files) of each folder or file directly under ``prefix``, largest
     first; folder names end with ``/``."""
     groups: dict[str, list[int]] = {}
@@ -181,7 +102,7 @@ def _group(entries: list[_Entry], prefix: str, by_bytes: bool) -> list[tuple[str
     return sorted(ranked, key=lambda g: -(g[1] if by_bytes else g[2]))
 
 
-def _largest(entries: list[_Entry], by_bytes: bool) -> list[str]:
+def _largest(entries: list[Entry], by_bytes: bool) -> list[str]:
     """The top 5 folders/files by size (or file count). While one folder holds most of
     it and one of its subfolders most of that, names the subfolder's level instead, so
     the answer is something worth ignoring (``data/images/``, not ``data/``)."""
@@ -308,7 +229,7 @@ class SnapshotStore:
                 "your training script"
             )
         source = source.resolve()
-        entries = list(_walk(source))
+        entries = list(walk(source))
         _check_limits(source, entries, max_bytes, max_files)
         started_ns = time.time_ns()
         cache_path = (
@@ -387,7 +308,7 @@ def _load_cache(path: Path) -> dict[str, list[Any]]:
         return {}  # a missing or corrupt cache only costs re-reading the files
 
 
-def _check_limits(source: Path, entries: list[_Entry], max_bytes: int, max_files: int) -> None:
+def _check_limits(source: Path, entries: list[Entry], max_bytes: int, max_files: int) -> None:
     total = sum(e.size for e in entries)
     if len(entries) > max_files:
         problem = (

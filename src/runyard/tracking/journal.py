@@ -200,7 +200,7 @@ class JournalWriter:
                     f"limit of {MAX_STRING_METRIC_LENGTH}; upload long text with upload_file"
                 )
             check_utf8(f"metric {name!r}: the str value", value)
-            step = entry[2] if step is None else _check_step(name, step)
+            step = _check_step(name, entry[2] if step is None else step)
             entry[1], entry[2] = TYPE_STR, step + 1
             body = _STRING.pack(KIND_STRING, 0, entry[0], step, time.time()) + value.encode()
             self._append(body)

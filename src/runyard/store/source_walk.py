@@ -1,0 +1,99 @@
+"""Walking a source folder for a snapshot, with its ignore rules.
+
+``.runyardignore`` at the top of the folder if present, else every ``.gitignore``
+(nested ones apply below their folder), in gitignore syntax. ``.git/``, ``.runyard/``
+and ``__pycache__/`` are always skipped; symlinked folders are not followed.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ALWAYS_SKIPPED = frozenset({".git", ".runyard", "__pycache__"})
+RUNYARD_IGNORE = ".runyardignore"
+GIT_IGNORE = ".gitignore"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A file of the source folder that the snapshot takes."""
+
+    path: str  # relative, posix
+    full: str
+    size: int
+    mtime_ns: int
+    inode: int
+    mode: int
+
+
+class _IgnoreRules:
+    """Gitignore-style rules, possibly from several nested files."""
+
+    def __init__(self, source: Path) -> None:
+        self._specs: dict[str, Any] = {}  # folder prefix ("" or "a/b/") -> GitIgnoreSpec
+        self.use_gitignore = not (source / RUNYARD_IGNORE).is_file()
+        if not self.use_gitignore:
+            self._load("", source / RUNYARD_IGNORE)
+
+    def _load(self, prefix: str, path: Path) -> None:
+        import pathspec  # only paid for when a folder has ignore rules
+
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return
+        self._specs[prefix] = pathspec.GitIgnoreSpec.from_lines(lines)
+
+    def enter(self, prefix: str, folder: str, names: set[str]) -> None:
+        """Called for each folder walked; picks up its ``.gitignore``."""
+        if self.use_gitignore and GIT_IGNORE in names:
+            self._load(prefix, Path(folder) / GIT_IGNORE)
+
+    def ignored(self, rel: str, is_dir: bool) -> bool:
+        if not self._specs:
+            return False
+        verdict: bool | None = None
+        # Shallow rules first, deeper ones override them, as git does.
+        for prefix, spec in self._specs.items():
+            if prefix and not rel.startswith(prefix):
+                continue
+            sub = rel[len(prefix) :] + ("/" if is_dir else "")
+            result = spec.check_file(sub).include
+            if result is not None:
+                verdict = result
+        return bool(verdict)
+
+
+def walk(source: Path) -> Iterator[Entry]:
+    """The files of ``source`` that a snapshot takes, after the ignore rules."""
+    rules = _IgnoreRules(source)
+    stack: list[tuple[str, str]] = [(str(source), "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except (PermissionError, FileNotFoundError):
+            continue
+        rules.enter(prefix, folder, {e.name for e in entries})
+        for entry in entries:
+            rel = prefix + entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name in ALWAYS_SKIPPED or rules.ignored(rel, True):
+                        continue
+                    stack.append((entry.path, rel + "/"))
+                    continue
+                if entry.is_symlink() and entry.is_dir():
+                    continue
+                st = entry.stat()  # follows a symlinked file: its content is stored
+            except OSError:
+                continue  # a broken symlink or a file removed while walking
+            if not stat.S_ISREG(st.st_mode) or rules.ignored(rel, False):
+                continue
+            yield Entry(rel, entry.path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode)
