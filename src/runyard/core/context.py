@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from runyard.config import MAX_TAG_VALUE_LENGTH, RunContextEnv
-from runyard.core.run import Run, check_strings
+from runyard.core.inputs import check_strings
+from runyard.core.run import Run
 from runyard.entities import RunInfo
 from runyard.errors import ConflictError, ValidationError
 from runyard.store.artifacts import clean_relative_path

@@ -13,13 +13,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from runyard.config import MAX_NAME_LENGTH, MAX_TAG_VALUE_LENGTH, run_context_from_environ
+from runyard.config import MAX_TAG_VALUE_LENGTH, run_context_from_environ
 from runyard.core import details as _details
+from runyard.core.inputs import check_strings, plain_value
 from runyard.entities import RunInfo, RunKind, RunQuery, RunStatus
 from runyard.errors import ConflictError, MetricTypeError, ValidationError
 from runyard.store.artifacts import DRIVER_LOG, clean_relative_path
 from runyard.store.base import Store
-from runyard.tracking.journal import JournalWriter, check_utf8
+from runyard.tracking.journal import JournalWriter
 
 if TYPE_CHECKING:
     from runyard.core.experiment import Experiment
@@ -178,19 +179,19 @@ class Run:
             raise MetricTypeError(
                 f"log_list({name!r}): value must be a list, got {type(value).__name__}"
             )
-        self._writer().log_record(name, "list", [_plain(v, name) for v in value])
+        self._writer().log_record(name, "list", [plain_value(v, name) for v in value])
 
     def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
         """Logs one row of a table metric: ``run.log_row("acc", epoch=1, value=0.9)``."""
         if not kwargs:
             raise ValidationError(f"log_row({name!r}) needs column values as keyword arguments")
-        self._writer().log_record(name, "row", {k: _plain(v, name) for k, v in kwargs.items()})
+        self._writer().log_record(name, "row", {k: plain_value(v, name) for k, v in kwargs.items()})
 
     def log_table(self, name: str, value: Mapping[str, Any], description: str = "") -> None:
         """Logs a table given as a dict of equally long columns."""
         if not isinstance(value, Mapping):
             raise MetricTypeError(f"log_table({name!r}): value must be a dict of columns")
-        columns = {str(k): [_plain(v, name) for v in col] for k, col in value.items()}
+        columns = {str(k): [plain_value(v, name) for v in col] for k, col in value.items()}
         if len({len(c) for c in columns.values()}) > 1:
             raise ValidationError(f"log_table({name!r}): columns have different lengths")
         self._writer().log_record(name, "table", columns)
@@ -387,34 +388,6 @@ class Run:
         from runyard.core.submit import resubmit
 
         return resubmit(self._require_workspace(), self, compute_target=compute_target)
-
-
-def _plain(value: Any, name: str) -> Any:
-    if isinstance(value, (bool, int, float, str)) or value is None:
-        return value
-    if hasattr(value, "item"):
-        return value.item()
-    raise MetricTypeError(f"metric {name!r}: cannot log a value of type {type(value).__name__}")
-
-
-def check_strings(kind: str, values: Mapping[str, Any], limit: int) -> dict[str, str]:
-    if not isinstance(values, Mapping):
-        raise ValidationError(f"{kind}s must be given as a dict of names to values")
-    out = {}
-    for key, value in values.items():
-        if not isinstance(key, str) or not key or len(key) > MAX_NAME_LENGTH:
-            raise ValidationError(
-                f"{kind} name {str(key)[:50]!r} must be a non-empty string of at most "
-                f"{MAX_NAME_LENGTH} characters"
-            )
-        text = value if isinstance(value, str) else str(value)
-        check_utf8(f"{kind} {key!r}", key + text)
-        if len(text) > limit:
-            raise ValidationError(
-                f"{kind} {key!r}: value of {len(text)} characters is over the limit of {limit}"
-            )
-        out[key] = text
-    return out
 
 
 # Interactive runs still open when the interpreter exits: drain their journals so
