@@ -8,11 +8,11 @@ and ``__pycache__/`` are always skipped; symlinked folders are not followed.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 ALWAYS_SKIPPED = frozenset({".git", ".runyard", "__pycache__"})
 RUNYARD_IGNORE = ".runyardignore"
@@ -31,11 +31,30 @@ class Entry:
     mode: int
 
 
+@dataclass(frozen=True)
+class _Rule:
+    regex: re.Pattern[str]
+    include: bool  # True: ignore what it matches; False: a negation ("!pattern")
+    contents_only: bool  # "dir/**": matches what is inside dir/, not dir/ itself
+
+    def matches(self, path: str) -> bool:
+        """Whether the rule matches ``path`` itself (folders end with "/"), as git
+        decides it: not merely because it matches one of the path's folders. pathspec's
+        regexes also match everything below a matched folder, which is what lets a
+        negation like "!a/" wrongly bring back a/build/ after "build/"."""
+        if self.regex.pattern == ".":  # "*" or "**": every path
+            return bool(path)
+        if self.contents_only:
+            found = self.regex.match(path)
+            return found is not None and found.end() < len(path)
+        return self.regex.fullmatch(path) is not None
+
+
 class _IgnoreRules:
     """Gitignore-style rules, possibly from several nested files."""
 
     def __init__(self, source: Path) -> None:
-        self._specs: dict[str, Any] = {}  # folder prefix ("" or "a/b/") -> GitIgnoreSpec
+        self._rules: dict[str, list[_Rule]] = {}  # folder prefix ("" or "a/b/") -> rules
         self.use_gitignore = not (source / RUNYARD_IGNORE).is_file()
         if not self.use_gitignore:
             self._load("", source / RUNYARD_IGNORE)
@@ -47,7 +66,13 @@ class _IgnoreRules:
             lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
             return
-        self._specs[prefix] = pathspec.GitIgnoreSpec.from_lines(lines)
+        rules = []
+        for pattern in pathspec.GitIgnoreSpec.from_lines(lines).patterns:
+            if pattern.include is None or pattern.regex is None:
+                continue  # a comment or a blank line
+            text = str(getattr(pattern, "pattern", "")).rstrip()
+            rules.append(_Rule(pattern.regex, bool(pattern.include), text.endswith("/**")))
+        self._rules[prefix] = rules
 
     def enter(self, prefix: str, folder: str, names: set[str]) -> None:
         """Called for each folder walked; picks up its ``.gitignore``."""
@@ -55,18 +80,18 @@ class _IgnoreRules:
             self._load(prefix, Path(folder) / GIT_IGNORE)
 
     def ignored(self, rel: str, is_dir: bool) -> bool:
-        if not self._specs:
-            return False
-        verdict: bool | None = None
-        # Shallow rules first, deeper ones override them, as git does.
-        for prefix, spec in self._specs.items():
+        """The last rule matching the path decides; deeper files come after shallower
+        ones, as in git. A folder that is ignored is never entered, so nothing below it
+        can be brought back (git's rule too)."""
+        verdict = False
+        for prefix, rules in self._rules.items():
             if prefix and not rel.startswith(prefix):
                 continue
             sub = rel[len(prefix) :] + ("/" if is_dir else "")
-            result = spec.check_file(sub).include
-            if result is not None:
-                verdict = result
-        return bool(verdict)
+            for rule in rules:
+                if rule.matches(sub):
+                    verdict = rule.include
+        return verdict
 
 
 def walk(source: Path) -> Iterator[Entry]:
