@@ -24,22 +24,13 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.target_table import Result, print_table
 from runyard.environments import get_curated, prepare
 
 TORCH = "torch==2.13.0"
-
-
-@dataclass(frozen=True)
-class Result:
-    name: str
-    value: float
-    unit: str
-    target: str
-    ok: bool
 
 
 @contextmanager
@@ -136,16 +127,6 @@ def bench_pip_venv(work: Path, built_python: Path) -> list[Result]:
             True,
         ),
     ]
-
-
-def print_table(results: list[Result]) -> None:
-    width = max(len(r.name) for r in results)
-    print(f"{'benchmark':<{width}}  {'value':>10}  {'unit':<5}  {'target':<7}  ok")
-    for r in results:
-        print(
-            f"{r.name:<{width}}  {r.value:>10.2f}  {r.unit:<5}  {r.target:<7}  "
-            f"{'yes' if r.ok else 'NO'}"
-        )
 
 
 def main(argv: list[str] | None = None) -> int:

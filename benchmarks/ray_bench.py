@@ -26,12 +26,12 @@ import sys
 import tempfile
 import textwrap
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from tests.support.ray_cluster import RayHead, start_ray_head
 
+from benchmarks.target_table import Result, print_table
 from runyard.core import ComputeTarget, Experiment, RayCompute, Run, ScriptRunConfig, Workspace
 from runyard.runner import ray_jobs
 from runyard.store.artifacts import DRIVER_LOG
@@ -48,15 +48,6 @@ MANY_POINTS = """
         log("loss", 1.0 / (i + 1))
     print(f"END {{time.time():.6f}}", flush=True)
 """
-
-
-@dataclass(frozen=True)
-class Result:
-    name: str
-    value: float
-    unit: str
-    target: str
-    ok: bool
 
 
 class Bench:
@@ -221,14 +212,6 @@ def run(repeat: int, points: int) -> list[Result]:
                 bench.close()
         finally:
             head.stop()
-
-
-def print_table(results: list[Result]) -> None:
-    width = max(len(r.name) for r in results)
-    print(f"{'benchmark':<{width}}  {'value':>8}  {'unit':<4}  {'target':<6}  ok")
-    for r in results:
-        mark = "yes" if r.ok else "NO"
-        print(f"{r.name:<{width}}  {r.value:>8.2f}  {r.unit:<4}  {r.target:<6}  {mark}")
 
 
 def main(argv: list[str] | None = None) -> int:

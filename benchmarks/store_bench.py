@@ -18,12 +18,12 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from benchmarks.target_table import Result, print_table
 from runyard.entities import MetricColumns, RunKind, RunQuery, RunStatus
 from runyard.store.artifacts import LocalArtifactRepository
 from runyard.store.sql import SqlStore
@@ -31,15 +31,6 @@ from runyard.store.sql import SqlStore
 POINTS = 1_000_000
 BATCH = 10_000
 RUNS = int(os.environ.get("RUNYARD_BENCH_RUNS", "10000"))
-
-
-@dataclass(frozen=True)
-class Result:
-    name: str
-    value: float
-    unit: str
-    target: str
-    ok: bool
 
 
 def _columns(key: str, steps: Any, timestamps: Any, values: Any) -> MetricColumns:
@@ -181,15 +172,6 @@ def run(uri: str | None = None) -> list[Result]:
         finally:
             store.close()
     return results
-
-
-def print_table(results: list[Result]) -> None:
-    width = max(len(r.name) for r in results)
-    print(f"{'benchmark':<{width}}  {'value':>14}  {'unit':<8}  {'target':<8}  ok")
-    for r in results:
-        value = f"{r.value:,.0f}" if r.value >= 1000 else f"{r.value:,.2f}"
-        mark = "yes" if r.ok else "NO"
-        print(f"{r.name:<{width}}  {value:>14}  {r.unit:<8}  {r.target:<8}  {mark}")
 
 
 def main(argv: list[str] | None = None) -> int:

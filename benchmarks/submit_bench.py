@@ -24,11 +24,11 @@ import sys
 import tempfile
 import textwrap
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
+from benchmarks.target_table import Result, print_table
 from runyard.compute.local import dispatch
 from runyard.config import WorkspaceConfig
 from runyard.entities import ComputeTargetConfig, RunInfo, RunKind, RunStatus
@@ -52,15 +52,6 @@ HEAVY = """
     journal.flush()
     print(f"ELAPSED {time.perf_counter() - started:.6f}", flush=True)
 """
-
-
-@dataclass(frozen=True)
-class Result:
-    name: str
-    value: float
-    unit: str
-    target: str
-    ok: bool
 
 
 class Bench:
@@ -269,14 +260,6 @@ def run(repeat: int = 5) -> list[Result]:
             bench.store.close()
         results += bench_snapshot(root, max(repeat * 2, 5))
     return results
-
-
-def print_table(results: list[Result]) -> None:
-    width = max(len(r.name) for r in results)
-    print(f"{'benchmark':<{width}}  {'value':>10}  {'unit':<5}  {'target':<8}  ok")
-    for r in results:
-        mark = "yes" if r.ok else "NO"
-        print(f"{r.name:<{width}}  {r.value:>10,.2f}  {r.unit:<5}  {r.target:<8}  {mark}")
 
 
 def main(argv: list[str] | None = None) -> int:

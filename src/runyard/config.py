@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from runyard.entities import ComputeTargetConfig
-from runyard.errors import ConfigError
+from runyard.errors import ConfigError, ValidationError
 
 CONFIG_DIRNAME = ".runyard"
 CONFIG_FILENAME = "config.json"
@@ -55,6 +55,18 @@ def cache_dir() -> Path:
         return Path(explicit).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "runyard"
+
+
+def check_utf8(what: str, text: str) -> str:
+    """Refuses text that cannot be stored: lone surrogates are not valid Unicode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            f"{what} contains {text[exc.start : exc.end]!r}, which is not valid Unicode "
+            "text (a lone surrogate); pass real characters"
+        ) from None
+    return text
 
 
 def validate_resource_name(kind: str, name: object) -> str:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from runyard.config import MAX_NAME_LENGTH
+from runyard.config import MAX_NAME_LENGTH, check_utf8
 from runyard.errors import MetricTypeError, ValidationError
-from runyard.tracking.journal import check_utf8
 
 
 def plain_value(value: Any, name: str) -> Any:

@@ -87,6 +87,24 @@ def _preexec() -> Callable[[], None] | None:
     return _PREEXEC[0]
 
 
+def _spawn(argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> subprocess.Popen[str]:
+    """A build tool with its output (stdout and stderr together) readable as text
+    lines, and tied to our life (it dies with us)."""
+    return subprocess.Popen(
+        list(argv),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=dict(env),
+        cwd=str(cwd),
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        bufsize=1,
+        preexec_fn=_preexec(),
+    )
+
+
 def run_logged(
     argv: Sequence[str],
     log: BuildLog,
@@ -99,19 +117,7 @@ def run_logged(
     log.note("$ " + " ".join(argv))
     tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
     try:
-        proc = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=dict(env),
-            cwd=str(cwd),
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            bufsize=1,
-            preexec_fn=_preexec(),
-        )
+        proc = _spawn(argv, env, cwd)
     except OSError as exc:
         message = f"cannot start {argv[0]}: {exc}"
         log.note(message)
@@ -168,20 +174,7 @@ def run_many_logged(
     try:
         for argv in argvs:
             log.note("$ " + " ".join(argv))
-            procs.append(
-                subprocess.Popen(
-                    list(argv),
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    env=dict(env),
-                    cwd=str(cwd),
-                    text=True,
-                    encoding="utf-8",
-                    errors="replace",
-                    preexec_fn=_preexec(),
-                )
-            )
+            procs.append(_spawn(argv, env, cwd))
         statuses = []
         for proc in procs:
             out, _ = proc.communicate()

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runyard.config import MAX_NAME_LENGTH, MAX_STRING_METRIC_LENGTH
+from runyard.config import MAX_NAME_LENGTH, MAX_STRING_METRIC_LENGTH, check_utf8
 from runyard.errors import MetricTypeError, ValidationError
 
 KIND_NAME = 1
@@ -87,17 +87,6 @@ def check_metric_name(name: object) -> str:
         raise ValidationError(f"metric name {name!r} contains control characters")
     check_utf8(f"metric name {name!r}", name)
     return name
-
-
-def check_utf8(what: str, text: str) -> None:
-    """Refuses text that cannot be stored: lone surrogates are not valid Unicode."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValidationError(
-            f"{what} contains {text[exc.start : exc.end]!r}, which is not valid Unicode "
-            "text (a lone surrogate); pass real characters"
-        ) from None
 
 
 class JournalWriter:

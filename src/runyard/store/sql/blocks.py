@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from runyard.config import MAX_STRING_METRIC_LENGTH
+from runyard.config import MAX_STRING_METRIC_LENGTH, check_utf8
 from runyard.entities import MetricColumns
 from runyard.errors import MetricTypeError, ValidationError
-from runyard.store.sql.validate import check_name, check_text
+from runyard.store.sql.validate import check_name
 
 BLOCK_SIZE = 4096
 NUMERIC_TYPES = ("bool", "int", "float")  # in widening order
@@ -116,7 +116,7 @@ def _str_values(key: str, raw: Any) -> list[str]:
                 f"of {MAX_STRING_METRIC_LENGTH} (runyard.config.MAX_STRING_METRIC_LENGTH); "
                 "save long text as a run file"
             )
-        check_text(f"metric {key!r}: a str value", value)
+        check_utf8(f"metric {key!r}: a str value", value)
     return values
 
 

@@ -5,27 +5,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from runyard.config import MAX_NAME_LENGTH, MAX_TAG_VALUE_LENGTH, validate_resource_name
+from runyard.config import (
+    MAX_NAME_LENGTH,
+    MAX_TAG_VALUE_LENGTH,
+    check_utf8,
+    validate_resource_name,
+)
 from runyard.errors import ConfigError, ValidationError
 
 _RUN_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
 MAX_DISPLAY_NAME_LENGTH = 1024  # the column's size
-
-
-def check_text(what: str, text: str) -> str:
-    """Text the database can hold: valid UTF-8 (no lone surrogates) and no NUL."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValidationError(
-            f"{what} contains {text[exc.start : exc.end]!r}, which is not valid Unicode "
-            "text (a lone surrogate); pass real characters"
-        ) from None
-    if "\x00" in text:
-        raise ValidationError(f"{what} contains a NUL character")
-    return text
 
 
 def check_display_name(name: object) -> str:
@@ -36,7 +27,7 @@ def check_display_name(name: object) -> str:
             f"display name is {len(name)} characters long; the limit is "
             f"{MAX_DISPLAY_NAME_LENGTH}: keep details in tags or properties"
         )
-    return check_text("display_name", name)
+    return check_utf8("display_name", name)
 
 
 def check_name(kind: str, name: object) -> str:
@@ -52,7 +43,7 @@ def check_name(kind: str, name: object) -> str:
         )
     if "\x00" in name:
         raise ValidationError(f"{kind} name {name!r} contains a NUL character")
-    return check_text(f"{kind} name", name)
+    return check_utf8(f"{kind} name", name)
 
 
 def check_resource_name(kind: str, name: object) -> str:
@@ -96,5 +87,5 @@ def check_string_map(kind: str, items: Mapping[str, str]) -> dict[str, str]:
             )
         if "\x00" in value:
             raise ValidationError(f"{kind} {key!r} has a value with a NUL character")
-        out[key] = check_text(f"{kind} {key!r}", value)
+        out[key] = check_utf8(f"{kind} {key!r}", value)
     return out
