@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # The Alembic revision the code expects; opening a store compares it with the
 # database's and skips Alembic when they match. A test pins it to the scripts' head.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 metadata = sa.MetaData()
 
@@ -51,6 +51,9 @@ runs = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("owner", sa.String(255)),
     sa.Column("journal_offset", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("cancel_requested_at", sa.Float),
+    sa.Column("change_seq", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("epoch", sa.Integer, nullable=False, server_default="0"),
     sa.UniqueConstraint("experiment_id", "number", name="uq_runs_experiment_number"),
     sa.Index("ix_runs_experiment_created", "experiment_id", "created_at"),
     sa.Index("ix_runs_target_status_created", "compute_target", "status", "created_at"),
