@@ -163,14 +163,79 @@ def test_bad_batches(store: SqlStore) -> None:
     assert store.get_metric_summaries(run.run_id) == {}
 
 
-def test_small_appends_extend_the_last_block(store: SqlStore) -> None:
+def _blocks(store: SqlStore, run_id: str, key: str) -> list[tuple[int, int, bytes]]:
+    """(seq, count, packed values) of each block, in order."""
+    with store._engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(metric_blocks.c.seq, metric_blocks.c.count, metric_blocks.c.vals)
+            .where(metric_blocks.c.run_id == run_id, metric_blocks.c.key == key)
+            .order_by(metric_blocks.c.seq)
+        ).all()
+    return [(int(r.seq), int(r.count), bytes(r.vals)) for r in rows]
+
+
+def _block_writes(store: SqlStore) -> tuple[list[str], Any]:
+    """Every UPDATE or DELETE of metric_blocks from now on (and the listener)."""
+    seen: list[str] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        text = statement.lower()
+        if "metric_blocks" in text and (text.startswith("update") or text.startswith("delete")):
+            seen.append(statement)
+
+    sa.event.listen(store._engine, "before_cursor_execute", listen)
+    return seen, listen
+
+
+def test_small_appends_never_rewrite_stored_points(store: SqlStore) -> None:
     run = _run(store)
-    for i in range(50):
+    for i in range(10):
         store.append_metrics(run.run_id, [_cols("slow", [float(i)], step0=i)])
-    assert _block_count(store, run.run_id, "slow") == 1
+    first = _blocks(store, run.run_id, "slow")
+    seen, listen = _block_writes(store)
+    try:
+        for i in range(10, 50):
+            store.append_metrics(run.run_id, [_cols("slow", [float(i)], step0=i)])
+    finally:
+        sa.event.remove(store._engine, "before_cursor_execute", listen)
+    assert seen == []  # appended: no block was updated or deleted
+    after = _blocks(store, run.run_id, "slow")
+    assert after[:10] == first and [c for _, c, _ in after] == [1] * 50
     series = store.get_metric_series(run.run_id, "slow")
     assert series.values == [float(i) for i in range(50)]
     assert series.steps == list(range(50))
+    # The run ends: its tail becomes one block, with the same points.
+    store.set_status(run.run_id, RunStatus.COMPLETED)
+    assert [(s, c) for s, c, _ in _blocks(store, run.run_id, "slow")] == [(0, 50)]
+    assert store.get_metric_series(run.run_id, "slow").values == series.values
+    assert store.get_metric_series(run.run_id, "slow", start=20).steps == list(range(20, 50))
+    # Late points of an ended run are compacted at once.
+    store.append_metrics(run.run_id, [_cols("slow", [50.0], step0=50)])
+    assert [(s, c) for s, c, _ in _blocks(store, run.run_id, "slow")] == [(0, 51)]
+
+
+def test_the_tail_compacts_when_it_fills_a_block(store: SqlStore) -> None:
+    run = _run(store)
+    size = BLOCK_SIZE // 10 + 1
+    total = 0
+    for _ in range(9):
+        store.append_metrics(run.run_id, [_cols("m", [float(total + i) for i in range(size)],
+                                                step0=total)])  # fmt: skip
+        total += size
+    assert [c for _, c, _ in _blocks(store, run.run_id, "m")] == [size] * 9
+    store.append_metrics(run.run_id, [_cols("m", [float(total + i) for i in range(size)],
+                                            step0=total)])  # fmt: skip
+    total += size
+    # 10 * size > BLOCK_SIZE: one full block and a small one with the rest.
+    assert [c for _, c, _ in _blocks(store, run.run_id, "m")] == [BLOCK_SIZE, total - BLOCK_SIZE]
+    store.append_metrics(run.run_id, [_cols("m", [-1.0], step0=total)])
+    assert [c for _, c, _ in _blocks(store, run.run_id, "m")][:1] == [BLOCK_SIZE]
+    series = store.get_metric_series(run.run_id, "m")
+    assert series.values == [float(i) for i in range(total)] + [-1.0]
+    assert series.steps == list(range(total + 1))
+    summary = store.get_metric_summaries(run.run_id)["m"]
+    assert (summary.count, summary.min, summary.max, summary.last) == (
+        total + 1, -1.0, float(total - 1), -1.0)  # fmt: skip
 
 
 def test_blocks_across_boundaries(store: SqlStore) -> None:
@@ -183,6 +248,9 @@ def test_blocks_across_boundaries(store: SqlStore) -> None:
             [_columns("m", "float", np.arange(total, total + size), values * 0.5, values)],
         )
         total += size
+    counts = [c for _, c, _ in _blocks(store, run.run_id, "m")]
+    assert counts == [BLOCK_SIZE] * 3 + [9, 1]  # full blocks, then the tail
+    store.set_status(run.run_id, RunStatus.COMPLETED)
     assert _block_count(store, run.run_id, "m") == -(-total // BLOCK_SIZE)
     series = store.get_metric_series(run.run_id, "m")
     assert series.values == [float(i) for i in range(total)]

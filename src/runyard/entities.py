@@ -93,6 +93,9 @@ class RunInfo:
     error: str | None = None
     heartbeat_at: float | None = None
     owner: str | None = None  # "pid@host" of the process that drives the run
+    # Bumped by every write that changes what the run's page shows (points, records,
+    # status, tags, properties): a live view compares it instead of re-reading.
+    change_seq: int = 0
 
     @property
     def duration(self) -> float | None:
@@ -117,8 +120,8 @@ class MetricSummary:
     key: str
     count: int
     last: MetricValue | None
-    min: float | None
-    max: float | None
+    min: float | int | None  # an int (exact) for int and bool metrics
+    max: float | int | None
     last_step: int
     value_type: str  # "float", "int", "bool" or "str"
 
@@ -141,7 +144,7 @@ class MetricColumns:
     (a million ``MetricPoint`` objects would cost more than storing them)."""
 
     key: str
-    value_type: str  # "float", "int", "bool" (stored as float64) or "str"
+    value_type: str  # "float", "int", "bool" or "str"
     # Sequences or numpy arrays (typed Any so that entities need not import numpy).
     steps: Any
     timestamps: Any

@@ -1,8 +1,10 @@
 """Live updates of one run as server-sent events.
 
 The client says what it has (``since``: points per metric key, ``log_offset``: bytes of
-the driver log); the server polls the store about four times a second, cheaply (one
-run read, one summaries read, one file stat), and sends only what is new:
+the driver log); the server polls about four times a second, cheaply: one read of the
+run's change counter (``Store.get_change_seqs``) and one file stat. Only when the
+counter moved does it read the run, its summaries and the new points, and it sends
+only what is new:
 
 - ``status``: the run (JSON as ``GET /api/runs/{id}``) whenever its status changes;
 - ``metrics``: ``{"key", "start", "steps", "timestamps", "values", "value_type",
@@ -29,10 +31,9 @@ from runyard.entities import RunStatus
 from runyard.errors import ArtifactNotFoundError, ValidationError
 from runyard.server.api_files import utf8_prefix
 from runyard.server.deps import StoreDep, file_size
-from runyard.server.encoding import run_json, series_json
-from runyard.server.schemas import parse_status
 from runyard.store.artifacts import DRIVER_LOG
 from runyard.store.base import Store
+from runyard.wire import parse_status, run_json, series_json
 
 router = APIRouter(prefix="/api")
 
@@ -52,6 +53,9 @@ class StreamState:
     log_offset: int  # -1: the client does not want the log
     status: RunStatus | None = None
     events: list[tuple[str, Any]] = field(default_factory=list)
+    # The run's change counter when it was last read (None: not read yet).
+    change_seq: int | None = None
+    terminal: bool = False
 
 
 def parse_since(text: str) -> dict[str, int]:
@@ -68,13 +72,28 @@ def parse_since(text: str) -> dict[str, int]:
 
 def poll_once(store: Store, run_id: str, state: StreamState) -> tuple[bool, bool]:
     """Adds new events to ``state``; returns (run is terminal, everything was sent)."""
+    seq = store.get_change_seqs([run_id]).get(run_id)
+    if seq is None:
+        store.get_run(run_id)  # gone: RunNotFoundError, as a read of it says
+    if seq is None or seq != state.change_seq:
+        # Read before the run: a write committed during the reads below moves the
+        # counter again, and the next tick reads it.
+        state.change_seq = seq
+        _poll_store(store, run_id, state)
+    drained = True
+    if state.log_offset >= 0:
+        drained = _poll_log(store, run_id, state)
+    return state.terminal, drained
+
+
+def _poll_store(store: Store, run_id: str, state: StreamState) -> None:
     # The run first: if it is terminal now, the summaries read after it hold every
     # point ingested before it ended.
     run = store.get_run(run_id)
+    state.terminal = run.status.is_terminal()
     if run.status != state.status:
         state.status = run.status
         state.events.append(("status", run_json(run)))
-    drained = True
     for key, summary in store.get_metric_summaries(run_id).items():
         have = state.counts.get(key, 0)
         if summary.count <= have:
@@ -91,22 +110,25 @@ def poll_once(store: Store, run_id: str, state: StreamState) -> tuple[bool, bool
             payload = series_json(series, summary.value_type, have)
             state.counts[key] = have + len(series.steps)
             state.events.append(("metrics", {**payload, "reset": False}))
-    if state.log_offset >= 0:
-        size = file_size(store, run_id, DRIVER_LOG)
-        if size is not None and size > state.log_offset:
-            try:
-                data = store.artifacts.read_bytes(run_id, DRIVER_LOG, state.log_offset, LOG_CHUNK)
-            except ArtifactNotFoundError:
-                data = b""
-            text, used = utf8_prefix(data)
-            if used:
-                start = state.log_offset
-                state.log_offset += used
-                state.events.append(
-                    ("log", {"offset": start, "next_offset": state.log_offset, "data": text})
-                )
-            drained = state.log_offset >= size or not used
-    return run.status.is_terminal(), drained
+
+
+def _poll_log(store: Store, run_id: str, state: StreamState) -> bool:
+    """New driver log text (a file, not the store); whether all of it was sent."""
+    size = file_size(store, run_id, DRIVER_LOG)
+    if size is None or size <= state.log_offset:
+        return True
+    try:
+        data = store.artifacts.read_bytes(run_id, DRIVER_LOG, state.log_offset, LOG_CHUNK)
+    except ArtifactNotFoundError:
+        data = b""
+    text, used = utf8_prefix(data)
+    if used:
+        start = state.log_offset
+        state.log_offset += used
+        state.events.append(
+            ("log", {"offset": start, "next_offset": state.log_offset, "data": text})
+        )
+    return state.log_offset >= size or not used
 
 
 def sse(event: str, data: Any) -> str:

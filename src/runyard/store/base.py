@@ -9,6 +9,7 @@ SQL. Every method is safe to call from several processes at once.
 from __future__ import annotations
 
 import abc
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ from runyard.entities import (
     RunQuery,
     RunStatus,
 )
+from runyard.errors import RunNotFoundError
 from runyard.store.artifacts import ArtifactRepository
 
 
@@ -114,6 +116,18 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def update_definition(self, run_id: str, patch: Mapping[str, Any]) -> RunInfo:
         """Merges keys into the run's definition (environment hash, lock, ...)."""
+
+    def get_change_seqs(self, run_ids: Sequence[str]) -> dict[str, int]:
+        """Each run's change counter (``RunInfo.change_seq``): it grows with every
+        write that changes what the run's page shows (points, records, status, tags,
+        properties), so a live view compares it and reads nothing else while it stands
+        still. Unknown ids are left out. This default reads each run; stores override
+        it with one cheap query."""
+        out: dict[str, int] = {}
+        for run_id in run_ids:
+            with contextlib.suppress(RunNotFoundError):
+                out[run_id] = self.get_run(run_id).change_seq
+        return out
 
     @abc.abstractmethod
     def claim_next_queued(self, compute_target: str, max_concurrent: int) -> RunInfo | None:

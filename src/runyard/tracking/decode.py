@@ -3,6 +3,10 @@
 Numeric records have one fixed size, so a stretch of them is viewed as a numpy
 structured array instead of being unpacked one by one; only the checksums are checked
 per record (in C, through ``zlib.crc32``). Other records go through the plain decoder.
+
+Values stay exact: a batch of int records becomes an int64 column (the journal's 64
+bits, never a float64 round trip), bools a bool column, floats float64 as logged. Only a
+batch that mixes floats with ints is widened to float64.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ import numpy as np
 import numpy.typing as npt
 
 from runyard.entities import MetricColumns, MetricRecord
+from runyard.tracking.control import ControlRecord
 from runyard.tracking.journal import (
     HEADER_SIZE,
+    KIND_CONTROL,
     KIND_NUMBER,
     KIND_RECORD,
     KIND_STRING,
@@ -50,6 +56,7 @@ class DecodedBatch:
     numeric: dict[int, list[npt.NDArray[Any]]] = field(default_factory=dict)
     strings: dict[int, tuple[list[int], list[float], list[str]]] = field(default_factory=dict)
     records: list[MetricRecord] = field(default_factory=list)
+    control: list[ControlRecord] = field(default_factory=list)
     count: int = 0
 
     def columns(self, names: dict[int, str]) -> list[MetricColumns]:
@@ -58,16 +65,23 @@ class DecodedBatch:
             arr = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
             types = arr["type"]
             is_int = types == TYPE_INT
-            values: npt.NDArray[Any] = arr["value"]
-            if bool(is_int.any()):
-                ints = arr.view(_INTEGER_DTYPE)["value"]
-                values = np.where(is_int, ints.astype(np.float64), values)
+            any_int = bool(is_int.any())
+            floats: npt.NDArray[Any] = arr["value"]  # a bool record's 0.0 or 1.0
+            values: npt.NDArray[Any]
             if bool((types == TYPE_FLOAT).any()):
                 vtype = TYPE_FLOAT
-            elif bool(is_int.any()):
+                values = floats
+                if any_int:
+                    ints = arr.view(_INTEGER_DTYPE)["value"]
+                    values = np.where(is_int, ints.astype(np.float64), floats)
+            elif any_int:
                 vtype = TYPE_INT
+                values = arr.view(_INTEGER_DTYPE)["value"]
+                if not bool(is_int.all()):  # bools among the ints: 0 and 1
+                    values = np.where(is_int, values, floats.astype(np.int64))
             else:
                 vtype = TYPE_BOOL
+                values = floats != 0.0
             out.append(
                 MetricColumns(
                     key=names[name_id],
@@ -146,6 +160,11 @@ def decode(
             steps.append(rec.step)
             stamps.append(rec.timestamp)
             texts.append(str(rec.value))
+        elif rec.kind == KIND_CONTROL:
+            obj = rec.value if isinstance(rec.value, dict) else {}
+            batch.control.append(
+                ControlRecord(str(obj.get("kind")), obj.get("payload"), rec.timestamp)
+            )
         elif rec.kind == KIND_RECORD:
             obj = rec.value if isinstance(rec.value, dict) else {}
             batch.records.append(

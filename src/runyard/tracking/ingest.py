@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from runyard.store.base import Store
-from runyard.tracking.control import apply_control, split_control
+from runyard.tracking.control import apply_control
 from runyard.tracking.decode import decode, has_data_after
 from runyard.tracking.journal import DecodeState, iter_records
 
@@ -82,14 +82,13 @@ class JournalIngester:
                 start = state.offset
                 batch = decode(data, start, state, _BATCH_RECORDS)
                 if batch.count:
-                    records, control = split_control(batch.records)
                     try:
-                        if control:
-                            self._report(apply_control(self.store, self.run_id, control))
+                        if batch.control:
+                            self._report(apply_control(self.store, self.run_id, batch.control))
                         self.store.append_metrics(
                             self.run_id,
                             batch.columns(state.names),
-                            records,
+                            batch.records,
                             journal_offset=state.offset,
                         )
                     except BaseException:

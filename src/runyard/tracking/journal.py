@@ -22,6 +22,11 @@ Bodies (little-endian):
             f64 wall time, f64 value (i64 for an int)
     STRING  u8 kind=3, u8 0, u32 name_id, i64 step, f64 wall time, utf-8 value
     RECORD  u8 kind=4, u32 name_id, f64 wall time, utf-8 JSON {"kind", "payload"}
+    CONTROL u8 kind=5, f64 wall time, utf-8 JSON {"kind", "payload"}
+
+CONTROL records are not metrics: tags, properties and file uploads of a script that has
+no store of its own (``CONTROL_KINDS``); ingest applies them to the run, and no metric
+reader ever sees them.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ KIND_NAME = 1
 KIND_NUMBER = 2
 KIND_STRING = 3
 KIND_RECORD = 4
+KIND_CONTROL = 5
+CONTROL_KINDS = frozenset({"tags", "properties", "upload"})
 
 TYPE_FLOAT = 0
 TYPE_INT = 1
@@ -58,6 +65,7 @@ _NUMBER = struct.Struct("<BBIqdd")
 _INTEGER = struct.Struct("<BBIqdq")  # same size; ints keep all 64 bits
 _STRING = struct.Struct("<BBIqd")
 _RECORD = struct.Struct("<BId")
+_CONTROL = struct.Struct("<Bd")
 HEADER_SIZE = _HEADER.size
 _NUMBER_SIZE = _NUMBER.size
 _NUMBER_TOTAL = HEADER_SIZE + _NUMBER_SIZE
@@ -230,6 +238,20 @@ class JournalWriter:
             ) from None
         self._append(_RECORD.pack(KIND_RECORD, entry[0], time.time()) + text.encode())
 
+    def log_control(self, kind: str, payload: dict[str, Any]) -> None:
+        """Appends a control record (``kind`` one of ``CONTROL_KINDS``): tags,
+        properties or an upload for ingest to apply to the run."""
+        if kind not in CONTROL_KINDS:
+            raise ValidationError(
+                f"control record kind {kind!r} is unknown; expected one of "
+                f"{', '.join(sorted(CONTROL_KINDS))}"
+            )
+        try:
+            text = json.dumps({"kind": kind, "payload": payload}, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"{kind}: values must be JSON-able strings: {exc}") from None
+        self._append(_CONTROL.pack(KIND_CONTROL, time.time()) + text.encode())
+
     def _define(self, name: str) -> list[int]:
         check_metric_name(name)
         with self._lock:
@@ -368,6 +390,14 @@ def iter_records(data: bytes | memoryview, base: int, state: DecodeState) -> Ite
             _, name_id, ts = _RECORD.unpack_from(body)
             obj = json.loads(bytes(body[_RECORD.size :]))
             rec = Record(kind, name_id, names.get(name_id, ""), TYPE_STR, 0, ts, obj, base + pos)
+        elif kind == KIND_CONTROL and length >= _CONTROL.size:
+            _, ts = _CONTROL.unpack_from(body)
+            obj = json.loads(bytes(body[_CONTROL.size :]))
+            rec = Record(kind, 0, "", TYPE_STR, 0, ts, obj, base + pos)
+            state.offset = base + end
+            pos = end
+            yield rec  # a control record names no metric
+            continue
         else:
             state.stopped = f"unknown record kind {kind} at offset {base + pos}"
             return

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from runyard.entities import MetricRecord
-from runyard.tracking.control import CONTROL_KEY
 from runyard.tracking.journal import (
     KIND_NUMBER,
     KIND_RECORD,
@@ -28,7 +27,7 @@ def shape_metrics(
             values = list(scalars[key])
             out[key] = values[0] if len(values) == 1 else values
     for rec in records:
-        if rec.key == CONTROL_KEY or (name is not None and rec.key != name):
+        if name is not None and rec.key != name:
             continue
         if rec.kind == "row":
             table = out.setdefault(rec.key, {})

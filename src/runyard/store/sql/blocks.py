@@ -1,7 +1,9 @@
 """Metric points in columns: validation, packing into blocks, and down-sampling.
 
-Pure numpy, no SQL. Numeric values (float, int, bool) are float64; str values are a
-JSON list. Packed arrays are little-endian: int64 steps, float64 timestamps and values.
+Pure numpy, no SQL. Float values are float64; int and bool values int64 (bools as 0
+and 1), so an int keeps all 64 bits; str values are a JSON list. Packed arrays are
+little-endian: int64 steps, float64 timestamps, and values as the block's ``vals_type``
+says ("f8", "i8" or "json").
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ I64 = np.dtype("<i8")
 F64 = np.dtype("<f8")
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-Values = FloatArray | list[str]
+Values = FloatArray | IntArray | list[str]
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+# Floats from 2**63 on do not fit an int64 (2**63 - 1 is no float64).
+_INT64_FLOAT_LIMIT = 2.0**63
 
 
 @dataclass
@@ -36,7 +41,7 @@ class Points:
 
     steps: IntArray
     timestamps: FloatArray
-    values: Values  # float64 array, or a list for str metrics
+    values: Values  # float64 (float) or int64 (int, bool) array; a list for str metrics
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -120,47 +125,92 @@ def _str_values(key: str, raw: Any) -> list[str]:
     return values
 
 
-def _numeric_values(key: str, value_type: str, raw: Any) -> tuple[FloatArray, str]:
+def _numeric_values(key: str, value_type: str, raw: Any) -> tuple[FloatArray | IntArray, str]:
+    """float64 values for a float metric, exact int64 for int and bool metrics."""
     arr = np.asarray(raw)
+    if arr.size and arr.dtype.kind == "O" and value_type != "float":
+        arr = _object_ints(key, arr)
     if arr.size and (arr.ndim != 1 or arr.dtype.kind not in "fiub"):
         bad = next((v for v in arr.ravel().tolist() if not _is_number(v)), arr.dtype)
         raise MetricTypeError(
             f"metric {key!r} holds {value_type} values but was given "
             f"{type(bad).__name__} {bad!r}; log text under another metric name"
         )
-    values = arr.astype(F64, copy=False) if arr.size else np.zeros(0, dtype=F64)
-    # A declared int/bool metric with fractional (or NaN) values is stored as float,
-    # so reading it back never truncates.
-    if value_type != "float" and values.size:
-        if not np.array_equal(values, np.round(values)):
-            value_type = "float"
-        elif value_type == "bool" and not np.isin(values, (0.0, 1.0)).all():
-            value_type = "int"
+    if not arr.size:
+        empty: Any = np.zeros(0, dtype=I64 if value_type != "float" else F64)
+        return empty, value_type
+    if value_type == "float":
+        return arr.astype(F64, copy=False), value_type
+    if arr.dtype.kind == "u" and int(arr.max()) > _INT64_MAX:
+        return arr.astype(F64), "float"  # beyond int64: stored as float, as the journal does
+    if arr.dtype.kind == "f":
+        # A declared int/bool metric with fractional (or NaN, or out-of-range) values is
+        # stored as float, so reading it back never truncates.
+        finite = bool(np.isfinite(arr).all())
+        if not finite or not np.array_equal(arr, np.round(arr)):
+            return arr.astype(F64, copy=False), "float"
+        if bool((np.abs(arr) >= _INT64_FLOAT_LIMIT).any()):
+            return arr.astype(F64, copy=False), "float"
+    values = arr.astype(I64, copy=False)
+    if value_type == "bool" and not bool(np.isin(values, (0, 1)).all()):
+        value_type = "int"
     return values, value_type
+
+
+def _object_ints(key: str, arr: Any) -> Any:
+    """Python ints beyond int64 (numpy keeps them as objects): a clear error."""
+    for v in arr.ravel().tolist():
+        if isinstance(v, int) and not isinstance(v, bool) and not _INT64_MIN <= v <= _INT64_MAX:
+            raise ValidationError(
+                f"metric {key!r}: the int {v} does not fit in 64 bits; log it as a float"
+            )
+    return arr
 
 
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, str)
 
 
+def as_float(values: Values) -> FloatArray:
+    """Numeric values as float64 (for a metric widened from int to float)."""
+    assert not isinstance(values, list)
+    return values.astype(F64, copy=False)
+
+
 def concat(a: Points, b: Points) -> Points:
+    values: Values
     if isinstance(a.values, list):
-        values: Values = a.values + list(b.values)
+        values = a.values + list(b.values)
     else:
-        values = np.concatenate((a.values, np.asarray(b.values, dtype=F64)))
+        assert not isinstance(b.values, list)
+        if a.values.dtype == b.values.dtype:
+            values = np.concatenate((a.values, b.values))  # type: ignore[assignment]
+        else:  # int64 and float64: the float metric it has become
+            values = np.concatenate((as_float(a.values), as_float(b.values)))
     return Points(
         np.concatenate((a.steps, b.steps)), np.concatenate((a.timestamps, b.timestamps)), values
     )
 
 
+def vals_type_of(values: Values) -> str:
+    if isinstance(values, list):
+        return "json"
+    return "i8" if values.dtype.kind in "iub" else "f8"
+
+
 def pack(points: Points) -> dict[str, Any]:
-    """A block row's packed columns and ranges (without run_id, key, seq, first_index)."""
+    """A block row's packed columns and ranges (without run_id, key, seq, first_index).
+    ``value_min``/``value_max`` are float64 (approximate for ints beyond 2**53)."""
+    vals_type = vals_type_of(points.values)
     if isinstance(points.values, list):
         vals = json.dumps(points.values, ensure_ascii=False).encode("utf-8")
         vmin = vmax = None
+    elif vals_type == "i8":
+        vals = points.values.astype(I64, copy=False).tobytes()
+        vmin, vmax = float(points.values.min()), float(points.values.max())
     else:
         vals = points.values.astype(F64, copy=False).tobytes()
-        vmin, vmax = nan_min_max(points.values)
+        vmin, vmax = nan_min_max(points.values)  # type: ignore[arg-type]
     return {
         "count": len(points),
         "step_min": int(points.steps.min()),
@@ -172,16 +222,25 @@ def pack(points: Points) -> dict[str, Any]:
         "steps": points.steps.astype(I64, copy=False).tobytes(),
         "timestamps": points.timestamps.astype(F64, copy=False).tobytes(),
         "vals": vals,
+        "vals_type": vals_type,
     }
 
 
-def unpack(steps: bytes, timestamps: bytes, vals: bytes, value_type: str) -> Points:
-    values: Values
-    if is_str_type(value_type):
-        values = json.loads(bytes(vals).decode("utf-8"))
-    else:
-        values = np.frombuffer(vals, dtype=F64)
-    return Points(np.frombuffer(steps, dtype=I64), np.frombuffer(timestamps, dtype=F64), values)
+def unpack_values(vals: bytes, vals_type: str) -> Values:
+    if vals_type == "json":
+        values: list[str] = json.loads(bytes(vals).decode("utf-8"))
+        return values
+    if vals_type == "i8":
+        return np.frombuffer(vals, dtype=np.int64)
+    return np.frombuffer(vals, dtype=np.float64)
+
+
+def unpack(steps: bytes, timestamps: bytes, vals: bytes, vals_type: str) -> Points:
+    return Points(
+        np.frombuffer(steps, dtype=I64),
+        np.frombuffer(timestamps, dtype=F64),
+        unpack_values(vals, vals_type),
+    )
 
 
 def nan_min_max(values: FloatArray) -> tuple[float | None, float | None]:
@@ -207,10 +266,12 @@ def downsample_indices(values: Values, max_points: int) -> IntArray:
         return np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
     buckets = (max_points - 2) // 2
     size = -(-n // buckets)
-    nan = np.isnan(values)
-    if nan.any():
-        lows: FloatArray = np.where(nan, np.inf, values)
-        highs: FloatArray = np.where(nan, -np.inf, values)
+    nan = np.isnan(values) if values.dtype.kind == "f" else None  # ints have no NaN
+    lows: Any
+    highs: Any
+    if nan is not None and nan.any():
+        lows = np.where(nan, np.inf, values)
+        highs = np.where(nan, -np.inf, values)
     else:
         lows = highs = values
     full = n // size

@@ -1,15 +1,15 @@
 """Metric points (blocks), per-metric summaries, and structured metric records.
 
-A metric's points are stored in blocks of up to BLOCK_SIZE points; appending to a
-metric whose last block is not full extends that block first, so a run that logs a
-point a second does not make a row per point. The summary row (count, last, min, max,
-last step, value type, block count) is updated in the same transaction.
+A metric's points are stored in blocks of up to BLOCK_SIZE points, append-only (see
+``appends``: a batch adds blocks, compaction merges the small ones at the end). The
+summary row (count, last, min, max, last step, value type, blocks) is updated in the
+same transaction, and so is the run's change counter. Values read back exactly as
+stored: int64 for int metrics, float64 for floats (NaN, infinities and -0.0 too).
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,11 +17,11 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from runyard.entities import MetricRecord, MetricSeries, MetricValue
+from runyard.entities import MetricRecord, MetricSeries, MetricValue, RunStatus
 from runyard.errors import MetricTypeError, ValidationError
-from runyard.store.sql import blocks
+from runyard.store.sql import appends, blocks
 from runyard.store.sql import runs as runs_mod
-from runyard.store.sql.blocks import BLOCK_SIZE, Batch, Points
+from runyard.store.sql.blocks import Batch, Points
 from runyard.store.sql.schema import metric_blocks, metric_records, metric_summaries, runs
 from runyard.store.sql.validate import check_name
 
@@ -92,7 +92,7 @@ def append(
     record_rows: Sequence[dict[str, Any]],
     journal_offset: int | None,
 ) -> None:
-    runs_mod.ensure_exists(conn, run_id, for_update=True)
+    row = runs_mod.ensure_exists(conn, run_id, for_update=True)
     summaries = {}
     if batches:
         rows = conn.execute(
@@ -106,99 +106,15 @@ def append(
         if batch.key in summaries:
             _check_compatible(batch.key, summaries[batch.key].value_type, batch.value_type)
     for batch in batches:
-        _append_batch(conn, run_id, batch, summaries.get(batch.key))
+        appends.append_batch(conn, run_id, batch, summaries.get(batch.key))
     if record_rows:
         conn.execute(metric_records.insert(), [{"run_id": run_id, **r} for r in record_rows])
+    if batches and RunStatus(row.status).is_terminal():
+        appends.compact_run(conn, run_id)  # late points of an ended run: compact now
     if journal_offset is not None:
         runs_mod.set_journal_offset(conn, run_id, journal_offset)
-
-
-def _append_batch(conn: Connection, run_id: str, batch: Batch, summary: Any) -> None:
-    points = batch.points
-    count = 0 if summary is None else int(summary._mapping["count"])
-    block_count = 0 if summary is None else int(summary.block_count)
-    value_type = batch.value_type
-    if summary is not None and not blocks.is_str_type(value_type):
-        value_type = blocks.widen(summary.value_type, value_type)
-
-    where_key = (metric_blocks.c.run_id == run_id, metric_blocks.c.key == batch.key)
-    first_index = count
-    seq = block_count
-    if block_count:
-        tail = conn.execute(
-            sa.select(
-                metric_blocks.c.count,
-                metric_blocks.c.first_index,
-                metric_blocks.c.steps,
-                metric_blocks.c.timestamps,
-                metric_blocks.c.vals,
-            ).where(*where_key, metric_blocks.c.seq == block_count - 1)
-        ).first()
-        if tail is not None and tail._mapping["count"] < BLOCK_SIZE:
-            old = blocks.unpack(tail.steps, tail.timestamps, tail.vals, summary.value_type)
-            room = BLOCK_SIZE - tail._mapping["count"]
-            head = blocks.concat(old, points.slice(0, room))
-            conn.execute(
-                metric_blocks.update()
-                .where(*where_key, metric_blocks.c.seq == block_count - 1)
-                .values(blocks.pack(head))
-            )
-            points = points.slice(room, len(points))
-            first_index = tail.first_index + len(head)
-    new_rows = []
-    for offset in range(0, len(points), BLOCK_SIZE):
-        chunk = points.slice(offset, offset + BLOCK_SIZE)
-        new_rows.append(
-            {
-                "run_id": run_id,
-                "key": batch.key,
-                "seq": seq,
-                "first_index": first_index,
-                **blocks.pack(chunk),
-            }
-        )
-        seq += 1
-        first_index += len(chunk)
-    if new_rows:
-        conn.execute(metric_blocks.insert(), new_rows)
-    _write_summary(conn, run_id, batch, summary, value_type, seq)
-
-
-def _write_summary(
-    conn: Connection, run_id: str, batch: Batch, summary: Any, value_type: str, block_count: int
-) -> None:
-    points = batch.points
-    values: dict[str, Any] = {
-        "count": (0 if summary is None else int(summary._mapping["count"])) + len(points),
-        "last_step": int(points.steps[-1]),
-        "value_type": value_type,
-        "block_count": block_count,
-    }
-    if isinstance(points.values, list):
-        values.update(last=None, last_text=points.values[-1], min=None, max=None)
-    else:
-        last = float(points.values[-1])
-        lo, hi = blocks.nan_min_max(points.values)
-        if summary is not None:
-            lo = _merge(min, summary.min, lo)
-            hi = _merge(max, summary.max, hi)
-        values.update(last=None if math.isnan(last) else last, last_text=None, min=lo, max=hi)
-    if summary is None:
-        conn.execute(metric_summaries.insert().values(run_id=run_id, key=batch.key, **values))
-    else:
-        conn.execute(
-            metric_summaries.update()
-            .where(metric_summaries.c.run_id == run_id, metric_summaries.c.key == batch.key)
-            .values(values)
-        )
-
-
-def _merge(pick: Any, a: float | None, b: float | None) -> float | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return float(pick(a, b))
+    if batches or record_rows:
+        runs_mod.bump_change_seq(conn, run_id)
 
 
 def series(
@@ -224,7 +140,7 @@ def series(
     if blocks.is_str_type(value_type):
         points = _str_points(rows, start, max_points)
     else:
-        points = _numeric_points(rows, start, max_points)
+        points = _numeric_points(rows, start, max_points, value_type)
     return MetricSeries(
         key=key,
         steps=points.steps.tolist(),
@@ -236,7 +152,7 @@ def series(
 
 
 _PG_BLOCKS_SQL = (
-    "SELECT first_index, steps, timestamps, vals FROM metric_blocks "
+    "SELECT first_index, steps, timestamps, vals, vals_type FROM metric_blocks "
     "WHERE run_id = %s AND key = %s AND first_index + count > %s ORDER BY seq"
 )
 
@@ -260,6 +176,7 @@ def _block_rows(conn: Connection, run_id: str, key: str, start: int) -> Sequence
             metric_blocks.c.steps,
             metric_blocks.c.timestamps,
             metric_blocks.c.vals,
+            metric_blocks.c.vals_type,
         )
         .where(
             metric_blocks.c.run_id == run_id,
@@ -271,7 +188,7 @@ def _block_rows(conn: Connection, run_id: str, key: str, start: int) -> Sequence
 
 
 def _str_points(rows: Sequence[Any], start: int, max_points: int | None) -> Points:
-    parts = [blocks.unpack(r.steps, r.timestamps, r.vals, "str") for r in rows]
+    parts = [blocks.unpack(r.steps, r.timestamps, r.vals, "json") for r in rows]
     values: list[str] = [v for p in parts for v in p.values]
     points = Points(
         np.concatenate([p.steps for p in parts]),
@@ -285,11 +202,18 @@ def _str_points(rows: Sequence[Any], start: int, max_points: int | None) -> Poin
     return points
 
 
-def _numeric_points(rows: Sequence[Any], start: int, max_points: int | None) -> Points:
+def _numeric_points(
+    rows: Sequence[Any], start: int, max_points: int | None, value_type: str
+) -> Points:
     """Joins the blocks' values; when down-sampling, unpacks steps and timestamps only
     at the kept positions instead of joining them all."""
     skip = start - int(rows[0].first_index)
-    values = np.concatenate([np.frombuffer(r.vals, dtype=blocks.F64) for r in rows])
+    parts = [blocks.unpack_values(r.vals, r.vals_type) for r in rows]
+    values: Any = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    if value_type == "float":
+        values = values.astype(blocks.F64, copy=False)  # int blocks before it widened
+    elif values.dtype.kind == "f":
+        values = values.astype(blocks.I64)  # int blocks from before exact storage
     n = len(values) - skip
     if max_points is None or n <= max_points:
         steps = np.concatenate([np.frombuffer(r.steps, dtype=blocks.I64) for r in rows])
@@ -315,10 +239,10 @@ def _values_out(values: blocks.Values, value_type: str) -> list[MetricValue]:
     if isinstance(values, list):
         return list(values)
     if value_type == "int":
-        return values.astype(np.int64).tolist()  # type: ignore[no-any-return]
+        return values.astype(np.int64, copy=False).tolist()  # type: ignore[no-any-return]
     if value_type == "bool":
         return (values != 0).tolist()  # type: ignore[no-any-return]
-    return values.tolist()  # type: ignore[no-any-return]
+    return values.astype(blocks.F64, copy=False).tolist()  # type: ignore[no-any-return]
 
 
 def records(conn: Connection, run_id: str, key: str | None) -> list[MetricRecord]:

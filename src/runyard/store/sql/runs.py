@@ -47,6 +47,7 @@ def _row_to_run(row: Any, tags: Mapping[str, str], properties: Mapping[str, str]
         error=row.error,
         heartbeat_at=row.heartbeat_at,
         owner=row.owner,
+        change_seq=int(row.change_seq),
     )
 
 
@@ -202,6 +203,7 @@ def set_status(
         values["exit_code"] = int(exit_code)
     if error is not None:
         values["error"] = str(error)
+    values["change_seq"] = runs.c.change_seq + 1
     conn.execute(runs.update().where(runs.c.id == run_id).values(values))
     return get(conn, run_id)
 
@@ -224,6 +226,7 @@ def set_tags(conn: Connection, run_id: str, tags: Mapping[str, str]) -> None:
         run_tags.delete().where(run_tags.c.run_id == run_id, run_tags.c.key.in_(list(clean)))
     )
     _insert_pairs(conn, run_tags, run_id, clean)
+    bump_change_seq(conn, run_id)
 
 
 def add_properties(conn: Connection, run_id: str, properties: Mapping[str, str]) -> None:
@@ -244,9 +247,10 @@ def add_properties(conn: Connection, run_id: str, properties: Mapping[str, str])
             f"run {run_id!r}: properties are add-only and {', '.join(map(repr, changed))} "
             "already have other values; use a tag for values that change"
         )
-    _insert_pairs(
-        conn, run_properties, run_id, {k: v for k, v in clean.items() if k not in existing}
-    )
+    added = {k: v for k, v in clean.items() if k not in existing}
+    _insert_pairs(conn, run_properties, run_id, added)
+    if added:
+        bump_change_seq(conn, run_id)
 
 
 def update_definition(conn: Connection, run_id: str, patch: Mapping[str, Any]) -> RunInfo:
@@ -254,9 +258,24 @@ def update_definition(conn: Connection, run_id: str, patch: Mapping[str, Any]) -
     merged = json.loads(row.definition)
     merged.update(dict(patch))
     conn.execute(
-        runs.update().where(runs.c.id == run_id).values(definition=_dump_definition(merged))
+        runs.update()
+        .where(runs.c.id == run_id)
+        .values(definition=_dump_definition(merged), change_seq=runs.c.change_seq + 1)
     )
     return get(conn, run_id)
+
+
+def bump_change_seq(conn: Connection, run_id: str) -> None:
+    """Counts one change to what the run's page shows (in the caller's transaction)."""
+    conn.execute(runs.update().where(runs.c.id == run_id).values(change_seq=runs.c.change_seq + 1))
+
+
+def change_seqs(conn: Connection, run_ids: Sequence[str]) -> dict[str, int]:
+    """Each existing run's change counter (unknown ids are left out)."""
+    if not run_ids:
+        return {}
+    rows = conn.execute(sa.select(runs.c.id, runs.c.change_seq).where(runs.c.id.in_(list(run_ids))))
+    return {run_id: int(seq) for run_id, seq in rows}
 
 
 def set_journal_offset(conn: Connection, run_id: str, offset: int) -> None:

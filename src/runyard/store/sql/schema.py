@@ -4,8 +4,12 @@ compares a migrated database with this metadata.
 
 Times are Unix seconds as float64. Metric points live in ``metric_blocks``: each row
 holds up to ``BLOCK_SIZE`` consecutive points of one metric as packed little-endian
-arrays (int64 steps, float64 timestamps, float64 values; a JSON list for str metrics),
-with the block's step, time and value ranges beside them.
+arrays (int64 steps, float64 timestamps, and values as ``vals_type`` says: "f8" float64,
+"i8" int64 for int and bool metrics, "json" a JSON list for str metrics), with the
+block's step, time and value ranges beside them. Blocks are append-only: an ingest batch
+adds small blocks at the end of a metric (its tail, from ``tail_seq`` on), and only
+compaction (the tail reached a full block, or the run ended) replaces tail blocks by
+full ones.
 """
 
 from __future__ import annotations
@@ -91,14 +95,23 @@ metric_summaries = sa.Table(
     sa.Column("key", sa.String(255), primary_key=True),
     sa.Column("count", sa.BigInteger, nullable=False),
     # Numeric metrics: the last value (NULL when it is NaN, so NaN sorts with "no value").
+    # A float64 for sorting; for int metrics beyond 2**53 an approximation.
     sa.Column("last", sa.Float),
-    # Str metrics: the last value.
+    # Str metrics: the last value; float metrics: repr() of the last value, exact
+    # (NaN, infinities and -0.0 too, which a SQLite REAL turns into 0.0).
     sa.Column("last_text", sa.Text),
     sa.Column("min", sa.Float),  # NaN ignored; NULL when every value was NaN
     sa.Column("max", sa.Float),
     sa.Column("last_step", sa.BigInteger, nullable=False),
     sa.Column("value_type", sa.String(8), nullable=False),
     sa.Column("block_count", sa.Integer, nullable=False, server_default="0"),
+    # Int and bool metrics: last, min and max exactly (NULL for other types).
+    sa.Column("last_int", sa.BigInteger),
+    sa.Column("min_int", sa.BigInteger),
+    sa.Column("max_int", sa.BigInteger),
+    # The tail of small blocks still to be compacted: its first block and first point.
+    sa.Column("tail_seq", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("tail_start", sa.BigInteger, nullable=False, server_default="0"),
     # Sorting a runs list by a metric looks each run's row up by this primary key.
     # No (key, value) indexes: on a PostgreSQL table without statistics yet the
     # planner would pick one for that lookup and scan a whole key per run.
@@ -123,6 +136,7 @@ metric_blocks = sa.Table(
     sa.Column("steps", sa.LargeBinary, nullable=False),
     sa.Column("timestamps", sa.LargeBinary, nullable=False),
     sa.Column("vals", sa.LargeBinary, nullable=False),
+    sa.Column("vals_type", sa.String(8), nullable=False, server_default="f8"),
 )
 
 metric_records = sa.Table(

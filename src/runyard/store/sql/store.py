@@ -172,9 +172,15 @@ class SqlStore(Store):
         expected: Sequence[RunStatus] | None = None,
     ) -> RunInfo:
         with self._tx("set a run's status", write=True) as conn:
-            return runs_mod.set_status(
+            info = runs_mod.set_status(
                 conn, run_id, status, exit_code=exit_code, error=error, expected=expected
             )
+            if info.status.is_terminal():
+                # The run has ended: its metrics' small tail blocks become one block.
+                from runyard.store.sql import appends
+
+                appends.compact_run(conn, run_id)
+            return info
 
     def heartbeat(self, run_id: str, owner: str | None = None) -> None:
         with self._tx("record a heartbeat", write=True) as conn:
@@ -191,6 +197,10 @@ class SqlStore(Store):
     def update_definition(self, run_id: str, patch: Mapping[str, Any]) -> RunInfo:
         with self._tx("update a run's definition", write=True) as conn:
             return runs_mod.update_definition(conn, run_id, patch)
+
+    def get_change_seqs(self, run_ids: Sequence[str]) -> dict[str, int]:
+        with self._tx("read change counters", write=False) as conn:
+            return runs_mod.change_seqs(conn, run_ids)
 
     def claim_next_queued(self, compute_target: str, max_concurrent: int) -> RunInfo | None:
         with self._tx("claim a queued run", write=True) as conn:

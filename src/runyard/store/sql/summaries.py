@@ -1,5 +1,7 @@
 """Per-run, per-metric summaries (count, last, min, max), read without numpy so that
-listing and sorting runs does not pay for importing it."""
+listing and sorting runs does not pay for importing it. Values come back exactly as
+logged: int and bool metrics from their int64 columns, a float's last value from its
+repr (the float64 columns are the sort keys). ``appends`` writes them."""
 
 from __future__ import annotations
 
@@ -14,28 +16,39 @@ from runyard.store.sql import runs as runs_mod
 from runyard.store.sql.schema import metric_summaries
 
 
-def typed_value(value: float, value_type: str) -> MetricValue:
-    if value_type == "int":
-        return int(value)
-    if value_type == "bool":
-        return bool(value)
-    return value
+def _exact(exact: int | None, approx: float | None, value_type: str) -> int | None:
+    """An int or bool metric's value: the exact column, or (rows written before it
+    existed) the float one."""
+    if exact is None:
+        if approx is None or math.isnan(approx):
+            return None
+        exact = int(approx)
+    return bool(exact) if value_type == "bool" else int(exact)
 
 
 def row_to_summary(row: Any) -> MetricSummary:
+    count = int(row._mapping["count"])
     last: MetricValue | None
+    lo: float | int | None = row.min
+    hi: float | int | None = row.max
     if row.value_type == "str":
         last = row.last_text
+    elif row.value_type in ("int", "bool"):
+        last = _exact(row.last_int, row.last, row.value_type)
+        lo = _exact(row.min_int, row.min, row.value_type)
+        hi = _exact(row.max_int, row.max, row.value_type)
+    elif row.last_text is not None:
+        last = float(row.last_text)  # repr() of the float: exact, -0.0 and NaN too
     elif row.last is None:
-        last = math.nan if row._mapping["count"] else None  # NaN is stored as NULL
+        last = math.nan if count else None  # NaN is stored as NULL
     else:
-        last = typed_value(row.last, row.value_type)
+        last = row.last
     return MetricSummary(
         key=row.key,
-        count=int(row._mapping["count"]),
+        count=count,
         last=last,
-        min=row.min,
-        max=row.max,
+        min=lo,
+        max=hi,
         last_step=int(row.last_step),
         value_type=row.value_type,
     )

@@ -1,4 +1,6 @@
-"""Wave 2: cancellation as a column, a per-run change counter, a fencing epoch.
+"""Wave 2: cancellation as a column, a per-run change counter, a fencing epoch; exact
+metric values (int64 blocks, exact int summaries) and append-only blocks (a tail to
+compact).
 
 Revision ID: 0002
 Revises: 0001
@@ -29,8 +31,37 @@ def upgrade() -> None:
         # refused in the same transaction (fencing).
         batch.add_column(sa.Column("epoch", sa.Integer, nullable=False, server_default="0"))
 
+    with op.batch_alter_table("metric_summaries") as batch:
+        # Int and bool metrics' last, min and max, exactly (the float columns round
+        # beyond 2**53 and stay the sort key).
+        batch.add_column(sa.Column("last_int", sa.BigInteger))
+        batch.add_column(sa.Column("min_int", sa.BigInteger))
+        batch.add_column(sa.Column("max_int", sa.BigInteger))
+        # Where the tail of small, not yet compacted blocks starts (block, point).
+        batch.add_column(sa.Column("tail_seq", sa.Integer, nullable=False, server_default="0"))
+        batch.add_column(
+            sa.Column("tail_start", sa.BigInteger, nullable=False, server_default="0")
+        )
+    # Blocks written before are settled as they are: the tail starts after them.
+    op.execute('UPDATE metric_summaries SET tail_seq = block_count, tail_start = "count"')
+    with op.batch_alter_table("metric_blocks") as batch:
+        # How ``vals`` is packed: "f8" (every block before this revision), "i8", "json".
+        batch.add_column(
+            sa.Column("vals_type", sa.String(8), nullable=False, server_default="f8")
+        )
+    op.execute(
+        "UPDATE metric_blocks SET vals_type = 'json' WHERE EXISTS (SELECT 1 FROM "
+        "metric_summaries s WHERE s.run_id = metric_blocks.run_id "
+        "AND s.key = metric_blocks.key AND s.value_type = 'str')"
+    )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("metric_blocks") as batch:
+        batch.drop_column("vals_type")
+    with op.batch_alter_table("metric_summaries") as batch:
+        for column in ("tail_start", "tail_seq", "max_int", "min_int", "last_int"):
+            batch.drop_column(column)
     with op.batch_alter_table("runs") as batch:
         batch.drop_column("epoch")
         batch.drop_column("change_seq")
