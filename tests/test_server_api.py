@@ -164,7 +164,8 @@ def test_metric_series_down_samples_and_keeps_non_finite_values(
     assert summaries["train/loss"]["value_type"] == "float"
 
     full = client.get(f"/api/runs/{run.run_id}/metrics/train/loss", params={"start": 4}).json()
-    assert full["values"][:4] == [4.0, "NaN", "Infinity", "-Infinity"]
+    nonfinite = [{"$float": "NaN"}, {"$float": "Infinity"}, {"$float": "-Infinity"}]
+    assert full["values"][:4] == [4.0, *nonfinite]
     assert full["steps"][0] == 4
     assert full["total_count"] == 10_000
 

@@ -164,6 +164,9 @@ def test_claim_next_queued(client: httpx.Client) -> None:
     }
 
 
+NONFINITE = [{"$float": "NaN"}, {"$float": "Infinity"}, {"$float": "-Infinity"}]
+
+
 def test_metrics_batches_keep_non_finite_floats(store: Store, client: httpx.Client) -> None:
     run_id = new_run(client, status="Running")["run_id"]
     body = {
@@ -173,7 +176,7 @@ def test_metrics_batches_keep_non_finite_floats(store: Store, client: httpx.Clie
                 "value_type": "float",
                 "steps": [0, 1, 2, 3],
                 "timestamps": [1.0, 2.0, 3.0, 4.0],
-                "values": [0.5, "NaN", "Infinity", "-Infinity"],
+                "values": [0.5, *NONFINITE],
             },
             {
                 "key": "note",
@@ -197,7 +200,11 @@ def test_metrics_batches_keep_non_finite_floats(store: Store, client: httpx.Clie
     assert ok(client.get(f"/api/runs/{run_id}/journal-offset")) == {"offset": 128}
     # Read back the way an HttpStore would.
     series = ok(client.get(f"/api/runs/{run_id}/metrics/loss"))
-    assert series["values"] == [0.5, "NaN", "Infinity", "-Infinity"]
+    assert series["values"] == [0.5, *NONFINITE]
+    # The string "NaN" is a string, never a float, whatever the metric's type.
+    as_text = {**body["columns"][0], "steps": [4], "timestamps": [5.0], "values": ["NaN"]}
+    resp = client.post(f"/api/runs/{run_id}/metrics", json={"columns": [as_text]})
+    assert error_type(resp, 400) == "MetricTypeError"
 
 
 def test_metric_batch_errors_write_nothing(store: Store, client: httpx.Client) -> None:

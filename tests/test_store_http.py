@@ -26,10 +26,10 @@ from runyard.errors import (
     StoreError,
     ValidationError,
 )
+from runyard.remote import HttpStore
 from runyard.server import create_app
 from runyard.store import open_store
 from runyard.store.base import Store
-from runyard.store.http import HttpStore
 from runyard.store.snapshots import SnapshotStore
 from runyard.tracking.ingest import JournalIngester
 from runyard.tracking.journal import JournalWriter

@@ -369,7 +369,7 @@ def kill_studio(root: Path, kills: int) -> None:
     """The studio dies while a submitted run logs (it must not notice) and while a
     remote-style client ingests a journal through the studio's REST API (HttpStore):
     the studio comes back on the same port and every point arrives exactly once."""
-    from runyard.store.http import HttpStore
+    from runyard.remote import HttpStore
 
     rng = random.Random(seed())
     project = Project.create(root)

@@ -13,13 +13,14 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, Response
 
+from runyard import wire
 from runyard.errors import ArtifactNotFoundError, ValidationError
 from runyard.server.deps import StoreDep, file_size
-from runyard.server.encoding import FastJSONResponse
-from runyard.server.limits import MAX_INT64
+from runyard.server.responses import WireJSON, answer
 from runyard.store.artifacts import DRIVER_LOG, LocalArtifactRepository, clean_relative_path
+from runyard.wire import MAX_INT64
 
-router = APIRouter(prefix="/api", default_response_class=FastJSONResponse)
+router = APIRouter(prefix="/api", default_response_class=WireJSON)
 
 DEFAULT_LOG_CHUNK = 256 * 1024
 MAX_LOG_CHUNK = 4 * 1024 * 1024
@@ -80,14 +81,11 @@ def utf8_prefix(data: bytes) -> tuple[str, int]:
     return data[:cut].decode("utf-8", errors="replace"), cut
 
 
-@router.get("/runs/{run_id}/files")
-def list_files(store: StoreDep, run_id: str) -> FastJSONResponse:
+@router.get("/runs/{run_id}/files", response_model=wire.FilesOut)
+def list_files(store: StoreDep, run_id: str) -> WireJSON:
     """Every file of the run, sorted by path."""
     store.get_run(run_id)
-    files = store.artifacts.list_files(run_id)
-    return FastJSONResponse(
-        {"files": [{"path": f.path, "size": f.size, "modified_at": f.modified_at} for f in files]}
-    )
+    return answer(wire.FilesOut.of(store.artifacts.list_files(run_id)))
 
 
 @router.get("/runs/{run_id}/files/{path:path}")
@@ -114,7 +112,7 @@ def download_file(
     return Response(data, media_type=media_type, headers=headers)
 
 
-@router.get("/runs/{run_id}/logs")
+@router.get("/runs/{run_id}/logs", response_model=wire.LogChunkOut)
 def read_log(
     store: StoreDep,
     run_id: str,
@@ -122,7 +120,7 @@ def read_log(
         int, Query(ge=-MAX_INT64, le=MAX_INT64, description="byte offset; negative: from the end")
     ] = 0,
     length: Annotated[int, Query(ge=1, le=MAX_LOG_CHUNK)] = DEFAULT_LOG_CHUNK,
-) -> FastJSONResponse:
+) -> WireJSON:
     """A range of the driver log as text, with ``next_offset`` to continue from.
 
     A log that does not exist yet reads as empty, so a client can tail a queued run.
@@ -130,7 +128,7 @@ def read_log(
     store.get_run(run_id)
     size = file_size(store, run_id, DRIVER_LOG)
     if size is None:
-        return FastJSONResponse({"offset": 0, "next_offset": 0, "size": 0, "data": ""})
+        return answer(wire.LogChunkOut(offset=0, next_offset=0, size=0, data=""))
     start = max(0, size + offset) if offset < 0 else min(offset, size)
     data = b""
     if start < size:
@@ -139,9 +137,7 @@ def read_log(
         except ArtifactNotFoundError:
             data = b""
     text, used = utf8_prefix(data)
-    return FastJSONResponse(
-        {"offset": start, "next_offset": start + used, "size": size, "data": text}
-    )
+    return answer(wire.LogChunkOut(offset=start, next_offset=start + used, size=size, data=text))
 
 
 @router.put("/runs/{run_id}/files/{path:path}", status_code=204)

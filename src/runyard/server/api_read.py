@@ -10,24 +10,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from runyard import wire
 from runyard.entities import RunQuery
 from runyard.errors import ExperimentNotFoundError, ValidationError
 from runyard.server.deps import StoreDep
-from runyard.server.encoding import (
-    FastJSONResponse,
-    environment_json,
-    experiment_json,
-    experiment_stats_json,
-    record_json,
-    run_json,
-    run_page_json,
-    series_json,
-    summary_json,
-)
-from runyard.server.limits import MAX_INT64
-from runyard.server.schemas import RunQueryIn, parse_status
+from runyard.server.responses import WireJSON, answer
+from runyard.wire import MAX_INT64, parse_status
 
-router = APIRouter(prefix="/api", default_response_class=FastJSONResponse)
+router = APIRouter(prefix="/api", default_response_class=WireJSON)
 
 MAX_PAGE = 10_000
 
@@ -78,28 +68,27 @@ def runs_query(
     )
 
 
-@router.get("/experiments")
-def list_experiments(store: StoreDep) -> FastJSONResponse:
+@router.get("/experiments", response_model=wire.ExperimentsOut)
+def list_experiments(store: StoreDep) -> WireJSON:
     """Every experiment with run count, last run time and status counts."""
-    stats = store.list_experiments()
-    return FastJSONResponse({"experiments": [experiment_stats_json(s) for s in stats]})
+    return answer(wire.ExperimentsOut.of(store.list_experiments()))
 
 
-@router.get("/experiments/by-name/{name}")
-def experiment_by_name(store: StoreDep, name: str) -> FastJSONResponse:
+@router.get("/experiments/by-name/{name}", response_model=wire.ExperimentOut)
+def experiment_by_name(store: StoreDep, name: str) -> WireJSON:
     """The experiment called ``name``; 404 when there is none."""
     exp = store.get_experiment_by_name(name)
     if exp is None:
         raise ExperimentNotFoundError(f"no experiment is called {name!r}")
-    return FastJSONResponse(experiment_json(exp))
+    return answer(wire.ExperimentOut.of(exp))
 
 
-@router.get("/experiments/{experiment_id}")
-def get_experiment(store: StoreDep, experiment_id: str) -> FastJSONResponse:
-    return FastJSONResponse(experiment_json(store.get_experiment(experiment_id)))
+@router.get("/experiments/{experiment_id}", response_model=wire.ExperimentOut)
+def get_experiment(store: StoreDep, experiment_id: str) -> WireJSON:
+    return answer(wire.ExperimentOut.of(store.get_experiment(experiment_id)))
 
 
-@router.get("/experiments/{experiment_id}/runs")
+@router.get("/experiments/{experiment_id}/runs", response_model=wire.RunListOut)
 def list_runs(
     store: StoreDep,
     experiment_id: str,
@@ -115,7 +104,7 @@ def list_runs(
     metrics: Annotated[list[str] | None, Query(description="metric names, comma-separated")] = (
         None
     ),
-) -> FastJSONResponse:
+) -> WireJSON:
     """One page of an experiment's runs, with the total and the named metrics' summaries."""
     store.get_experiment(experiment_id)
     query = runs_query(
@@ -129,86 +118,96 @@ def list_runs(
         offset=offset,
         metrics=metrics,
     )
-    page = store.search_runs(query)
-    return FastJSONResponse({**run_page_json(page), "limit": limit, "offset": offset})
+    page = wire.RunPageOut.of(store.search_runs(query))
+    return answer(wire.RunListOut(**dict(page), limit=limit, offset=offset))
 
 
-@router.post("/runs/search")
-def search_runs(store: StoreDep, body: RunQueryIn) -> FastJSONResponse:
+@router.post("/runs/search", response_model=wire.RunPageOut)
+def search_runs(store: StoreDep, body: wire.RunQueryIn) -> WireJSON:
     """``Store.search_runs`` with a full query (a POST, so it needs the token)."""
-    return FastJSONResponse(run_page_json(store.search_runs(body.to_entity())))
+    return answer(wire.RunPageOut.of(store.search_runs(body.to_entity())))
 
 
-@router.get("/runs/{run_id}")
-def get_run(store: StoreDep, run_id: str) -> FastJSONResponse:
-    return FastJSONResponse(run_json(store.get_run(run_id)))
+@router.get("/runs/{run_id}", response_model=wire.RunOut)
+def get_run(store: StoreDep, run_id: str) -> WireJSON:
+    return answer(wire.RunOut.of(store.get_run(run_id)))
 
 
-@router.get("/runs/{run_id}/children")
+@router.get("/change-seqs", response_model=wire.ChangeSeqsOut)
+def change_seqs(
+    store: StoreDep,
+    runs: Annotated[list[str] | None, Query(description="run ids, comma-separated")] = None,
+) -> WireJSON:
+    """Each run's change counter (unknown ids left out): a live view polls this and
+    reads a run again only when its counter moved."""
+    return answer(wire.ChangeSeqsOut(change_seqs=store.get_change_seqs(split_list(runs))))
+
+
+@router.get("/runs/{run_id}/children", response_model=wire.RunPageOut)
 def list_children(
     store: StoreDep,
     run_id: str,
     limit: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 1000,
     offset: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
-) -> FastJSONResponse:
+) -> WireJSON:
     """The run's child runs, oldest first."""
     store.get_run(run_id)
     page = store.search_runs(
         RunQuery(parent_run_id=run_id, sort="number", descending=False, limit=limit, offset=offset)
     )
-    return FastJSONResponse(run_page_json(page))
+    return answer(wire.RunPageOut.of(page))
 
 
-@router.get("/runs/{run_id}/metrics")
-def metric_summaries(store: StoreDep, run_id: str) -> FastJSONResponse:
+@router.get("/runs/{run_id}/metrics", response_model=wire.SummariesOut)
+def metric_summaries(store: StoreDep, run_id: str) -> WireJSON:
     """Last/min/max/count of every metric of the run."""
     summaries = store.get_metric_summaries(run_id)
     if not summaries:
         store.get_run(run_id)  # an unknown run is a 404, not an empty answer
-    return FastJSONResponse({"metrics": {k: summary_json(s) for k, s in sorted(summaries.items())}})
+    metrics = {k: wire.SummaryOut.of(s) for k, s in sorted(summaries.items())}
+    return answer(wire.SummariesOut(metrics=metrics))
 
 
-@router.get("/runs/{run_id}/metrics/{key:path}")
+@router.get("/runs/{run_id}/metrics/{key:path}", response_model=wire.SeriesOut)
 def metric_series(
     store: StoreDep,
     run_id: str,
     key: str,
     max_points: Annotated[int | None, Query(ge=2, le=1_000_000)] = None,
-    start: Annotated[int, Query(ge=0)] = 0,
-) -> FastJSONResponse:
+    start: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
+) -> WireJSON:
     """A metric's points from index ``start`` on, down-sampled to ``max_points``
     (keeping each bucket's min and max) when given."""
     summary = store.get_metric_summaries(run_id).get(key)
     series = store.get_metric_series(run_id, key, max_points=max_points, start=start)
     value_type = summary.value_type if summary is not None else "float"
-    return FastJSONResponse(series_json(series, value_type, start))
+    return answer(wire.SeriesOut.of(series, value_type, start))
 
 
-@router.get("/runs/{run_id}/records")
-def metric_records(store: StoreDep, run_id: str, key: str | None = None) -> FastJSONResponse:
+@router.get("/runs/{run_id}/records", response_model=wire.RecordsOut)
+def metric_records(store: StoreDep, run_id: str, key: str | None = None) -> WireJSON:
     """Structured metrics (lists, rows, tables, images) in logging order."""
     records = store.get_metric_records(run_id, key)
     if not records:
         store.get_run(run_id)
-    return FastJSONResponse({"records": [record_json(r) for r in records]})
+    return answer(wire.RecordsOut(records=[wire.RecordBody.of(r) for r in records]))
 
 
-@router.get("/runs/{run_id}/journal-offset")
-def journal_offset(store: StoreDep, run_id: str) -> FastJSONResponse:
+@router.get("/runs/{run_id}/journal-offset", response_model=wire.JournalOffsetOut)
+def journal_offset(store: StoreDep, run_id: str) -> WireJSON:
     """How many bytes of the run's journal the store holds."""
-    return FastJSONResponse({"offset": store.get_journal_offset(run_id)})
+    return answer(wire.JournalOffsetOut(offset=store.get_journal_offset(run_id)))
 
 
-@router.get("/environments")
-def list_environments(store: StoreDep) -> FastJSONResponse:
+@router.get("/environments", response_model=wire.EnvironmentsOut)
+def list_environments(store: StoreDep) -> WireJSON:
     """Every version of every registered environment."""
-    envs = store.list_environments()
-    return FastJSONResponse({"environments": [environment_json(e) for e in envs]})
+    return answer(wire.EnvironmentsOut.of(store.list_environments()))
 
 
-@router.get("/environments/{name}")
+@router.get("/environments/{name}", response_model=wire.EnvironmentOut)
 def get_environment(
     store: StoreDep, name: str, version: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None
-) -> FastJSONResponse:
+) -> WireJSON:
     """One version of an environment, the latest when ``version`` is not given."""
-    return FastJSONResponse(environment_json(store.get_environment(name, version)))
+    return answer(wire.EnvironmentOut.of(store.get_environment(name, version)))

@@ -9,23 +9,23 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from runyard import wire
 from runyard.errors import ArtifactNotFoundError, ValidationError
 from runyard.server.api_files import content_type_for, file_headers
 from runyard.server.deps import StoreDep, snapshot_store
-from runyard.server.encoding import FastJSONResponse
-from runyard.server.schemas import SnapshotIn
+from runyard.server.responses import WireJSON, answer
 from runyard.store.artifacts import clean_relative_path
 
-router = APIRouter(prefix="/api", default_response_class=FastJSONResponse)
+router = APIRouter(prefix="/api", default_response_class=WireJSON)
 
 MAX_BLOB_BYTES = 512 * 1024 * 1024
 
 
-@router.get("/snapshots/{snapshot_id}")
-def get_manifest(store: StoreDep, snapshot_id: str) -> FastJSONResponse:
+@router.get("/snapshots/{snapshot_id}", response_model=wire.ManifestOut)
+def get_manifest(store: StoreDep, snapshot_id: str) -> WireJSON:
     """``{"snapshot_id": ..., "files": {path: {"sha256", "size", "mode"}}}``."""
     manifest = snapshot_store(store).manifest(snapshot_id)
-    return FastJSONResponse({"snapshot_id": snapshot_id, "files": manifest})
+    return answer(wire.ManifestOut(snapshot_id=snapshot_id, files=manifest))
 
 
 @router.get("/snapshots/{snapshot_id}/files/{path:path}")
@@ -67,7 +67,7 @@ async def put_blob(store: StoreDep, request: Request, sha256: str) -> Response:
 
 
 @router.put("/snapshots/{snapshot_id}", status_code=204)
-def put_manifest(store: StoreDep, snapshot_id: str, body: SnapshotIn) -> Response:
+def put_manifest(store: StoreDep, snapshot_id: str, body: wire.SnapshotIn) -> Response:
     """Stores a manifest once every blob is stored. The id must be the manifest's hash
     (``canonical_manifest_id``); a missing blob or a wrong id is a 400."""
     snapshot_store(store).put_manifest(snapshot_id, body.files)

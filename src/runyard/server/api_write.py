@@ -1,50 +1,28 @@
 """Write routes: everything a runner on another machine needs to use the studio as its
-store (``HttpStore`` implements ``Store`` on these). Every one needs the access token
-as ``Authorization: Bearer`` (enforced by :mod:`runyard.server.auth`)."""
+store (``runyard.remote.HttpStore`` implements ``Store`` on these). Every one needs the
+access token as ``Authorization: Bearer`` (enforced by :mod:`runyard.server.auth`)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from runyard import wire
 from runyard.server.deps import StoreDep
-from runyard.server.encoding import (
-    FastJSONResponse,
-    environment_json,
-    experiment_json,
-    run_json,
-)
-from runyard.server.schemas import (
-    ClaimIn,
-    DefinitionPatchIn,
-    EnvironmentIn,
-    ExperimentIn,
-    HeartbeatIn,
-    MetricsIn,
-    PropertiesIn,
-    RunIn,
-    StatusIn,
-    TagsIn,
-    parse_kind,
-    parse_status,
-)
-from runyard.store.http_codec import decode_any
+from runyard.server.responses import WireJSON, answer, no_content
+from runyard.wire import parse_kind, parse_status
 
-router = APIRouter(prefix="/api", default_response_class=FastJSONResponse)
+router = APIRouter(prefix="/api", default_response_class=WireJSON)
 
 
-def no_content() -> Response:
-    return Response(status_code=204)
-
-
-@router.post("/experiments")
-def get_or_create_experiment(store: StoreDep, body: ExperimentIn) -> FastJSONResponse:
+@router.post("/experiments", response_model=wire.ExperimentOut)
+def get_or_create_experiment(store: StoreDep, body: wire.ExperimentIn) -> WireJSON:
     """The experiment called ``name``, created on first use."""
-    return FastJSONResponse(experiment_json(store.get_or_create_experiment(body.name)))
+    return answer(wire.ExperimentOut.of(store.get_or_create_experiment(body.name)))
 
 
-@router.post("/runs", status_code=201)
-def create_run(store: StoreDep, body: RunIn) -> FastJSONResponse:
+@router.post("/runs", status_code=201, response_model=wire.RunOut)
+def create_run(store: StoreDep, body: wire.RunIn) -> WireJSON:
     """Creates a run numbered next in its experiment; answers the run."""
     run = store.create_run(
         body.experiment_id,
@@ -55,63 +33,69 @@ def create_run(store: StoreDep, body: RunIn) -> FastJSONResponse:
         display_name=body.display_name,
         tags=body.tags,
         properties=body.properties,
-        definition=decode_any(body.definition) if body.definition is not None else None,
+        definition=body.decoded_definition(),
         owner=body.owner,
         run_id=body.run_id,
     )
-    return FastJSONResponse(run_json(run), status_code=201)
+    return answer(wire.RunOut.of(run), status_code=201)
 
 
-@router.post("/runs/{run_id}/status")
-def set_status(store: StoreDep, run_id: str, body: StatusIn) -> FastJSONResponse:
+@router.post("/runs/{run_id}/status", response_model=wire.RunOut)
+def set_status(store: StoreDep, run_id: str, body: wire.StatusIn) -> WireJSON:
     """Moves the run to ``status``; with ``expected``, only from one of those (409 else)."""
-    expected = None if body.expected is None else [parse_status(s) for s in body.expected]
     run = store.set_status(
         run_id,
         parse_status(body.status),
         exit_code=body.exit_code,
         error=body.error,
-        expected=expected,
+        expected=body.expected_statuses(),
     )
-    return FastJSONResponse(run_json(run))
+    return answer(wire.RunOut.of(run))
 
 
 @router.post("/runs/{run_id}/heartbeat", status_code=204)
-def heartbeat(store: StoreDep, run_id: str, body: HeartbeatIn) -> Response:
+def heartbeat(store: StoreDep, run_id: str, body: wire.HeartbeatIn) -> Response:
     store.heartbeat(run_id, body.owner)
     return no_content()
 
 
 @router.patch("/runs/{run_id}/tags", status_code=204)
-def set_tags(store: StoreDep, run_id: str, body: TagsIn) -> Response:
+def set_tags(store: StoreDep, run_id: str, body: wire.TagsIn) -> Response:
     """Adds or overwrites tags."""
     store.set_tags(run_id, body.tags)
     return no_content()
 
 
 @router.post("/runs/{run_id}/properties", status_code=204)
-def add_properties(store: StoreDep, run_id: str, body: PropertiesIn) -> Response:
+def add_properties(store: StoreDep, run_id: str, body: wire.PropertiesIn) -> Response:
     """Adds properties; changing one already set is a 409 and writes nothing."""
     store.add_properties(run_id, body.properties)
     return no_content()
 
 
-@router.patch("/runs/{run_id}/definition")
-def update_definition(store: StoreDep, run_id: str, body: DefinitionPatchIn) -> FastJSONResponse:
+@router.patch("/runs/{run_id}/definition", response_model=wire.RunOut)
+def update_definition(store: StoreDep, run_id: str, body: wire.DefinitionPatchIn) -> WireJSON:
     """Merges ``patch`` into the run's definition; answers the run."""
-    return FastJSONResponse(run_json(store.update_definition(run_id, decode_any(body.patch))))
+    return answer(wire.RunOut.of(store.update_definition(run_id, body.decoded_patch())))
 
 
-@router.post("/compute/{compute_target}/claim")
-def claim_next_queued(store: StoreDep, compute_target: str, body: ClaimIn) -> FastJSONResponse:
+@router.post("/runs/{run_id}/cancel", response_model=wire.RunOut)
+def request_cancel(store: StoreDep, run_id: str) -> WireJSON:
+    """Asks the run to stop (a queued run is Canceled at once, an active one gets
+    ``cancel_requested_at``, which its runner polls); answers the run as it is now."""
+    return answer(wire.RunOut.of(store.request_cancel(run_id)))
+
+
+@router.post("/compute/{compute_target}/claim", response_model=wire.ClaimOut)
+def claim_next_queued(store: StoreDep, compute_target: str, body: wire.ClaimIn) -> WireJSON:
     """Atomically claims the target's oldest queued run if a slot is free:
     ``{"run": {...}}`` or ``{"run": null}``."""
     run = store.claim_next_queued(compute_target, body.max_concurrent)
-    return FastJSONResponse({"run": None if run is None else run_json(run)})
+    return answer(wire.ClaimOut(run=None if run is None else wire.RunOut.of(run)))
 
 
 @router.post("/runs/{run_id}/metrics", status_code=204)
-def append_metrics(store: StoreDep, run_id: str, body: MetricsIn) -> Response:
+def append_metrics(store: StoreDep, run_id: str, body: wire.MetricsIn) -> Response:
     """One ``append_metrics`` transaction: columnar points, records, journal offset."""
     store.append_metrics(
         run_id,
@@ -122,8 +106,8 @@ def append_metrics(store: StoreDep, run_id: str, body: MetricsIn) -> Response:
     return no_content()
 
 
-@router.post("/environments")
-def register_environment(store: StoreDep, body: EnvironmentIn) -> FastJSONResponse:
+@router.post("/environments", response_model=wire.EnvironmentOut)
+def register_environment(store: StoreDep, body: wire.EnvironmentIn) -> WireJSON:
     """Registers a spec; the same hash as the latest version returns that version."""
-    record = store.register_environment(body.name, decode_any(body.spec), body.spec_hash)
-    return FastJSONResponse(environment_json(record))
+    record = store.register_environment(body.name, body.decoded_spec(), body.spec_hash)
+    return answer(wire.EnvironmentOut.of(record))

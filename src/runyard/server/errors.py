@@ -1,4 +1,5 @@
-"""The one place where errors become HTTP statuses.
+"""The one place where errors become HTTP answers, by the error table of
+:mod:`runyard.wire.errors` (which the HTTP client reads back with).
 
 API responses carry ``{"error": {"type": "RunNotFoundError", "message": "..."}}``;
 pages get a small HTML page with the same message. A traceback never reaches a client:
@@ -13,17 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 
-from runyard.errors import (
-    AuthError,
-    ConfigError,
-    ConflictError,
-    NotFoundError,
-    RunyardError,
-    StoreError,
-    ValidationError,
-)
+from runyard.errors import RunyardError
+from runyard.wire import ErrorOut, code_for_status, kind_of
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -31,34 +25,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("runyard.server")
 
-# First match wins, so subclasses come before their bases.
-_STATUS_BY_ERROR: tuple[tuple[type[RunyardError], int], ...] = (
-    (NotFoundError, 404),
-    (ValidationError, 400),
-    (ConfigError, 400),
-    (ConflictError, 409),
-    (AuthError, 401),
-    (StoreError, 503),
-)
-
-_HTTP_TYPES = {
-    400: "BadRequest",
-    401: "AuthError",
-    403: "Forbidden",
-    404: "NotFoundError",
-    405: "MethodNotAllowed",
-    413: "RequestTooLarge",
-}
-
 GENERIC_500 = "internal server error; the studio's log has the details"
-
-
-def status_for(exc: RunyardError) -> int:
-    """The HTTP status of one of our errors (500 for one the table does not name)."""
-    for cls, status in _STATUS_BY_ERROR:
-        if isinstance(exc, cls):
-            return status
-    return 500
 
 
 def wants_html(path: str) -> bool:
@@ -77,12 +44,13 @@ def error_response(path: str, status: int, kind: str, message: str) -> Response:
             "</body></html>"
         )
         return HTMLResponse(body, status_code=status, headers=headers)
-    payload = {"error": {"type": kind, "message": message}}
-    return JSONResponse(payload, status_code=status, headers=headers)
+    body = ErrorOut.of(kind, message).model_dump_json()
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 
 def response_for(path: str, exc: RunyardError) -> Response:
-    return error_response(path, status_for(exc), type(exc).__name__, str(exc))
+    kind = kind_of(exc)
+    return error_response(path, kind.status, kind.code, str(exc))
 
 
 def _describe_validation(errors: Any) -> str:
@@ -111,7 +79,7 @@ async def _request_validation_error(request: Request, exc: Exception) -> Respons
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
-    kind = _HTTP_TYPES.get(status, "HTTPError")
+    kind = code_for_status(status)
     message = exc.detail if isinstance(exc.detail, str) else kind
     if status == 404 and message == "Not Found":
         message = f"no such page or endpoint: {request.url.path}"

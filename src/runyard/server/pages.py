@@ -17,9 +17,8 @@ from runyard.entities import ExperimentStats, MetricSummary, RunInfo, RunStatus
 from runyard.errors import RunNotFoundError, ValidationError
 from runyard.server.api_read import runs_query, split_list
 from runyard.server.deps import StoreDep
-from runyard.server.encoding import run_json, summary_json
 from runyard.store.base import Store
-from runyard.store.http_codec import encode_any
+from runyard.wire import encode_any, run_json, summary_json
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 

@@ -47,20 +47,22 @@ const RY = (() => {
     return resp.text();
   }
 
-  /* Metric values: non-finite floats arrive as "NaN", "Infinity", "-Infinity". */
+  /* Non-finite floats arrive as {"$float": "NaN"}, {"$float": "Infinity"} or
+     {"$float": "-Infinity"}, everywhere (runyard.wire.values); a string stays a string. */
+  const NONFINITE = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity };
+
   function num(v) {
-    if (v === "NaN") return NaN;
-    if (v === "Infinity") return Infinity;
-    if (v === "-Infinity") return -Infinity;
+    if (v && typeof v === "object" && !Array.isArray(v) && v.$float in NONFINITE) {
+      return NONFINITE[v.$float];
+    }
     return v;
   }
 
-  /* Elsewhere they arrive as {"$float": "NaN"}. */
   function decodeAny(v) {
     if (Array.isArray(v)) return v.map(decodeAny);
     if (v && typeof v === "object") {
       const keys = Object.keys(v);
-      if (keys.length === 1 && keys[0] === "$float") return num(v.$float);
+      if (keys.length === 1 && keys[0] === "$float") return num(v);
       const out = {};
       for (const k of keys) out[k] = decodeAny(v[k]);
       return out;

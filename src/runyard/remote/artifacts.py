@@ -12,17 +12,23 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from runyard.entities import FileInfo
 from runyard.errors import ArtifactNotFoundError, NotFoundError
+from runyard.remote.client import AmbiguousRequestError, HttpClient
 from runyard.store.artifacts import ArtifactRepository, clean_relative_path
-from runyard.store.http_client import AmbiguousRequestError, HttpClient
-from runyard.store.http_codec import path_part
+from runyard.wire import FilesOut, ManifestOut, SnapshotIn
 
 if TYPE_CHECKING:
     from runyard.store.snapshots import SnapshotStore
 
 _CHUNK = 1 << 20
+
+
+def path_part(text: str) -> str:
+    """A path parameter, escaped (``/`` kept, for file paths and metric names)."""
+    return quote(text, safe="/")
 
 
 def _file_chunks(source: Path) -> Iterator[bytes]:
@@ -84,10 +90,7 @@ class HttpArtifactRepository(ArtifactRepository):
 
     def list_files(self, run_id: str) -> list[FileInfo]:
         answer = self._http.request("GET", f"/runs/{path_part(run_id)}/files", idempotent=True)
-        return [
-            FileInfo(path=f["path"], size=f["size"], modified_at=f["modified_at"])
-            for f in answer.json()["files"]
-        ]
+        return [f.to_entity() for f in FilesOut.model_validate_json(answer.body).files]
 
     def read_bytes(self, run_id: str, path: str, offset: int = 0, length: int = -1) -> bytes:
         params = {"offset": max(0, offset) or None, "length": None if length < 0 else length}
@@ -127,7 +130,7 @@ class HttpSnapshots:
             blob = local.read_blob(sha)
             self._http.request("PUT", f"/blobs/{sha}", content=blob, idempotent=True)
         self._http.request(
-            "PUT", f"/snapshots/{snapshot_id}", json_body={"files": manifest}, idempotent=True
+            "PUT", f"/snapshots/{snapshot_id}", model=SnapshotIn(files=manifest), idempotent=True
         )
         return len(hashes)
 
@@ -140,7 +143,7 @@ class HttpSnapshots:
         except ArtifactNotFoundError:
             pass
         answer = self._http.request("GET", f"/snapshots/{path_part(snapshot_id)}", idempotent=True)
-        manifest = answer.json()["files"]
+        manifest = ManifestOut.model_validate_json(answer.body).files
         missing = local.missing_blobs(manifest)
         for sha in missing:
             data = self._http.request("GET", f"/blobs/{sha}", idempotent=True).body

@@ -1,5 +1,6 @@
-"""The wire under :class:`runyard.store.http.HttpStore`: one keep-alive httpx client,
-retries with exponential back-off, and the server's errors mapped back to ours.
+"""The transport under :class:`runyard.remote.HttpStore`: one keep-alive httpx client,
+retries with exponential back-off, and the server's errors mapped back to ours through
+the error table of :mod:`runyard.wire.errors`.
 
 Retry rules. A request that certainly never reached the server (the connection was
 refused or timed out) and a 503 (the server's store failed, so its transaction rolled
@@ -12,7 +13,6 @@ Retrying stops after ``retry_for`` seconds in all.
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -21,26 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import BaseModel
 
-from runyard import errors
 from runyard.errors import RunyardError, StoreError
+from runyard.wire import ErrorOut, exception_for
 
 DEFAULT_RETRY_FOR_S = 60.0
 _FIRST_BACKOFF_S = 0.05
 _MAX_BACKOFF_S = 2.0
 
-# The server's own names for HTTP-level errors (runyard.server.errors._HTTP_TYPES).
-_HTTP_TYPES: dict[str, type[RunyardError]] = {
-    "BadRequest": errors.ValidationError,
-    "RequestTooLarge": errors.ValidationError,
-    "NotFoundError": errors.NotFoundError,
-}
-# Every class of our error tree, by name: the server sends ``type(exc).__name__``.
-_ERRORS_BY_NAME: dict[str, type[RunyardError]] = {
-    name: obj
-    for name, obj in vars(errors).items()
-    if isinstance(obj, type) and issubclass(obj, RunyardError)
-}
 # Not sent at all: safe to repeat whatever the request was.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -51,26 +40,15 @@ class AmbiguousRequestError(StoreError):
 
 def error_from_response(resp: httpx.Response) -> RunyardError:
     """Our error for a server's error answer, keeping its message."""
-    kind, message = "", ""
     try:
-        body = resp.json()
-        kind = str(body["error"]["type"])
-        message = str(body["error"]["message"])
-    except (ValueError, KeyError, TypeError):
-        message = resp.text[:500] or resp.reason_phrase
-    cls = _ERRORS_BY_NAME.get(kind) or _HTTP_TYPES.get(kind) or StoreError
-    if cls is errors.RunFailedError:  # needs details we do not have; never sent anyway
-        cls = StoreError
-    if cls is StoreError and resp.status_code == 500:
-        message = f"the Runyard server failed ({message})"
-    return cls(message)
-
-
-def _plain(obj: Any) -> Any:
-    """JSON for numpy scalars and arrays that slipped into a body."""
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    raise TypeError(f"cannot send a {type(obj).__name__} to the Runyard server as JSON")
+        detail = ErrorOut.model_validate_json(resp.content).error
+        code, message = detail.type, detail.message
+    except ValueError:  # not our error shape: a proxy's page, say
+        code, message = "", resp.text[:500] or resp.reason_phrase
+    exc = exception_for(code, message)
+    if type(exc) is StoreError and resp.status_code == 500:
+        exc = StoreError(f"the Runyard server failed ({message})")
+    return exc
 
 
 # -- transport ----------------------------------------------------------------------
@@ -80,9 +58,6 @@ def _plain(obj: Any) -> Any:
 class Answer:
     status: int
     body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 class HttpClient:
@@ -113,15 +88,16 @@ class HttpClient:
         method: str,
         path: str,
         *,
-        json_body: Any = None,
+        model: BaseModel | None = None,
         content: bytes | Callable[[], Iterator[bytes]] | None = None,
         params: Mapping[str, Any] | None = None,
         idempotent: bool,
         retry_for: float | None = None,
         save_to: Path | None = None,
     ) -> Answer:
-        """Sends a request to ``/api`` + ``path``; returns a 2xx answer or raises the
-        server's error as ours (StoreError when the server stays unreachable).
+        """Sends a request to ``/api`` + ``path`` (with ``model`` as its JSON body, or
+        the raw bytes of ``content``); returns a 2xx answer or raises the server's error
+        as ours (StoreError when the server stays unreachable).
 
         ``content`` may be a function returning a fresh iterator of chunks (a file
         streamed from disk, started again on a retry); with ``save_to`` the answer's
@@ -130,10 +106,8 @@ class HttpClient:
         deadline = time.monotonic() + budget
         data = content
         headers: dict[str, str] = {}
-        if json_body is not None:
-            data = json.dumps(
-                json_body, allow_nan=False, separators=(",", ":"), default=_plain
-            ).encode()
+        if model is not None:
+            data = model.model_dump_json().encode()
             headers["Content-Type"] = "application/json"
         query = {k: v for k, v in (params or {}).items() if v is not None}
         backoff = _FIRST_BACKOFF_S
