@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import signal
@@ -10,11 +11,18 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from runyard.core import Experiment, Run, Workspace
-from runyard.errors import ConflictError, MetricTypeError, RunNotFoundError, ValidationError
+from runyard.errors import (
+    ConflictError,
+    MetricTypeError,
+    RunNotFoundError,
+    RunyardError,
+    ValidationError,
+)
 
 
 @pytest.fixture
@@ -199,3 +207,179 @@ def test_sigkilled_interactive_process_loses_nothing(ws: Workspace, tmp_path: Pa
     values = run.get_metrics("x")["x"]
     assert len(values) >= counted
     assert values == [float(i) for i in range(len(values))]
+
+
+# -- one Run, composed of a sink: the same checks whatever the sink ---------------------
+
+
+def submitted_run(tmp_path: Path) -> Run:
+    """The run a runner's script gets, built by the same factory, on a real journal."""
+    from runyard.config import RunContextEnv
+    from runyard.core.context import submitted_parts
+    from runyard.core.run import _from_parts
+
+    env = RunContextEnv(
+        run_id="sub-1",
+        tracking_uri=f"sqlite:///{tmp_path / 'none.db'}",
+        artifact_root=str(tmp_path / "artifacts"),
+        journal=str(tmp_path / "journal" / "journal.bin"),
+        token=None,
+        studio_url=None,
+    )
+    return _from_parts(submitted_parts(env))
+
+
+def offline_run() -> Run:
+    from runyard.core.context import offline_parts
+    from runyard.core.run import _from_parts
+
+    return _from_parts(offline_parts())
+
+
+BAD_CALLS: list[tuple[str, Any]] = [
+    ("name-empty", lambda r: r.log("", 1.0)),
+    ("name-type", lambda r: r.log(3, 1.0)),
+    ("name-long", lambda r: r.log("m" * 300, 1.0)),
+    ("name-nul", lambda r: r.log("a\x00b", 1.0)),
+    ("value-list", lambda r: r.log("loss", [1, 2])),
+    ("value-none", lambda r: r.log("loss", None)),
+    ("value-str-long", lambda r: r.log("note", "x" * 10_000)),
+    ("value-surrogate", lambda r: r.log("note", "bad \udcff")),
+    ("step-float", lambda r: r.log("a", 1.0, step=1.5)),
+    ("step-str", lambda r: r.log("a", 1.0, step="1")),
+    ("step-huge", lambda r: r.log("a", 1.0, step=2**63)),
+    ("list-str", lambda r: r.log_list("l", "abc")),
+    ("list-nested", lambda r: r.log_list("l", [[1, 2]])),
+    ("row-empty", lambda r: r.log_row("r")),
+    ("table-uneven", lambda r: r.log_table("t", {"a": [1], "b": [1, 2]})),
+    ("image-both", lambda r: r.log_image("i", path="a.png", plot=object())),
+    ("image-missing", lambda r: r.log_image("i", path="/nonexistent/a.png")),
+    ("tag-empty", lambda r: r.tag("", "v")),
+    ("tag-huge", lambda r: r.tag("k", "v" * 6000)),
+    ("tag-nul", lambda r: r.tag("k", "a\x00b")),
+    ("tags-list", lambda r: r.set_tags([("a", "b")])),
+    ("property-surrogate", lambda r: r.add_properties({"p": "\udcff"})),
+    ("upload-escape", lambda r: r.upload_file("../x.txt", io.BytesIO(b"x"))),
+    ("upload-missing", lambda r: r.upload_file("outputs/x", "/nonexistent/x")),
+    ("folder-missing", lambda r: r.upload_folder("f", "/nonexistent")),
+]
+
+
+def refusal(run: Run, call: Any) -> tuple[str, str]:
+    try:
+        call(run)
+    except RunyardError as exc:
+        return type(exc).__name__, str(exc)
+    return "accepted", ""
+
+
+@pytest.mark.parametrize(("what", "call"), BAD_CALLS, ids=[b[0] for b in BAD_CALLS])
+def test_every_sink_refuses_the_same_input_with_the_same_message(
+    ws: Workspace, tmp_path: Path, what: str, call: Any
+) -> None:
+    interactive = Experiment(ws, "same").start_logging()
+    runs = {"offline": offline_run(), "submitted": submitted_run(tmp_path), "live": interactive}
+    seen = {kind: refusal(run, call) for kind, run in runs.items()}
+    interactive.complete()
+    assert seen["offline"][0] != "accepted", seen
+    assert seen["offline"] == seen["submitted"] == seen["live"], seen
+
+
+def test_a_refused_call_does_not_spoil_later_ones(ws: Workspace, tmp_path: Path) -> None:
+    interactive = Experiment(ws, "after").start_logging()
+    for run in (offline_run(), submitted_run(tmp_path), interactive):
+        for bad in (
+            lambda r: r.log("loss", 1.0, step="x"),
+            lambda r: r.log("loss", 1.0, step=2**64),
+            lambda r: r.log("loss", object()),
+            lambda r: r.log_list("loss_list", [object()]),
+            lambda r: r.tag("k", "\udcff"),
+        ):
+            with pytest.raises(RunyardError):
+                bad(run)
+        run.log("loss", 0.5)
+        run.log("loss", 0.25)
+        run.log_list("loss_list", [1, 2])
+        run.tag("k", "v")
+        assert run.get_metrics() == {"loss": [0.5, 0.25], "loss_list": [1, 2]}, run
+    interactive.complete()
+    assert interactive.get_tags() == {"k": "v"}
+    assert interactive.get_metrics("loss") == {"loss": [0.5, 0.25]}
+
+
+def test_offline_run_keeps_tags_and_properties(capsys: pytest.CaptureFixture[str]) -> None:
+    run = offline_run()
+    run.tag("model", "cnn")
+    run.add_properties({"dataset": "cifar10"})
+    run.add_properties({"dataset": "cifar10"})  # same value: fine, as in the store
+    with pytest.raises(ConflictError, match="properties are add-only"):
+        run.add_properties({"dataset": "mnist"})
+    assert run.get_tags() == {"model": "cnn"}
+    assert run.get_properties() == {"dataset": "cifar10"}
+    run.upload_file("outputs/x.bin", io.BytesIO(b"abc"))
+    assert run.get_file_names() == []  # nothing is stored
+    assert run.get_details()["status"] == "Running" and run.get_portal_url() == ""
+    child = run.child_run("c")
+    child.log("x", 1)
+    assert child.get_metrics() == {"x": 1} and run.get_metrics() == {}
+    run.complete()
+    run.log("after", 2.0)  # an offline run never ends: a script may log on
+    err = capsys.readouterr().err
+    assert "would set tags {'model': 'cnn'}" in err and "would upload outputs/x.bin" in err
+    with pytest.raises(ValidationError, match="offline run"):
+        run.wait_for_completion()
+
+
+def test_no_subclass_of_run() -> None:
+    """One Run class: the kinds of run differ in the sink they are built with."""
+    import ast
+
+    src = Path(__file__).resolve().parents[1] / "src" / "runyard"
+    subclasses = []
+    for path in src.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                bases = {ast.unparse(b).rsplit(".", 1)[-1] for b in node.bases}
+                if "Run" in bases:
+                    subclasses.append(f"{path.relative_to(src)}: {node.name}")
+    assert subclasses == []
+
+
+SUBMITTED_LEAN = textwrap.dedent(
+    """
+    import io, json, sys
+    from runyard.core import Run
+    run = Run.get_context()
+    run.log("loss", 0.5)
+    run.log_row("row", epoch=1, acc=0.5)
+    run.tag("phase", "train")
+    run.add_properties({"p": "1"})
+    run.upload_file("outputs/a.txt", io.BytesIO(b"a"))
+    print(json.dumps(run.get_metrics()))
+    run.complete()
+    heavy = sorted(m for m in ("sqlalchemy", "numpy", "runyard.store.sql") if m in sys.modules)
+    print(json.dumps(heavy))
+    """
+)
+
+
+def test_a_submitted_script_writes_without_the_sql_stack(tmp_path: Path) -> None:
+    """A curated environment may have no SQLAlchemy or numpy: writing must not need them."""
+    from runyard import config
+
+    script = tmp_path / "lean.py"
+    script.write_text(SUBMITTED_LEAN)
+    env = {
+        **os.environ,
+        config.ENV_RUN_ID: "lean-1",
+        config.ENV_TRACKING_URI: f"sqlite:///{tmp_path / 'never.db'}",
+        config.ENV_ARTIFACT_ROOT: str(tmp_path / "artifacts"),
+        config.ENV_JOURNAL: str(tmp_path / "run" / "journal.bin"),
+    }
+    out = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out[0] == '{"loss": 0.5, "row": {"epoch": [1], "acc": [0.5]}}'
+    assert out[1] == "[]"
+    assert not (tmp_path / "never.db").exists()
+    assert len(list((tmp_path / "run" / "uploads").iterdir())) == 1

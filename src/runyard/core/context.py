@@ -1,103 +1,73 @@
-"""The run as a script started by a runner sees it (``Run.get_context()``).
+"""The parts ``Run.get_context()`` builds a run from, chosen by how the process started.
 
-Such a script may run in an environment without SQLAlchemy or numpy (a curated PyTorch
-environment, say): everything it writes — metrics, tags, properties, files — goes into
-the journal, which needs only the standard library, and the runner applies it to the
-store. Only reading the run's details from the script opens the store.
+- Started by a runner (``RUNYARD_RUN_ID`` and friends set): the run's id, a
+  ``JournalSink`` on the runner's journal, and a store opened only when a read needs it.
+  The script's environment may lack SQLAlchemy and numpy, so nothing here imports them.
+- Started on its own (``python train.py``): an offline run, with an ``OfflineSink`` that
+  prints and keeps metrics in a scratch journal, and no store.
 """
 
 from __future__ import annotations
 
-import itertools
-import os
-import shutil
-from collections.abc import Mapping
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING
 
-from runyard.config import MAX_TAG_VALUE_LENGTH, RunContextEnv
-from runyard.core.inputs import check_strings
-from runyard.core.run import Run
-from runyard.entities import RunInfo
-from runyard.errors import ConflictError, ValidationError
-from runyard.store.artifacts import clean_relative_path
-from runyard.store.base import Store
-from runyard.tracking.control import CONTROL_KEY
-from runyard.tracking.journal import JournalWriter
-from runyard.tracking.readback import metrics_from_journal
+from runyard.config import DEFAULT_STUDIO_PORT, RunContextEnv, run_context_from_environ
+from runyard.entities import RunInfo, RunKind, RunStatus
+from runyard.errors import ValidationError
+from runyard.tracking.sinks import JournalSink, MetricSink, OfflineSink
+
+if TYPE_CHECKING:
+    from runyard.store.base import Store
+
+OFFLINE_RUN_ID = "OfflineRun"
 
 
-class SubmittedContextRun(Run):
-    """The run as seen from the script a runner started: logs to the runner's journal,
-    opens the store only when something besides ``log`` needs it."""
+@dataclass(frozen=True)
+class RunParts:
+    """What a ``Run`` handle is composed of (its constructor's arguments)."""
 
-    def __init__(self, env: RunContextEnv) -> None:  # no store yet: nothing for super()
-        self._run_id = env.run_id
-        self._uri, self._root, self._token = env.tracking_uri, env.artifact_root, env.token
-        self._studio_url = env.studio_url
-        self._journal = JournalWriter(env.journal)
-        self._ingest = None
-        self._workspace = None
-        self._lazy_store: Store | None = None
-        self._lazy_info: RunInfo | None = None
-        self._uploads = Path(env.journal).parent / "uploads"
-        self._upload_seq = itertools.count()
+    info: RunInfo | str  # the id alone where the details are read on first use
+    sink: MetricSink
+    open_store: Callable[[], Store] | None  # None: no store at all (offline)
+    portal_url: str
 
-    @property
-    def _store(self) -> Store:  # type: ignore[override]
-        if self._lazy_store is None:
-            from runyard.store import open_store
 
-            self._lazy_store = open_store(
-                self._uri, artifact_root=Path(self._root), token=self._token
-            )
-        return self._lazy_store
+def context_parts(allow_offline: bool = True) -> RunParts:
+    """The parts for this process's run, from the environment the runner set."""
+    env = run_context_from_environ()
+    if env is not None:
+        return submitted_parts(env)
+    if not allow_offline:
+        raise ValidationError(
+            "this process was not started by Runyard (no RUNYARD_RUN_ID) and allow_offline=False"
+        )
+    return offline_parts()
 
-    @property
-    def _info(self) -> RunInfo:
-        if self._lazy_info is None:
-            self._lazy_info = self._store.get_run(self._run_id)
-        return self._lazy_info
 
-    @_info.setter
-    def _info(self, value: RunInfo) -> None:
-        self._lazy_info = value
+def offline_parts() -> RunParts:
+    """A script run on its own: every call succeeds and prints; nothing is stored."""
+    info = RunInfo(
+        run_id=OFFLINE_RUN_ID,
+        experiment_id="",
+        number=0,
+        kind=RunKind.INTERACTIVE,
+        status=RunStatus.RUNNING,
+        created_at=0.0,
+        display_name=OFFLINE_RUN_ID,
+    )
+    return RunParts(info, OfflineSink(), None, "")
 
-    @property
-    def id(self) -> str:
-        return self._run_id
 
-    def get_portal_url(self) -> str:
-        base = (self._studio_url or "http://127.0.0.1:8765").rstrip("/")
-        return f"{base}/runs/{self.id}"
+def submitted_parts(env: RunContextEnv) -> RunParts:
+    """A script a runner started: writes go through the run's journal."""
 
-    def child_run(self, name: str | None = None) -> Run:
-        raise ConflictError("child runs of a submitted run are not supported yet")
+    def open_store() -> Store:
+        from runyard.store import open_store
 
-    # -- writes go through the journal -------------------------------------------------
+        return open_store(env.tracking_uri, artifact_root=Path(env.artifact_root), token=env.token)
 
-    def set_tags(self, tags: Mapping[str, Any]) -> None:
-        clean = check_strings("tag", tags, MAX_TAG_VALUE_LENGTH)
-        self._writer().log_record(CONTROL_KEY, "tags", clean)
-
-    def add_properties(self, properties: Mapping[str, Any]) -> None:
-        clean = check_strings("property", properties, MAX_TAG_VALUE_LENGTH)
-        self._writer().log_record(CONTROL_KEY, "properties", clean)
-
-    def upload_file(self, name: str, path_or_stream: str | Path | BinaryIO) -> None:
-        target = clean_relative_path(name)
-        # Staged now, so the file can change or vanish before the runner copies it.
-        self._uploads.mkdir(parents=True, exist_ok=True)
-        staged = self._uploads / f"{next(self._upload_seq)}-{os.getpid()}"
-        if isinstance(path_or_stream, (str, Path)):
-            source = Path(path_or_stream)
-            if not source.is_file():
-                raise ValidationError(f"upload_file({name!r}): {source} is not a file")
-            shutil.copyfile(source, staged)
-        else:
-            staged.write_bytes(path_or_stream.read())
-        self._writer().log_record(CONTROL_KEY, "upload", {"name": target, "path": str(staged)})
-
-    def get_metrics(self, name: str | None = None) -> dict[str, Any]:
-        """Read from this process's own journal: up to date, and no store needed."""
-        return metrics_from_journal(self._writer().path, name)
+    base = (env.studio_url or f"http://127.0.0.1:{DEFAULT_STUDIO_PORT}").rstrip("/")
+    return RunParts(env.run_id, JournalSink(env.journal), open_store, f"{base}/runs/{env.run_id}")

@@ -1,14 +1,13 @@
-"""Run details and metrics in the shapes the tutorial's SDK returns them."""
+"""Run details in the shape the tutorial's SDK returns them."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from runyard.entities import RunInfo
 from runyard.store.artifacts import DRIVER_LOG, ENVIRONMENT_BUILD_LOG
-from runyard.store.base import Store
-from runyard.tracking.readback import shape_metrics
 
 
 def _iso(ts: float | None) -> str | None:
@@ -17,9 +16,9 @@ def _iso(ts: float | None) -> str | None:
     return dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def run_details(store: Store, info: RunInfo) -> dict[str, Any]:
+def run_details(info: RunInfo, file_names: Iterable[str]) -> dict[str, Any]:
     """``run.get_details()``: status, times, target, definition, logs and error."""
-    files = {f.path for f in store.artifacts.list_files(info.run_id)}
+    files = set(file_names)
     definition = dict(info.definition)
     details: dict[str, Any] = {
         "runId": info.run_id,
@@ -54,10 +53,3 @@ def run_details(store: Store, info: RunInfo) -> dict[str, Any]:
     if info.error:
         details["error"] = {"message": info.error}
     return details
-
-
-def collect_metrics(store: Store, run_id: str, name: str | None) -> dict[str, Any]:
-    """``run.get_metrics()`` from the store."""
-    keys = [k for k in sorted(store.get_metric_summaries(run_id)) if name is None or k == name]
-    scalars = {k: store.get_metric_series(run_id, k).values for k in keys}
-    return shape_metrics(scalars, store.get_metric_records(run_id, name), name)

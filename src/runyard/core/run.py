@@ -1,31 +1,34 @@
-"""``Run``: what a training script logs to, and what a control script watches."""
+"""``Run``: what a training script logs to, and what a control script watches.
+
+A ``Run`` is a handle on one run (identity, status, waiting, files, children, cancel,
+resubmit) that composes a metric sink (``runyard.tracking.sinks``): the sink is where
+its writes go. ``Run.get_context()`` and ``experiment.start_logging()`` choose the sink;
+there are no subclasses. Input is checked in one place, ``runyard.tracking.validation``,
+whatever the sink.
+"""
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import io
+import dataclasses
 import os
 import socket
 import threading
-import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from runyard.config import MAX_TAG_VALUE_LENGTH, run_context_from_environ
 from runyard.core import details as _details
-from runyard.core.inputs import check_strings, plain_value
+from runyard.core.context import RunParts, context_parts, offline_parts
 from runyard.entities import RunInfo, RunKind, RunQuery, RunStatus
-from runyard.errors import ConflictError, MetricTypeError, ValidationError
+from runyard.errors import ConflictError, ValidationError
 from runyard.store.artifacts import DRIVER_LOG, clean_relative_path
-from runyard.store.base import Store
-from runyard.tracking.journal import JournalWriter
+from runyard.tracking import validation as check
+from runyard.tracking.sinks import MetricSink, StoreSink
 
 if TYPE_CHECKING:
     from runyard.core.experiment import Experiment
     from runyard.core.workspace import Workspace
-    from runyard.tracking.ingest import IngestThread
+    from runyard.store.base import Store
 
 _context_lock = threading.Lock()
 _context: Run | None = None
@@ -38,25 +41,34 @@ def owner_id() -> str:
 class Run:
     """A run of an experiment. Get one with ``Run.get_context()`` inside a script,
     ``experiment.start_logging()`` in a notebook, ``experiment.submit(config)`` from a
-    control script, or ``Run.get(ws, run_id)``."""
+    control script, or ``Run.get(ws, run_id)``.
+
+    ``store`` and ``info`` say which run; ``sink`` is where its writes go (by default
+    the store: a handle that does not log). A script a runner started gives ``info`` as
+    the run id alone and ``open_store``, so the store is opened only if a read needs
+    it; an offline run has neither store nor opener."""
 
     def __init__(
         self,
-        store: Store,
-        info: RunInfo,
+        store: Store | None,
+        info: RunInfo | str,
         *,
         workspace: Workspace | None = None,
-        journal: JournalWriter | None = None,
-        ingest: IngestThread | None = None,
+        sink: MetricSink | None = None,
+        open_store: Callable[[], Store] | None = None,
+        portal_url: str | None = None,
     ) -> None:
         self._store = store
-        self._info = info
+        self._open_store = open_store
+        self._info = info if isinstance(info, RunInfo) else None
+        self._run_id = info.run_id if isinstance(info, RunInfo) else info
         self._workspace = workspace
-        self._journal = journal
-        self._ingest = ingest
-        if ingest is not None:
-            # A process that exits without complete() still loses nothing.
-            _live_runs.add(self)
+        self._portal_url = portal_url
+        if sink is None:
+            sink = StoreSink(self._require_store("writes"), self._run_id)
+        self._sink = sink
+        # The hot path: run.log is the sink's log function itself, bound once.
+        self.log = sink.log  # type: ignore[method-assign]
 
     # -- getting a run -----------------------------------------------------------------
 
@@ -66,22 +78,8 @@ class Run:
         its own (``python train.py``), an offline run whose calls succeed and print."""
         global _context
         with _context_lock:
-            if _context is not None:
-                return _context
-            env = run_context_from_environ()
-            if env is None:
-                if not allow_offline:
-                    raise ValidationError(
-                        "this process was not started by Runyard (no RUNYARD_RUN_ID) and "
-                        "allow_offline=False"
-                    )
-                from runyard.core.offline import OfflineRun
-
-                _context = OfflineRun()
-                return _context
-            from runyard.core.context import SubmittedContextRun
-
-            _context = SubmittedContextRun(env)
+            if _context is None:
+                _context = _from_parts(context_parts(allow_offline))
             return _context
 
     @classmethod
@@ -99,7 +97,7 @@ class Run:
         display_name: str = "",
         parent_run_id: str | None = None,
     ) -> Run:
-        from runyard.tracking.ingest import IngestThread, JournalIngester
+        from runyard.tracking.sinks import IngestSink
 
         store = workspace.store
         info = store.create_run(
@@ -110,34 +108,30 @@ class Run:
             display_name=display_name,
             owner=owner_id(),
         )
-        journal_path = workspace.artifact_root / "runs" / info.run_id / "journal.bin"
-        journal = JournalWriter(journal_path)
-        ingest = IngestThread(
-            JournalIngester(store, info.run_id, journal_path),
-            on_tick=lambda: store.heartbeat(info.run_id),
-        ).start()
-        return cls(store, info, workspace=workspace, journal=journal, ingest=ingest)
+        journal = workspace.artifact_root / "runs" / info.run_id / "journal.bin"
+        sink = IngestSink(store, info.run_id, journal)
+        return cls(store, info, workspace=workspace, sink=sink)
 
     # -- identity ----------------------------------------------------------------------
 
     @property
     def id(self) -> str:
-        return self._info.run_id
+        return self._run_id
 
     @property
     def number(self) -> int:
-        return self._info.number
+        return self._known().number
 
     @property
     def display_name(self) -> str:
-        return self._info.display_name or self.id
+        return self._known().display_name or self.id
 
     @property
     def experiment(self) -> Experiment:
         from runyard.core.experiment import Experiment
 
-        exp = self._store.get_experiment(self._info.experiment_id)
-        return Experiment(self._require_workspace(), exp.name)
+        ws = self._require_workspace()
+        return Experiment(ws, ws.store.get_experiment(self._known().experiment_id).name)
 
     @property
     def status(self) -> str:
@@ -146,8 +140,35 @@ class Run:
     @property
     def info(self) -> RunInfo:
         """The run's latest state from the store."""
-        self._info = self._store.get_run(self.id)
+        store = self._reader()
+        if store is not None:
+            self._info = store.get_run(self.id)
+        return self._known()
+
+    def _known(self) -> RunInfo:
+        """The run as last read (read now if never)."""
+        if self._info is None:
+            self._info = self._require_store("details").get_run(self.id)
         return self._info
+
+    @property
+    def _offline(self) -> bool:
+        """No store at all: a script started without Runyard."""
+        return self._store is None and self._open_store is None
+
+    def _reader(self) -> Store | None:
+        """The store to read the run from; None for an offline run."""
+        if self._store is None and self._open_store is not None:
+            self._store = self._open_store()
+        return self._store
+
+    def _require_store(self, what: str) -> Store:
+        store = self._reader()
+        if store is None:
+            raise ValidationError(
+                f"an offline run (a script started without Runyard) has no stored {what}"
+            )
+        return store
 
     def _require_workspace(self) -> Workspace:
         if self._workspace is None:
@@ -155,78 +176,44 @@ class Run:
         return self._workspace
 
     def __repr__(self) -> str:
-        return f"Run(id={self.id!r}, status={self._info.status.value!r})"
+        status = f", status={self._info.status.value!r}" if self._info is not None else ""
+        return f"Run(id={self.id!r}{status})"
 
     # -- metrics -----------------------------------------------------------------------
-
-    def _writer(self) -> JournalWriter:
-        if self._journal is None:
-            raise ConflictError(
-                f"run {self.id} is not being logged by this process; log from the "
-                "script it runs (Run.get_context()) or from experiment.start_logging()"
-            )
-        return self._journal
 
     def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
         """Logs a scalar (float, int, bool or str; NaN and inf allowed). Costs about a
         microsecond and is durable when it returns, even if the process is killed."""
-        journal = self._journal or self._writer()
-        journal.log(name, value, step)
+        self._sink.log(name, value, description, step)  # each handle binds the sink's own
 
     def log_list(self, name: str, value: Any, description: str = "") -> None:
         """Logs a list of numbers as one metric (charted against its index)."""
-        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-            raise MetricTypeError(
-                f"log_list({name!r}): value must be a list, got {type(value).__name__}"
-            )
-        self._writer().log_record(name, "list", [plain_value(v, name) for v in value])
+        self._sink.log_record(name, "list", check.list_values(name, value))
 
     def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
         """Logs one row of a table metric: ``run.log_row("acc", epoch=1, value=0.9)``."""
-        if not kwargs:
-            raise ValidationError(f"log_row({name!r}) needs column values as keyword arguments")
-        self._writer().log_record(name, "row", {k: plain_value(v, name) for k, v in kwargs.items()})
+        self._sink.log_record(name, "row", check.row_values(name, kwargs))
 
     def log_table(self, name: str, value: Mapping[str, Any], description: str = "") -> None:
         """Logs a table given as a dict of equally long columns."""
-        if not isinstance(value, Mapping):
-            raise MetricTypeError(f"log_table({name!r}): value must be a dict of columns")
-        columns = {str(k): [plain_value(v, name) for v in col] for k, col in value.items()}
-        if len({len(c) for c in columns.values()}) > 1:
-            raise ValidationError(f"log_table({name!r}): columns have different lengths")
-        self._writer().log_record(name, "table", columns)
+        self._sink.log_record(name, "table", check.table_columns(name, value))
 
     def log_image(
         self, name: str, path: str | Path | None = None, plot: Any = None, description: str = ""
     ) -> None:
         """Logs an image file, or a matplotlib figure/pyplot (``plot=plt``), as a PNG."""
-        if (path is None) == (plot is None):
-            raise ValidationError(f"log_image({name!r}) takes exactly one of path= or plot=")
-        safe = "".join(c if c.isalnum() or c in "_.-" else "_" for c in name)[:100]
-        if path is not None:
-            source = Path(path)
-            if not source.is_file():
-                raise ValidationError(f"log_image({name!r}): {source} is not a file")
-            target = f"images/{safe}{source.suffix or '.png'}"
-            self.upload_file(target, source)
-        else:
-            buf = io.BytesIO()
-            plot.savefig(buf, format="png")
-            buf.seek(0)
-            target = f"images/{safe}.png"
-            self.upload_file(target, buf)
-        self._writer().log_record(name, "image", {"path": target})
+        target, source = check.image_upload(name, path, plot)
+        self._sink.upload(target, source)
+        self._sink.log_record(name, "image", {"path": target})
 
     def get_metrics(self, name: str | None = None) -> dict[str, Any]:
         """Metrics by name: a scalar where logged once, a list where logged many times
         (as the tutorial's SDK returns); lists, rows and tables as logged."""
-        self.flush()
-        return _details.collect_metrics(self._store, self.id, name)
+        return self._sink.get_metrics(name)
 
     def flush(self) -> None:
         """Ingests what this process has logged so far into the store."""
-        if self._ingest is not None:
-            self._ingest.flush()
+        self._sink.flush()
 
     # -- tags, properties, files -------------------------------------------------------
 
@@ -234,46 +221,50 @@ class Run:
         self.set_tags({key: "" if value is None else value})
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        self._store.set_tags(self.id, check_strings("tag", tags, MAX_TAG_VALUE_LENGTH))
+        clean = check.tags(tags)
+        self._sink.set_tags(clean)
+        self._keep(clean, {})
 
     def get_tags(self) -> dict[str, str]:
         return dict(self.info.tags)
 
     def add_properties(self, properties: Mapping[str, Any]) -> None:
         """Adds properties; unlike tags they cannot change once set."""
-        self._store.add_properties(
-            self.id, check_strings("property", properties, MAX_TAG_VALUE_LENGTH)
-        )
+        clean = check.properties(properties)
+        if self._offline:
+            check.unchanged_properties(self.id, self._known().properties, clean)
+        self._sink.add_properties(clean)
+        self._keep({}, clean)
 
     def get_properties(self) -> dict[str, str]:
         return dict(self.info.properties)
 
+    def _keep(self, tags: Mapping[str, str], properties: Mapping[str, str]) -> None:
+        # A run without a store (offline) keeps its own tags and properties.
+        if self._offline and self._info is not None:
+            old = self._info
+            self._info = dataclasses.replace(
+                old, tags={**old.tags, **tags}, properties={**old.properties, **properties}
+            )
+
     def upload_file(self, name: str, path_or_stream: str | Path | BinaryIO) -> None:
         """Uploads a file to the run as ``name`` (e.g. ``outputs/model.pt``)."""
-        target = clean_relative_path(name)
-        if isinstance(path_or_stream, (str, Path)):
-            source = Path(path_or_stream)
-            if not source.is_file():
-                raise ValidationError(f"upload_file({name!r}): {source} is not a file")
-            self._store.artifacts.put_file(self.id, target, source)
-        else:
-            self._store.artifacts.put_bytes(self.id, target, path_or_stream.read())
+        self._sink.upload(*check.upload(name, path_or_stream))
 
     def upload_folder(self, name: str, path: str | Path) -> None:
-        folder = Path(path)
-        if not folder.is_dir():
-            raise ValidationError(f"upload_folder({name!r}): {folder} is not a folder")
-        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
-            self.upload_file(f"{name}/{file.relative_to(folder).as_posix()}", file)
+        for target, source in check.folder_files(name, path):
+            self._sink.upload(target, source)
 
     def get_file_names(self) -> list[str]:
-        return [f.path for f in self._store.artifacts.list_files(self.id)]
+        store = self._reader()
+        return [] if store is None else [f.path for f in store.artifacts.list_files(self.id)]
 
     def download_file(self, name: str, output_file_path: str | Path | None = None) -> Path:
         target = Path(output_file_path) if output_file_path else Path(Path(name).name)
         if target.is_dir():
             target = target / Path(name).name
-        self._store.artifacts.download(self.id, clean_relative_path(name), target)
+        store = self._require_store("files")
+        store.artifacts.download(self.id, clean_relative_path(name), target)
         return target
 
     def download_files(
@@ -293,7 +284,7 @@ class Run:
         return self.info.status.value
 
     def get_details(self) -> dict[str, Any]:
-        return _details.run_details(self._store, self.info)
+        return _details.run_details(self.info, self.get_file_names())
 
     def complete(self) -> None:
         """Marks an interactive run Completed, after ingesting everything it logged."""
@@ -304,25 +295,18 @@ class Run:
 
     def cancel(self) -> None:
         """Cancels the run: a submitted run's script gets SIGTERM, then SIGKILL."""
-        if self._info.kind is RunKind.SUBMITTED:
+        if self._known().kind is RunKind.SUBMITTED:
             from runyard.compute.cancel import cancel_run
 
-            self._info = cancel_run(self._store, self.id)
+            self._info = cancel_run(self._require_store("runs"), self.id)
         else:
             self._finish(RunStatus.CANCELED)
 
     def _finish(self, status: RunStatus, error: str | None = None) -> None:
-        if self._info.kind is RunKind.SUBMITTED:
-            return  # the runner is the only writer of a submitted run's status
-        if self._ingest is not None:
-            self._ingest.stop()
-            self._ingest = None
-            _live_runs.discard(self)
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None
-        if not self.info.status.is_terminal():
-            self._info = self._store.set_status(self.id, status, error=error)
+        info = self._sink.finish(status, error)
+        self.log = self._sink.log  # type: ignore[method-assign]  # a finished sink refuses
+        if info is not None:
+            self._info = info
 
     def __enter__(self) -> Run:
         return self
@@ -337,20 +321,25 @@ class Run:
 
     def child_run(self, name: str | None = None) -> Run:
         """Starts a child run, logged by this process like ``start_logging``."""
+        if self._offline:
+            return _from_parts(offline_parts())
+        if self._workspace is None:
+            raise ConflictError("child runs of a submitted run are not supported yet")
         return Run._start_interactive(
-            self._require_workspace(),
-            self._info.experiment_id,
+            self._workspace,
+            self._known().experiment_id,
             kind=RunKind.CHILD,
             display_name=name or "",
             parent_run_id=self.id,
         )
 
     def get_children(self) -> Iterator[Run]:
-        page = self._store.search_runs(
-            RunQuery(parent_run_id=self.id, limit=10_000, descending=False)
-        )
+        store = self._reader()
+        if store is None:
+            return
+        page = store.search_runs(RunQuery(parent_run_id=self.id, limit=10_000, descending=False))
         for info in page.runs:
-            yield Run(self._store, info, workspace=self._workspace)
+            yield Run(store, info, workspace=self._workspace)
 
     # -- watching ----------------------------------------------------------------------
 
@@ -365,21 +354,27 @@ class Run:
         A Failed or Canceled run raises RunFailedError unless ``raise_on_error=False``."""
         from runyard.core.watch import wait
 
-        self._info = wait(self._store, self.id, show_output=show_output, timeout=timeout)
+        store = self._require_store("status to wait for")
+        self._info = info = wait(store, self.id, show_output=show_output, timeout=timeout)
         result = self.get_details()
-        if raise_on_error and self._info.status in (RunStatus.FAILED, RunStatus.CANCELED):
+        if raise_on_error and info.status in (RunStatus.FAILED, RunStatus.CANCELED):
             from runyard.errors import RunFailedError
 
-            error = self._info.error or "no error recorded"
-            raise RunFailedError(f"run {self.id} ended {self._info.status.value}: {error}", result)
+            error = info.error or "no error recorded"
+            raise RunFailedError(f"run {self.id} ended {info.status.value}: {error}", result)
         return result
 
     def get_portal_url(self) -> str:
+        if self._portal_url is not None:
+            return self._portal_url
         return self._require_workspace().portal_url(self.id)
 
     def get_driver_log(self) -> str:
+        store = self._reader()
+        if store is None:
+            return ""
         try:
-            return self._store.artifacts.read_bytes(self.id, DRIVER_LOG).decode("utf-8", "replace")
+            return store.artifacts.read_bytes(self.id, DRIVER_LOG).decode("utf-8", "replace")
         except LookupError:
             return ""
 
@@ -390,13 +385,11 @@ class Run:
         return resubmit(self._require_workspace(), self, compute_target=compute_target)
 
 
-# Interactive runs still open when the interpreter exits: drain their journals so
-# nothing logged is lost, and mark them Completed (as MLflow does for active runs).
-_live_runs: weakref.WeakSet[Run] = weakref.WeakSet()
-
-
-@atexit.register
-def _finish_live_runs() -> None:
-    for run in list(_live_runs):
-        with contextlib.suppress(Exception):  # else the reaper finishes it on next open
-            run.complete()
+def _from_parts(parts: RunParts) -> Run:
+    return Run(
+        None,
+        parts.info,
+        sink=parts.sink,
+        open_store=parts.open_store,
+        portal_url=parts.portal_url,
+    )

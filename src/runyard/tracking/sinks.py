@@ -1,0 +1,321 @@
+"""Metric sinks: where a run handle's writes go.
+
+A ``Run`` (``runyard.core.run``) is a handle on one run; what it logs, tags and uploads
+goes to the ``MetricSink`` it was built with, as an httpx ``Client`` sends through its
+transport. One interface, four implementations:
+
+- ``JournalSink``: a script a runner started. Everything goes into the run's journal
+  (metrics, and tags, properties and uploads as control records); the runner applies it
+  to the store. Standard library only: the script's environment may have no SQLAlchemy
+  or numpy, so this module imports neither, nor the store's SQL stack.
+- ``IngestSink``: a run this process drives (``start_logging()``, ``child_run()``).
+  Metrics go into a journal that a background thread ingests; tags, properties and
+  files go to the store directly. At exit, an open one is drained and Completed.
+- ``OfflineSink``: a script run on its own (``python train.py``). Metrics go into a
+  scratch journal (so they are checked, and read back, exactly as elsewhere) and are
+  printed; the rest is printed. Nothing is stored.
+- ``StoreSink``: a handle on a run that another process logs (``Run.get``). No metrics;
+  tags, properties and files go to the store.
+
+Sinks take input that ``tracking.validation`` has checked (the handle does that), except
+``log``'s scalars, which the journal checks as it packs them.
+"""
+
+from __future__ import annotations
+
+import abc
+import atexit
+import contextlib
+import itertools
+import os
+import shutil
+import sys
+import tempfile
+import weakref
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from runyard.entities import RunInfo, RunKind, RunStatus
+from runyard.errors import ConflictError
+from runyard.tracking.journal import JournalWriter
+from runyard.tracking.readback import metrics_from_journal, shape_metrics
+from runyard.tracking.validation import Upload
+
+if TYPE_CHECKING:
+    from runyard.store.base import Store
+    from runyard.tracking.ingest import IngestThread
+
+
+LogFn = Callable[..., None]  # run.log's: (name, value, description="", step=None)
+
+
+def sdk_log(journal_log: Callable[[str, Any, int | None], None]) -> LogFn:
+    """``run.log``'s signature over a journal's ``log``: one plain call in between."""
+
+    def log(name: str, value: Any, description: str = "", step: int | None = None) -> None:
+        journal_log(name, value, step)
+
+    return log
+
+
+class MetricSink(abc.ABC):
+    """Where a run handle's writes go, and what it can read back of its metrics."""
+
+    @property
+    @abc.abstractmethod
+    def log(self) -> LogFn:
+        """The function that logs one scalar, with ``run.log``'s signature. A plain
+        function, not a method, so that a handle binds it once and ``run.log`` costs one
+        call above the journal's. It may change when the run finishes."""
+
+    @abc.abstractmethod
+    def log_record(self, name: str, kind: str, payload: Any) -> None:
+        """A structured metric: ``kind`` is list, row, table or image."""
+
+    @abc.abstractmethod
+    def set_tags(self, tags: Mapping[str, str]) -> None: ...
+
+    @abc.abstractmethod
+    def add_properties(self, properties: Mapping[str, str]) -> None: ...
+
+    @abc.abstractmethod
+    def upload(self, name: str, source: Upload) -> None:
+        """A file for the run's folder at ``name`` (already a clean relative path)."""
+
+    @abc.abstractmethod
+    def get_metrics(self, name: str | None) -> dict[str, Any]:
+        """The run's metrics in the SDK's shapes, including all this sink has written."""
+
+    @abc.abstractmethod
+    def flush(self) -> None:
+        """Makes what was logged readable by others (ingests it, where this sink does)."""
+
+    @abc.abstractmethod
+    def finish(self, status: RunStatus, error: str | None) -> RunInfo | None:
+        """Ends the run with ``status`` where this sink owns its status; returns the run
+        as it is now, or None where this sink cannot tell (no store)."""
+
+
+def _refusal(run_id: str) -> ConflictError:
+    return ConflictError(
+        f"run {run_id} is not being logged by this process; log from the "
+        "script it runs (Run.get_context()) or from experiment.start_logging()"
+    )
+
+
+def _refuse(run_id: str) -> LogFn:
+    def refuse(*_: Any, **__: Any) -> None:
+        raise _refusal(run_id)
+
+    return refuse
+
+
+class StoreSink(MetricSink):
+    """A run another process logs: no metrics from here; the rest goes to the store."""
+
+    def __init__(self, store: Store, run_id: str) -> None:
+        self.store = store
+        self.run_id = run_id
+
+    @property
+    def log(self) -> LogFn:
+        return _refuse(self.run_id)
+
+    def log_record(self, name: str, kind: str, payload: Any) -> None:
+        raise _refusal(self.run_id)
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        self.store.set_tags(self.run_id, tags)
+
+    def add_properties(self, properties: Mapping[str, str]) -> None:
+        self.store.add_properties(self.run_id, properties)
+
+    def upload(self, name: str, source: Upload) -> None:
+        if isinstance(source, Path):
+            self.store.artifacts.put_file(self.run_id, name, source)
+        else:
+            self.store.artifacts.put_bytes(self.run_id, name, source)
+
+    def get_metrics(self, name: str | None) -> dict[str, Any]:
+        store, run_id = self.store, self.run_id
+        keys = [k for k in sorted(store.get_metric_summaries(run_id)) if name in (None, k)]
+        scalars = {k: store.get_metric_series(run_id, k).values for k in keys}
+        return shape_metrics(scalars, store.get_metric_records(run_id, name), name)
+
+    def flush(self) -> None:
+        pass
+
+    def finish(self, status: RunStatus, error: str | None) -> RunInfo | None:
+        info = self.store.get_run(self.run_id)
+        # The runner is the only writer of a submitted run's status.
+        if info.kind is RunKind.SUBMITTED or info.status.is_terminal():
+            return info
+        return self.store.set_status(self.run_id, status, error=error)
+
+
+class IngestSink(MetricSink):
+    """A run this process drives: a journal ingested by a background thread; tags,
+    properties and files straight to the store."""
+
+    def __init__(self, store: Store, run_id: str, journal_path: Path) -> None:
+        # Imported here: ingest needs numpy, which a submitted script may lack.
+        from runyard.tracking.ingest import IngestThread, JournalIngester
+
+        self._writes = StoreSink(store, run_id)
+        self._journal: JournalWriter | None = JournalWriter(journal_path)
+        # Swapped for refusals once the run is finished (the journal is closed then).
+        self._log = sdk_log(self._journal.log)
+        self._record: Callable[..., None] = self._journal.log_record
+        self._thread: IngestThread | None = IngestThread(
+            JournalIngester(store, run_id, journal_path),
+            on_tick=lambda: store.heartbeat(run_id),
+        ).start()
+        _open_sinks.add(self)
+
+    @property
+    def log(self) -> LogFn:
+        return self._log
+
+    def log_record(self, name: str, kind: str, payload: Any) -> None:
+        self._record(name, kind, payload)
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        self._writes.set_tags(tags)
+
+    def add_properties(self, properties: Mapping[str, str]) -> None:
+        self._writes.add_properties(properties)
+
+    def upload(self, name: str, source: Upload) -> None:
+        self._writes.upload(name, source)
+
+    def get_metrics(self, name: str | None) -> dict[str, Any]:
+        self.flush()
+        return self._writes.get_metrics(name)
+
+    def flush(self) -> None:
+        if self._thread is not None:
+            self._thread.flush()
+
+    def finish(self, status: RunStatus, error: str | None) -> RunInfo | None:
+        run_id = self._writes.run_id
+        if self._thread is not None:
+            self._thread.stop()  # drains the journal into the store
+            self._thread = None
+            _open_sinks.discard(self)
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+            self._log = self._record = _refuse(run_id)
+        return self._writes.finish(status, error)
+
+
+# Runs still open when the interpreter exits: drain their journals so that nothing
+# logged is lost, and mark them Completed (as MLflow does for active runs).
+_open_sinks: weakref.WeakSet[IngestSink] = weakref.WeakSet()
+
+
+@atexit.register
+def _finish_open_sinks() -> None:
+    for sink in list(_open_sinks):
+        with contextlib.suppress(Exception):  # else the reaper finishes it on next open
+            sink.finish(RunStatus.COMPLETED, None)
+
+
+class JournalSink(MetricSink):
+    """A script a runner started: every write goes into the run's journal."""
+
+    def __init__(self, journal_path: Path | str) -> None:
+        self.journal = JournalWriter(journal_path)
+        self._log = sdk_log(self.journal.log)
+        self._uploads = self.journal.path.parent / "uploads"
+        self._upload_seq = itertools.count()
+
+    @property
+    def log(self) -> LogFn:
+        return self._log
+
+    def log_record(self, name: str, kind: str, payload: Any) -> None:
+        self.journal.log_record(name, kind, payload)
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        self.journal.log_control("tags", dict(tags))
+
+    def add_properties(self, properties: Mapping[str, str]) -> None:
+        self.journal.log_control("properties", dict(properties))
+
+    def upload(self, name: str, source: Upload) -> None:
+        # Staged now, so the file can change or vanish before the runner copies it.
+        self._uploads.mkdir(parents=True, exist_ok=True)
+        staged = self._uploads / f"{next(self._upload_seq)}-{os.getpid()}"
+        if isinstance(source, Path):
+            shutil.copyfile(source, staged)
+        else:
+            staged.write_bytes(source)
+        self.journal.log_control("upload", {"name": name, "path": str(staged)})
+
+    def get_metrics(self, name: str | None) -> dict[str, Any]:
+        """Read from this process's own journal: up to date, and no store needed."""
+        return metrics_from_journal(self.journal.path, name)
+
+    def flush(self) -> None:
+        pass  # the runner tails the journal; a record is safe once written
+
+    def finish(self, status: RunStatus, error: str | None) -> None:
+        # The runner records the status when the script exits; the journal stays open
+        # because a script may go on logging after complete().
+        return None
+
+
+class OfflineSink(MetricSink):
+    """A script run on its own: metrics are checked and kept in a scratch journal,
+    and every write is printed. Nothing is stored; the journal goes at exit."""
+
+    def __init__(self) -> None:
+        folder = Path(tempfile.mkdtemp(prefix="runyard-offline-"))
+        self._journal = JournalSink(folder / "journal.bin")
+        weakref.finalize(self, _remove_scratch, self._journal.journal, folder)
+        journal_log, say = self._journal.journal.log, self._say
+
+        def log(name: str, value: Any, description: str = "", step: int | None = None) -> None:
+            journal_log(name, value, step)  # checked as everywhere else, then printed
+            say(f"would log {name}={value!r}" + (f" at step {step}" if step is not None else ""))
+
+        self._log = log
+
+    @staticmethod
+    def _say(text: str) -> None:
+        print(f"[runyard offline] {text}", file=sys.stderr)
+
+    @property
+    def log(self) -> LogFn:
+        return self._log
+
+    def log_record(self, name: str, kind: str, payload: Any) -> None:
+        self._journal.log_record(name, kind, payload)
+        self._say(f"would log {kind} {name}={payload!r}")
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        self._say(f"would set tags {dict(tags)!r}")
+
+    def add_properties(self, properties: Mapping[str, str]) -> None:
+        self._say(f"would add properties {dict(properties)!r}")
+
+    def upload(self, name: str, source: Upload) -> None:
+        what = source if isinstance(source, Path) else f"{len(source)} bytes"
+        self._say(f"would upload {name} from {what}")
+
+    def get_metrics(self, name: str | None) -> dict[str, Any]:
+        return self._journal.get_metrics(name)
+
+    def flush(self) -> None:
+        pass
+
+    def finish(self, status: RunStatus, error: str | None) -> None:
+        self._say(f"would mark the run {status.value}" + (f": {error}" if error else ""))
+        return None
+
+
+def _remove_scratch(journal: JournalWriter, folder: Path) -> None:
+    journal.close()
+    shutil.rmtree(folder, ignore_errors=True)
