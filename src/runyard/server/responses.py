@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 
-class WireJSON(Response):
-    """Compact JSON of a wire model (its values are encoded already: no NaN in it)."""
+class WireJSON(JSONResponse):
+    """Compact JSON of a wire model (its values are encoded already: no NaN in it).
+    A JSONResponse, so that FastAPI puts the route's response model in the schema."""
 
     media_type = "application/json"
 
