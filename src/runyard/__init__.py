@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
+# The SDK-v1 spelling (``azureml.VERSION``, ``azureml.core.VERSION``).
+VERSION = __version__
 __all__ = [
+    "VERSION",
     "ComputeTarget",
     "Environment",
     "Experiment",
@@ -17,7 +20,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__ and name != "__version__":
+    if name in __all__ and name not in ("__version__", "VERSION"):
         from runyard import core
 
         return getattr(core, name)

@@ -10,12 +10,13 @@
     │   ├── ExperimentNotFoundError
     │   ├── RunNotFoundError
     │   ├── EnvironmentNotFoundError
-    │   ├── ComputeTargetNotFoundError
+    │   ├── ComputeTargetNotFoundError (also a ComputeTargetException)
     │   └── ArtifactNotFoundError
     ├── ConflictError               the thing exists already, or changed under us
     ├── StoreError                  the store failed (disk full, server gone)
     ├── EnvironmentBuildError       building an environment failed
     ├── ComputeError                a compute target could not start a run
+    ├── ComputeTargetException      the SDK's name: a target missing or not made
     ├── RunFailedError              a waited-for run ended Failed or Canceled
     └── AuthError                   a missing or wrong access token
 
@@ -65,7 +66,13 @@ class EnvironmentNotFoundError(NotFoundError):
     pass
 
 
-class ComputeTargetNotFoundError(NotFoundError):
+class ComputeTargetException(RunyardError):
+    """A compute target is missing or cannot be made; the SDK-v1 name that
+    ``except ComputeTargetException:`` around ``ComputeTarget(workspace=ws, name=...)``
+    catches (``runyard.core.compute_target.ComputeTargetException``)."""
+
+
+class ComputeTargetNotFoundError(NotFoundError, ComputeTargetException):
     pass
 
 

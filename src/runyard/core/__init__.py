@@ -1,11 +1,18 @@
 """The public API, with the tutorial SDK's names:
-``from runyard.core import Workspace, Experiment, Environment, ScriptRunConfig, Run``."""
+``from runyard.core import Workspace, Experiment, Environment, ScriptRunConfig, Run``.
+
+The SDK-v1 module paths live beside it: ``runyard.core.compute``,
+``.compute_target``, ``.runconfig``, ``.conda_dependencies``, ``.environment``,
+``.workspace``, ``.experiment``, ``.run``, ``.script_run_config``."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from runyard import __version__ as VERSION  # the SDK-v1 spelling
+
 __all__ = [
+    "VERSION",
     "AmlCompute",
     "ComputeTarget",
     "Environment",

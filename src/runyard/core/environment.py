@@ -13,11 +13,13 @@ Runyard builds each environment once with uv into a cache shared by all workspac
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 from runyard.config import cache_dir, validate_resource_name
+from runyard.core.conda_dependencies import CondaDependencies
+from runyard.core.notices import notice
 from runyard.environments import (
     PreparedEnvironment,
     normalize_spec,
@@ -32,12 +34,18 @@ from runyard.environments.curated import (
     find_curated,
     get_curated,
     is_reserved_name,
+    sdk_curated_names,
 )
-from runyard.environments.spec import canonical_name, canonical_requirement, requirement_name
 from runyard.errors import EnvironmentNotFoundError, ValidationError
 from runyard.store.base import Store
 
-__all__ = ["CondaDependencies", "DockerSection", "Environment", "PythonSection"]
+__all__ = [
+    "CondaDependencies",
+    "DockerSection",
+    "Environment",
+    "EnvironmentDict",
+    "PythonSection",
+]
 
 
 class _HasStore(Protocol):
@@ -45,103 +53,6 @@ class _HasStore(Protocol):
 
     @property
     def store(self) -> Store: ...
-
-
-def _conda_name(match_spec: str) -> str:
-    from runyard.environments.condafile import conda_package_name
-
-    return conda_package_name(match_spec)
-
-
-class CondaDependencies:
-    """The packages of an environment, as in the SDK's ``CondaDependencies``: pip
-    requirements, conda packages (these need conda on PATH), channels and the Python
-    version."""
-
-    def __init__(
-        self,
-        conda_packages: Iterable[str] = (),
-        pip_packages: Iterable[str] = (),
-        channels: Iterable[str] = (),
-        python_version: str | None = None,
-        pip_options: Iterable[str] = (),
-    ) -> None:
-        self._conda: list[str] = []
-        self._pip: list[str] = []
-        self._channels: list[str] = []
-        self.pip_options: list[str] = list(pip_options)
-        self.python_version = python_version
-        for package in conda_packages:
-            self.add_conda_package(package)
-        for requirement in pip_packages:
-            self.add_pip_package(requirement)
-        for channel in channels:
-            self.add_channel(channel)
-
-    @staticmethod
-    def create(
-        pip_packages: Iterable[str] = (),
-        conda_packages: Iterable[str] = (),
-        python_version: str | None = None,
-        channels: Iterable[str] = (),
-    ) -> CondaDependencies:
-        """As ``CondaDependencies.create(pip_packages=[...], conda_packages=[...])``."""
-        return CondaDependencies(conda_packages, pip_packages, channels, python_version)
-
-    @property
-    def pip_packages(self) -> list[str]:
-        return list(self._pip)
-
-    @property
-    def conda_packages(self) -> list[str]:
-        return list(self._conda)
-
-    @property
-    def channels(self) -> list[str]:
-        return list(self._channels)
-
-    def add_pip_package(self, pip_package: str) -> None:
-        """Adds a pip requirement (``"torch==2.13.0"``), replacing one of the same name."""
-        requirement = canonical_requirement(pip_package)
-        name = requirement_name(requirement)
-        self._pip = [r for r in self._pip if requirement_name(r) != name] + [requirement]
-
-    def remove_pip_package(self, pip_package: str) -> None:
-        name = canonical_name(pip_package.split("=")[0].split("<")[0].split(">")[0].strip())
-        self._pip = [r for r in self._pip if requirement_name(r) != name]
-
-    def add_conda_package(self, conda_package: str) -> None:
-        """Adds a conda package (``"numpy=1.26"``); ``python=X`` sets the Python version.
-        Building an environment with conda packages needs conda, mamba or micromamba."""
-        spec = conda_package.strip()
-        if not spec:
-            raise ValidationError("add_conda_package() needs a package such as 'numpy=1.26'")
-        name = _conda_name(spec)
-        if name == "python":
-            from runyard.environments.spec import python_version_from_conda
-
-            self.python_version = python_version_from_conda(spec.split("::")[-1])
-            return
-        if name == "pip":
-            return  # pip is always there
-        self._conda = [c for c in self._conda if _conda_name(c) != name] + [spec]
-
-    def remove_conda_package(self, conda_package: str) -> None:
-        name = _conda_name(conda_package)
-        self._conda = [c for c in self._conda if _conda_name(c) != name]
-
-    def add_channel(self, channel: str) -> None:
-        if channel not in self._channels:
-            self._channels.append(channel)
-
-    def set_python_version(self, version: str) -> None:
-        self.python_version = version
-
-    def __repr__(self) -> str:
-        return (
-            f"CondaDependencies(python={self.python_version!r}, pip={self._pip!r}, "
-            f"conda={self._conda!r}, channels={self._channels!r})"
-        )
 
 
 class PythonSection:
@@ -160,6 +71,34 @@ class DockerSection:
     def __init__(self) -> None:
         self.enabled: bool = False
         self.base_image: str | None = None
+        self.base_dockerfile: str | None = None
+        self.shm_size: str | None = None
+        self.arguments: list[str] = []
+
+
+class EnvironmentDict(dict[str, "Environment"]):
+    """``ws.environments`` and ``Environment.list(ws)``: environments by name. Looking
+    up an SDK curated name that is not listed (``AzureML-PyTorch-1.6-CPU``) gives the
+    closest curated environment, with a notice; an unknown name is a KeyError that
+    names the environments there are."""
+
+    def __getitem__(self, name: str) -> Environment:
+        if isinstance(name, str) and is_reserved_name(name) and dict.__contains__(self, name):
+            match = find_curated(name)
+            if match is not None and match.notice:
+                notice(match.notice.removeprefix("runyard: "), key=f"env:{name}")
+        return super().__getitem__(name)
+
+    def __missing__(self, name: str) -> Environment:
+        if isinstance(name, str) and is_reserved_name(name):
+            match = find_curated(name)
+            if match is not None:
+                return Environment.from_spec(get_curated(name))
+        known = ", ".join(sorted(self))
+        raise KeyError(
+            f"no environment called {name!r}; there are: {known}. Register one with "
+            "env.register(ws)"
+        )
 
 
 class Environment:
@@ -174,6 +113,8 @@ class Environment:
         self.environment_variables: dict[str, str] = {}
         # Made from a conda spec: built with conda when it is on PATH.
         self._conda_file = False
+        # The file it was read from, named in errors about its lines.
+        self._source: Path | None = None
 
     # -- making one --------------------------------------------------------------------
 
@@ -192,7 +133,9 @@ class Environment:
         """An environment from a conda environment file (name, channels, dependencies
         with ``python=3.x`` and a ``pip:`` list, variables). Conda packages need conda
         on PATH; a file with only python and pip packages is built with uv."""
-        return cls._from_conda(name, read_conda_file(file_path))
+        env = cls._from_conda(name, read_conda_file(file_path))
+        env._source = Path(file_path).expanduser().resolve()
+        return env
 
     @classmethod
     def from_existing_conda_environment(cls, name: str, conda_environment_name: str) -> Environment:
@@ -301,17 +244,18 @@ class Environment:
         return cls.from_spec({**record.spec, "version": record.version})
 
     @classmethod
-    def list(cls, workspace: _HasStore) -> dict[str, Environment]:
-        """Every environment by name: the latest version of each registered one, and
-        the curated ones."""
+    def list(cls, workspace: _HasStore) -> EnvironmentDict:
+        """Every environment by name: the latest version of each registered one, the
+        curated ones, and the SDK's curated names (each as the curated environment it
+        stands for here)."""
         out: dict[str, Environment] = {}
-        for name in curated_names():
+        for name in (*curated_names(), *sdk_curated_names()):
             match = find_curated(name)
             if match is not None:
                 out[name] = cls.from_spec(match.spec)
         for record in workspace.store.list_environments():  # by name, then version
             out[record.name] = cls.from_spec({**record.spec, "version": record.version})
-        return dict(sorted(out.items()))
+        return EnvironmentDict(sorted(out.items()))
 
     # -- building ----------------------------------------------------------------------
 

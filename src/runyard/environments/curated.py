@@ -36,6 +36,18 @@ _AZURE_KEYWORDS: tuple[tuple[str, str], ...] = (
     ("default", MINIMAL),
 )
 AZURE_PREFIX = "azureml-"
+# SDK-v1 curated names that real scripts use; Environment.list(ws) lists them too.
+SDK_CURATED = (
+    "AzureML-Minimal",
+    "AzureML-Tutorial",
+    "AzureML-PyTorch-1.6-CPU",
+    "AzureML-PyTorch-1.6-GPU",
+    "AzureML-pytorch-1.10-ubuntu18.04-py38-cuda11-gpu",
+    "AzureML-sklearn-0.24-ubuntu18.04-py37-cpu",
+    "AzureML-sklearn-1.0-ubuntu20.04-py38-cpu",
+    "AzureML-Scikit-learn-0.20.3",
+    "AzureML-lightgbm-3.2-ubuntu18.04-py37-cpu",
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,11 @@ def _load(name: str) -> dict[str, Any]:
 def curated_names() -> list[str]:
     """The names of the curated environments, sorted."""
     return sorted(p.stem for p in CURATED_DIR.glob("*.json"))
+
+
+def sdk_curated_names() -> list[str]:
+    """The SDK-v1 curated names Runyard knows, each standing for a curated one."""
+    return list(SDK_CURATED)
 
 
 def is_reserved_name(name: str) -> bool:
@@ -99,7 +116,8 @@ def get_curated(name: str, *, announce: bool = True) -> dict[str, Any]:
     if match is None:
         raise EnvironmentNotFoundError(
             f"no curated environment called {name!r}; the curated ones are "
-            f"{', '.join(curated_names())}"
+            f"{', '.join(curated_names())}. For another framework (TensorFlow ...) "
+            "make one: Environment.from_pip_requirements('tf-env', 'requirements.txt')"
         )
     if match.notice and announce:
         print(match.notice, file=sys.stderr)

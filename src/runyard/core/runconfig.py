@@ -1,0 +1,277 @@
+"""The SDK-v1 module path ``azureml.core.runconfig``: how a script is run.
+
+    run_config = RunConfiguration()
+    run_config.environment.python.conda_dependencies = CondaDependencies.create(
+        pip_packages=["scikit-learn"])
+    run_config.target = "cpu-cluster"
+    src = ScriptRunConfig(".", "train.py", run_config=run_config,
+                          docker_runtime_config=DockerConfiguration(use_docker=True),
+                          distributed_job_config=PyTorchConfiguration(process_count=1))
+
+Runyard runs no containers: ``DockerConfiguration(use_docker=True)`` is accepted with a
+one-line notice, and the run uses its environment's Python. The distributed job
+configurations are recorded with the run; running more than one process comes with
+distributed runs (issue 19), so until then a run asking for more is refused at submit.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from runyard.core.notices import notice
+from runyard.errors import ValidationError
+
+if TYPE_CHECKING:
+    from runyard.core.compute_target import ComputeTarget
+    from runyard.core.conda_dependencies import CondaDependencies
+    from runyard.core.environment import Environment
+
+__all__ = [
+    "DEFAULT_CPU_IMAGE",
+    "DEFAULT_GPU_IMAGE",
+    "DistributedConfiguration",
+    "DockerConfiguration",
+    "MpiConfiguration",
+    "PyTorchConfiguration",
+    "RunConfiguration",
+    "TensorflowConfiguration",
+]
+
+# The SDK's base image names. Runyard builds no images: an environment whose
+# docker.base_image is one of the SDK's Azure ML images is built without it (a notice).
+DEFAULT_CPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04"
+DEFAULT_GPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-cuda11.1-cudnn8-ubuntu20.04"
+DISTRIBUTED_ISSUE = 19
+_DEFAULT_ENV_NAME = "default-environment"
+
+
+def _count(kind: str, name: str, value: object, default: int = 1) -> int:
+    if value is None:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValidationError(f"{kind}({name}=...) must be a whole number >= 1, got {value!r}")
+    return value
+
+
+class DockerConfiguration:
+    """``DockerConfiguration(use_docker=True, shm_size="2g")``: accepted and recorded.
+    No Docker engine is used locally; ``use_docker=True`` says so once, in a notice."""
+
+    def __init__(
+        self,
+        use_docker: bool = False,
+        shm_size: str | None = None,
+        shared_volumes: bool = True,
+        arguments: Sequence[str] | None = None,
+    ) -> None:
+        self.use_docker = bool(use_docker)
+        self.shm_size = shm_size
+        self.shared_volumes = shared_volumes
+        self.arguments = list(arguments or [])
+        if self.use_docker:
+            notice(
+                "DockerConfiguration(use_docker=True): runs here use their environment's "
+                "Python on this machine, not a Docker container",
+                key="docker",
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "useDocker": self.use_docker,
+            "shmSize": self.shm_size,
+            "sharedVolumes": self.shared_volumes,
+            "arguments": list(self.arguments),
+        }
+
+    def __repr__(self) -> str:
+        return f"DockerConfiguration(use_docker={self.use_docker!r})"
+
+
+class DistributedConfiguration(ABC):
+    """Base of the distributed job configurations: a framework and a process count."""
+
+    framework = "Python"
+
+    @property
+    @abstractmethod
+    def process_count(self) -> int:
+        """How many processes the run asks for."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"framework": self.framework, "processCount": self.process_count}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.as_dict()!r})"
+
+
+class PyTorchConfiguration(DistributedConfiguration):
+    """``PyTorchConfiguration(process_count=4, node_count=1)`` (torch.distributed)."""
+
+    framework = "PyTorch"
+
+    def __init__(
+        self,
+        communication_backend: str = "Nccl",
+        process_count: int | None = None,
+        node_count: int = 1,
+    ) -> None:
+        self.communication_backend = communication_backend
+        self.node_count = _count("PyTorchConfiguration", "node_count", node_count)
+        self._process_count = _count(
+            "PyTorchConfiguration", "process_count", process_count, self.node_count
+        )
+
+    @property
+    def process_count(self) -> int:
+        return self._process_count
+
+    @process_count.setter
+    def process_count(self, value: int) -> None:
+        self._process_count = _count("PyTorchConfiguration", "process_count", value)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **super().as_dict(),
+            "communicationBackend": self.communication_backend,
+            "nodeCount": self.node_count,
+        }
+
+
+class MpiConfiguration(DistributedConfiguration):
+    """``MpiConfiguration(process_count_per_node=2, node_count=1)`` (Horovod, MPI)."""
+
+    framework = "Mpi"
+
+    def __init__(self, process_count_per_node: int = 1, node_count: int = 1) -> None:
+        self.process_count_per_node = _count(
+            "MpiConfiguration", "process_count_per_node", process_count_per_node
+        )
+        self.node_count = _count("MpiConfiguration", "node_count", node_count)
+
+    @property
+    def process_count(self) -> int:
+        return self.process_count_per_node * self.node_count
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **super().as_dict(),
+            "processCountPerNode": self.process_count_per_node,
+            "nodeCount": self.node_count,
+        }
+
+
+class TensorflowConfiguration(DistributedConfiguration):
+    """``TensorflowConfiguration(worker_count=2, parameter_server_count=1)``."""
+
+    framework = "TensorFlow"
+
+    def __init__(self, worker_count: int = 1, parameter_server_count: int = 1) -> None:
+        self.worker_count = _count("TensorflowConfiguration", "worker_count", worker_count)
+        servers = parameter_server_count
+        if not isinstance(servers, int) or isinstance(servers, bool) or servers < 0:
+            raise ValidationError(
+                "TensorflowConfiguration(parameter_server_count=...) must be a whole "
+                f"number >= 0, got {servers!r}"
+            )
+        self.parameter_server_count = servers
+
+    @property
+    def process_count(self) -> int:
+        return self.worker_count + self.parameter_server_count
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **super().as_dict(),
+            "workerCount": self.worker_count,
+            "parameterServerCount": self.parameter_server_count,
+        }
+
+
+def check_distributed(config: DistributedConfiguration | None) -> dict[str, Any] | None:
+    """The configuration as recorded with the run; ValidationError for more than one
+    process, which needs distributed runs (not yet here)."""
+    if config is None:
+        return None
+    if not isinstance(config, DistributedConfiguration):
+        raise ValidationError(
+            "distributed_job_config must be a PyTorchConfiguration, MpiConfiguration or "
+            f"TensorflowConfiguration, got {type(config).__name__}"
+        )
+    if config.process_count > 1:
+        raise ValidationError(
+            f"{type(config).__name__} asks for {config.process_count} processes, but "
+            f"Runyard does not start distributed runs yet (issue {DISTRIBUTED_ISSUE}, "
+            "distributed training): submit with process_count=1 (one process), or "
+            "leave distributed_job_config out"
+        )
+    return config.as_dict()
+
+
+class RunConfiguration:
+    """``script_run_config.run_config``: the environment, target, limits and variables
+    of a run, with the SDK's attribute names. ``run_config.environment`` starts as a
+    default environment (this interpreter, as in ``ScriptRunConfig`` without one);
+    changing it (``.python.conda_dependencies = ...``) makes it a built one."""
+
+    def __init__(
+        self,
+        script: str | None = None,
+        arguments: Sequence[Any] | None = None,
+        framework: str | None = None,
+        communicator: str | None = None,
+        conda_dependencies: CondaDependencies | None = None,
+        _history_enabled: bool | None = None,
+        _path: str | None = None,
+        _name: str | None = None,
+        command: str | Sequence[str] | None = None,
+        *,
+        environment: Environment | None = None,
+        target: str | ComputeTarget = "local",
+        max_run_duration_seconds: int | None = None,
+        environment_variables: Mapping[str, str] | None = None,
+    ) -> None:
+        self.script = script
+        self.arguments = list(arguments or [])
+        self.framework = framework or "Python"
+        self.communicator = communicator or "None"
+        self.command = command
+        self.target = target
+        self.max_run_duration_seconds = max_run_duration_seconds
+        self.environment_variables: dict[str, str] = dict(environment_variables or {})
+        self.node_count = 1
+        self.history_enabled = True if _history_enabled is None else _history_enabled
+        self.docker = DockerConfiguration()
+        self.mpi = MpiConfiguration()
+        self.pytorch = PyTorchConfiguration()
+        self.tensorflow = TensorflowConfiguration()
+        self._environment = environment
+        self._default: dict[str, Any] | None = None
+        if conda_dependencies is not None:
+            self.environment.python.conda_dependencies = conda_dependencies
+
+    @property
+    def environment(self) -> Environment:
+        if self._environment is None:
+            from runyard.core.environment import Environment
+
+            self._environment = Environment(_DEFAULT_ENV_NAME)
+            self._default = self._environment.to_spec()
+        return self._environment
+
+    @environment.setter
+    def environment(self, value: Environment | None) -> None:
+        self._environment = value
+        self._default = None
+
+    def submitted_environment(self) -> Environment | None:
+        """The environment a run is built in: None (this interpreter) while it is the
+        untouched default."""
+        env = self._environment
+        if env is None or (self._default is not None and env.to_spec() == self._default):
+            return None
+        return env
+
+    def __repr__(self) -> str:
+        return f"RunConfiguration(target={self.target!r}, environment={self._environment!r})"
