@@ -32,10 +32,11 @@ from benchmarks.target_table import Result, print_table
 from runyard.compute.local import dispatch
 from runyard.config import WorkspaceConfig
 from runyard.entities import ComputeTargetConfig, RunInfo, RunKind, RunStatus
-from runyard.runner.owner import local_pid
+from runyard.runner.local import open_workspace_store
 from runyard.store.artifacts import DRIVER_LOG, LocalArtifactRepository
 from runyard.store.snapshots import SnapshotStore
-from runyard.store.workspace_files import open_workspace_store, write_config
+from runyard.workspace import write_config
+from runyard.workspace.owner import local_pid
 
 OLD_NS = 1_600_000_000 * 10**9
 

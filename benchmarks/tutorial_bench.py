@@ -30,7 +30,7 @@ from runyard.core import (
     Workspace,
 )
 from runyard.environments import prepare
-from runyard.environments.client import with_client_on_path
+from runyard.environments.runyard_link import put_runyard_on_path
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cifar10-tutorial"
 
@@ -48,7 +48,7 @@ def main() -> None:
         ComputeTarget.create(ws, "cpu", LocalCompute.provisioning_configuration(1))
         env = Environment.get(ws, "Runyard-PyTorch-CPU")
         prepared = prepare(env.to_spec(), Path(tmp) / "build.log")
-        direct_env = with_client_on_path(dict(os.environ))
+        direct_env = put_runyard_on_path(dict(os.environ))
         direct, submitted = [], []
         for _ in range(opts.repeat):
             work = Path(tmp) / "direct"

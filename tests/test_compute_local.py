@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from runyard.compute import get_dispatcher
 from runyard.compute.cancel import cancel_run
 from runyard.entities import ACTIVE_STATUSES, ComputeTargetConfig, RunQuery, RunStatus
 from runyard.errors import ComputeError, RunNotFoundError
+from runyard.workspace.owner import local_pid
 from tests.test_runner_support import GRACE_S, Workspace, make_workspace, pid_gone, wait_for
 
 
@@ -70,7 +72,7 @@ def test_cancel_stops_a_running_script_within_the_grace_period(
     ws.wait_log(run.run_id, "waiting")
     running = ws.wait_status(run.run_id, RunStatus.RUNNING)
     asked = time.monotonic()
-    assert cancel_run(ws.store, run.run_id).definition["cancel_requested"] is True
+    assert cancel_run(ws.store, run.run_id).cancel_requested_at is not None
     done = ws.wait(run.run_id, timeout=15)
     took = time.monotonic() - asked
     assert done.status is RunStatus.CANCELED
@@ -90,7 +92,8 @@ def test_cancel_requested_is_seen_at_the_heartbeat(ws: Workspace) -> None:
     run = ws.submit(CANCELLABLE.format(ignore=False))
     ws.wait_log(run.run_id, "waiting")
     ws.wait_status(run.run_id, RunStatus.RUNNING)
-    ws.store.update_definition(run.run_id, {"cancel_requested": True})
+    asked = ws.store.request_cancel(run.run_id)
+    assert asked.status is RunStatus.RUNNING and asked.cancel_requested_at is not None
     done = ws.wait(run.run_id, timeout=15)
     assert (done.status, done.error) == (RunStatus.CANCELED, "canceled on request")
 
@@ -103,6 +106,61 @@ def test_cancel_a_queued_run_and_a_finished_one(ws: Workspace) -> None:
     assert cancel_run(ws.store, queued.run_id) == ws.store.get_run(queued.run_id)
     with pytest.raises(RunNotFoundError):
         cancel_run(ws.store, "no-such-run")
+
+
+def test_request_cancel_is_a_store_operation(ws: Workspace) -> None:
+    queued = ws.create("print('never')\n")
+    done = ws.store.request_cancel(queued.run_id)
+    assert (done.status, done.error) == (RunStatus.CANCELED, "canceled while queued")
+    assert done.cancel_requested_at is not None and done.ended_at is not None
+    assert ws.store.request_cancel(queued.run_id) == done  # finished: unchanged
+    active = ws.create("print('claimed, never started')\n")
+    assert ws.store.claim_next_queued("cpu", 2) is not None
+    first = ws.store.request_cancel(active.run_id)
+    again = ws.store.request_cancel(active.run_id)
+    assert first.status is again.status is RunStatus.PREPARING  # its runner ends it
+    assert first.cancel_requested_at is not None
+    assert again.cancel_requested_at == first.cancel_requested_at  # the first request counts
+    with pytest.raises(RunNotFoundError):
+        ws.store.request_cancel("no-such-run")
+
+
+@pytest.fixture
+def silent_index() -> Iterator[str]:
+    """A package index that accepts connections and never answers: a build that uses
+    it hangs (as with a very slow index) until it is stopped."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/simple"
+
+
+@pytest.mark.usefixtures("env_cache")
+@pytest.mark.parametrize("signalled", [True, False], ids=["cancel_run", "store-only"])
+def test_cancel_stops_the_environment_build(
+    ws: Workspace, silent_index: str, signalled: bool
+) -> None:
+    spec = {
+        "schema": 1,
+        "name": "stuck",
+        "pip": [f"six=={time.time_ns()}"],  # a spec no earlier test has built
+        "pip_options": [f"--index-url {silent_index}"],
+    }
+    run = ws.submit("print('never')\n", environment={"name": "stuck", "version": 1, "spec": spec})
+    build_log = ws.artifacts.local_path(run.run_id, "system_logs/environment_build.log")
+    wait_for(lambda: build_log.exists() and "$ " in build_log.read_text(), 30, "the build")
+    runner = local_pid(ws.store.get_run(run.run_id).owner)
+    assert runner is not None
+    asked = time.monotonic()
+    if signalled:
+        cancel_run(ws.store, run.run_id)
+    else:  # what a runner on another machine gets: only the store's request
+        ws.store.request_cancel(run.run_id)
+    done = ws.wait(run.run_id, timeout=20)
+    assert (done.status, done.error) == (RunStatus.CANCELED, "canceled before the script started")
+    assert time.monotonic() - asked < 8  # the heartbeat (2 s) sees it; no build timeout
+    wait_for(lambda: pid_gone(runner), 10, "the runner to exit")
+    assert "never" not in ws.log(run.run_id)
 
 
 def test_a_finishing_runner_starts_the_next_queued_run(tmp_path: Path) -> None:
@@ -120,9 +178,9 @@ def test_the_run_outlives_the_process_that_dispatched_it(ws: Workspace) -> None:
     code = (
         "import sys; from pathlib import Path\n"
         "from runyard.compute.local import dispatch\n"
-        "from runyard.store.workspace_files import open_workspace_store\n"
-        "config, store = open_workspace_store(Path(sys.argv[1]))\n"
-        "print(dispatch(store, Path(sys.argv[1]), config.compute_targets['cpu']))\n"
+        "from runyard.runner.local import open_workspace_store\n"
+        "ws, store = open_workspace_store(Path(sys.argv[1]))\n"
+        "print(dispatch(store, ws.config_path, ws.target('cpu')))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, str(ws.config_path)],

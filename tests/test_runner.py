@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from runyard.entities import RunStatus
-from runyard.runner.owner import local_pid
+from runyard.workspace.owner import local_pid
 from tests.test_runner_support import Workspace, make_workspace, pid_gone, wait_for
 
 

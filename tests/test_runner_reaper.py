@@ -17,8 +17,8 @@ import pytest
 
 from runyard.entities import RunInfo, RunKind, RunStatus
 from runyard.runner import reaper
+from runyard.runner.local import open_workspace_store
 from runyard.runner.reaper import death_reason, reap_dead_runs
-from runyard.store.workspace_files import open_workspace_store
 from runyard.tracking.journal import JournalWriter
 from tests.test_runner_support import Workspace, make_workspace
 
@@ -68,7 +68,7 @@ def test_runs_whose_local_owner_died_are_failed(ws: Workspace) -> None:
 def test_a_dead_run_that_was_asked_to_cancel_is_canceled(ws: Workspace) -> None:
     pid = dead_pid()
     run = claimed(ws, f"{pid}@{HOST}")
-    ws.store.update_definition(run.run_id, {"cancel_requested": True})
+    assert ws.store.request_cancel(run.run_id).cancel_requested_at is not None
     assert reap_dead_runs(ws.store) == [run.run_id]
     done = ws.store.get_run(run.run_id)
     assert done.status is RunStatus.CANCELED

@@ -19,11 +19,12 @@ import pytest
 from runyard.compute.local import dispatch
 from runyard.config import WorkspaceConfig
 from runyard.entities import ACTIVE_STATUSES, ComputeTargetConfig, RunInfo, RunKind, RunStatus
-from runyard.runner.owner import local_pid
+from runyard.runner.local import open_workspace_store
 from runyard.store.artifacts import DRIVER_LOG, LocalArtifactRepository
 from runyard.store.base import Store
 from runyard.store.snapshots import SnapshotStore
-from runyard.store.workspace_files import open_workspace_store, write_config
+from runyard.workspace import write_config
+from runyard.workspace.owner import local_pid
 
 T = TypeVar("T")
 GRACE_S = 1.0

@@ -1,7 +1,7 @@
 """The one place that knows environment variable names, default paths and limits.
 
 Reading ``os.environ`` is allowed here; reading or writing files is not (that is the
-job of ``core.workspace`` and the store).
+job of :mod:`runyard.workspace` and the store).
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ CONFIG_FILENAME = "config.json"
 DEFAULT_DB_FILENAME = "runyard.db"
 DEFAULT_ARTIFACT_DIRNAME = "artifacts"
 DEFAULT_STUDIO_PORT = 8765
-# What a local workspace reports as its SDK subscription, resource group and location.
-LOCAL_LABEL = "local"
 
 # Variables the runner sets for the script it starts; Run.get_context() reads them.
 ENV_RUN_ID = "RUNYARD_RUN_ID"
@@ -34,6 +32,12 @@ ENV_TOKEN = "RUNYARD_TOKEN"
 ENV_STUDIO_URL = "RUNYARD_STUDIO_URL"
 # Where built environments are cached, shared by all of a user's workspaces.
 ENV_CACHE_DIR = "RUNYARD_CACHE_DIR"
+# What a Ray job's runner is given, to start the target's next queued run from the node.
+ENV_RAY_ADDRESS = "RUNYARD_RAY_ADDRESS"
+ENV_RAY_TARGET = "RUNYARD_RAY_TARGET"
+# Overrides of the snapshot limits below.
+ENV_SNAPSHOT_MAX_BYTES = "RUNYARD_SNAPSHOT_MAX_BYTES"
+ENV_SNAPSHOT_MAX_FILES = "RUNYARD_SNAPSHOT_MAX_FILES"
 
 # Limits. Each is enforced with an error that names it and the fix.
 MAX_NAME_LENGTH = 255  # experiment, metric, tag and property names
@@ -57,6 +61,29 @@ def cache_dir() -> Path:
         return Path(explicit).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "runyard"
+
+
+def snapshot_limits() -> tuple[int, int]:
+    """(max bytes, max files) of a snapshot: ``$RUNYARD_SNAPSHOT_MAX_BYTES`` and
+    ``$RUNYARD_SNAPSHOT_MAX_FILES``, else the defaults. ValidationError for a value
+    that is not a positive whole number."""
+    return (
+        _positive_int(ENV_SNAPSHOT_MAX_BYTES, DEFAULT_SNAPSHOT_MAX_BYTES),
+        _positive_int(ENV_SNAPSHOT_MAX_FILES, DEFAULT_SNAPSHOT_MAX_FILES),
+    )
+
+
+def _positive_int(var: str, default: int) -> int:
+    raw = os.environ.get(var)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError(f"{var}={raw!r} is not a whole number") from None
+    if value <= 0:
+        raise ValidationError(f"{var} must be positive")
+    return value
 
 
 def check_utf8(what: str, text: str) -> str:
@@ -99,12 +126,6 @@ class WorkspaceConfig:
     artifact_root: str
     compute_targets: Mapping[str, ComputeTargetConfig] = field(default_factory=dict)
     studio_url: str = f"http://127.0.0.1:{DEFAULT_STUDIO_PORT}"
-    # The SDK-v1 identity (``ws.subscription_id`` ...): labels recorded locally.
-    subscription_id: str = LOCAL_LABEL
-    resource_group: str = LOCAL_LABEL
-    location: str = LOCAL_LABEL
-    # A Ray cluster the SDK's AmlCompute targets are made on: {"address", "options"}.
-    ray_cluster: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,10 +133,6 @@ class WorkspaceConfig:
             "tracking_uri": self.tracking_uri,
             "artifact_root": self.artifact_root,
             "studio_url": self.studio_url,
-            "subscription_id": self.subscription_id,
-            "resource_group": self.resource_group,
-            "location": self.location,
-            **({"ray_cluster": dict(self.ray_cluster)} if self.ray_cluster else {}),
             "compute_targets": {
                 name: {
                     "type": c.type,
@@ -150,28 +167,12 @@ class WorkspaceConfig:
         studio_url = data.get("studio_url", f"http://127.0.0.1:{DEFAULT_STUDIO_PORT}")
         if not isinstance(studio_url, str):
             raise ConfigError(f"{source}: 'studio_url' must be a string")
-        labels = {
-            k: data.get(k, LOCAL_LABEL) for k in ("subscription_id", "resource_group", "location")
-        }
-        for key, value in labels.items():
-            if not isinstance(value, str):
-                raise ConfigError(f"{source}: {key!r} must be a string")
-        ray_cluster = data.get("ray_cluster")
-        if ray_cluster is not None and not (
-            isinstance(ray_cluster, dict) and isinstance(ray_cluster.get("address"), str)
-        ):
-            raise ConfigError(
-                f"{source}: 'ray_cluster' must be an object with an 'address' such as "
-                "http://127.0.0.1:8265"
-            )
         return cls(
             name=data["name"],
             tracking_uri=data["tracking_uri"],
             artifact_root=data["artifact_root"],
             compute_targets=targets,
             studio_url=studio_url,
-            ray_cluster=ray_cluster,
-            **labels,
         )
 
 

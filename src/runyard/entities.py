@@ -93,6 +93,8 @@ class RunInfo:
     error: str | None = None
     heartbeat_at: float | None = None
     owner: str | None = None  # "pid@host" of the process that drives the run
+    # When someone asked the run to stop (Store.request_cancel); None: nobody has.
+    cancel_requested_at: float | None = None
     # Bumped by every write that changes what the run's page shows (points, records,
     # status, tags, properties): a live view compares it instead of re-reading.
     change_seq: int = 0

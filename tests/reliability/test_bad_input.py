@@ -27,7 +27,7 @@ from runyard.entities import ComputeTargetConfig, RunQuery
 from runyard.errors import RunyardError
 from runyard.server import create_app
 from runyard.store import open_store
-from runyard.store.workspace_files import read_config, resolve_paths
+from runyard.workspace import read_config, resolve_paths
 from tests.reliability.bad_inputs import (
     CATALOGUE,
     TOKEN,

@@ -28,21 +28,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runyard.config import CANCEL_GRACE_S, ENV_STUDIO_URL, ENV_TOKEN, HEARTBEAT_TIMEOUT_S
+from runyard.config import ENV_STUDIO_URL, ENV_TOKEN, HEARTBEAT_TIMEOUT_S
 from runyard.entities import ACTIVE_STATUSES, ComputeTargetConfig, RunInfo, RunQuery, RunStatus
 from runyard.errors import AuthError, ComputeError, ConflictError, NotFoundError, RunyardError
 from runyard.runner import ray_jobs
+from runyard.runner.slots import fill_slots
 from runyard.store.base import Store
 from runyard.store.snapshots import SnapshotStore
-from runyard.store.workspace_files import read_config, resolve_paths
+from runyard.workspace.paths import ResolvedWorkspace
 
 __all__ = ["RayDispatcher", "StudioAccess", "reconcile", "studio_access"]
 
 log = logging.getLogger(__name__)
 
-CANCEL_REQUESTED = "cancel_requested"  # as runyard.compute.cancel writes it
-GRACE_OPTION = "cancel_grace_seconds"  # as runyard.runner.supervisor reads it
-OWNER_PREFIX = "ray-job:"
 _WATCH_FAST_S = 0.25  # while a run waits for its runner
 _WATCH_SLOW_S = 2.0  # while the runner drives it
 _PENDING_BEAT_S = 5.0  # well inside the reaper's HEARTBEAT_TIMEOUT_S
@@ -63,7 +61,7 @@ def studio_access(config_path: Path, target: ComputeTargetConfig) -> StudioAcces
     options = target.options
     url = _text(options.get("server_url")) or os.environ.get(ENV_STUDIO_URL)
     if not url:
-        url = read_config(Path(config_path)).studio_url
+        url = ResolvedWorkspace.load(Path(config_path)).config.studio_url
     token = _text(options.get("token")) or os.environ.get(ENV_TOKEN)
     if not token:
         raise ComputeError(
@@ -81,11 +79,6 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def grace_seconds(target: ComputeTargetConfig) -> float:
-    value = target.options.get(GRACE_OPTION)
-    return float(value) if isinstance(value, (int, float)) else CANCEL_GRACE_S
-
-
 class RayDispatcher:
     """Starts queued runs of a Ray target as Ray jobs."""
 
@@ -101,7 +94,7 @@ class RayDispatcher:
         Ray installed, the cluster answering, the studio answering with this workspace
         and accepting the token. Then uploads the run's snapshot to the studio unless it
         has it (it has when it shares this workspace's artifact root)."""
-        from runyard.store.http import HttpStore
+        from runyard.remote import HttpStore
 
         ray_jobs.client(_address(target))
         access = studio_access(config_path, target)
@@ -129,8 +122,8 @@ class RayDispatcher:
                 ) from None
             snapshot_id = definition.get("snapshot_id")
             if isinstance(snapshot_id, str):
-                _uri, root = resolve_paths(read_config(Path(config_path)), Path(config_path).parent)
-                studio.snapshots.upload(SnapshotStore(root / "snapshots"), snapshot_id)
+                snapshots = ResolvedWorkspace.load(Path(config_path)).snapshots
+                studio.snapshots.upload(SnapshotStore(snapshots), snapshot_id)
         finally:
             studio.close()
 
@@ -141,23 +134,8 @@ class RayDispatcher:
         address = _address(target)
         access = studio_access(config_path, target)
         reconcile(store, target)
-        started: list[str] = []
-        while (run := store.claim_next_queued(target.name, target.max_concurrent_runs)) is not None:
-            try:
-                job_id = ray_jobs.submit(
-                    address,
-                    run.run_id,
-                    tracking_uri=access.url,
-                    token=access.token,
-                    target=target,
-                    grace_s=grace_seconds(target),
-                )
-            except ComputeError as exc:
-                _finish(store, run, RunStatus.FAILED, f"could not submit the Ray job: {exc}")
-                raise
-            # Names the job driving the run until its runner beats its own heart.
-            store.heartbeat(run.run_id, owner=OWNER_PREFIX + job_id)
-            started.append(run.run_id)
+        starter = ray_jobs.RayJobStarter(address, access.url, access.token, target)
+        started = fill_slots(store, target, starter)
         if started:
             watch(store, target, started)
         return started
@@ -197,7 +175,7 @@ def check_run(
     address = _address(target)
     job_id = ray_jobs.submission_id(run.run_id)
     job = ray_jobs.state(address, job_id)
-    canceled = bool(run.definition.get(CANCEL_REQUESTED))
+    canceled = run.cancel_requested_at is not None
     if not job.terminal:
         stale = time.time() - (run.heartbeat_at or 0.0) > _PENDING_BEAT_S
         if job.status == "PENDING" and run.status is RunStatus.PREPARING and stale:
@@ -222,7 +200,7 @@ def check_run(
     tail = ray_jobs.log_tail(address, job_id)
     if tail:
         reason += f"\n--- the end of the job's log ---\n{tail}"
-    status = RunStatus.CANCELED if current.definition.get(CANCEL_REQUESTED) else RunStatus.FAILED
+    status = RunStatus.CANCELED if current.cancel_requested_at is not None else RunStatus.FAILED
     return _finish(store, current, status, reason)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,23 +14,6 @@ if TYPE_CHECKING:
     from runyard.core.run import Run
     from runyard.core.script_run_config import ScriptRunConfig
     from runyard.core.workspace import Workspace
-
-ENV_SNAPSHOT_MAX_BYTES = "RUNYARD_SNAPSHOT_MAX_BYTES"
-ENV_SNAPSHOT_MAX_FILES = "RUNYARD_SNAPSHOT_MAX_FILES"
-
-
-def _limit(var: str, default: int) -> int:
-    raw = os.environ.get(var)
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError(f"{var}={raw!r} is not a whole number") from None
-    if value <= 0:
-        raise ValidationError(f"{var} must be positive")
-    return value
-
 
 def _check_variables(variables: Mapping[str, Any]) -> dict[str, str]:
     """Environment variables a process can be given: checked now, not when the runner
@@ -58,14 +40,11 @@ def _target_name(config: ScriptRunConfig) -> str:
 def submit(
     experiment: Experiment, config: ScriptRunConfig, tags: Mapping[str, str] | None = None
 ) -> Run:
-    from runyard.config import DEFAULT_SNAPSHOT_MAX_BYTES, DEFAULT_SNAPSHOT_MAX_FILES
+    from runyard.config import snapshot_limits
     from runyard.store.snapshots import SnapshotStore, git_info
-
-    from runyard.core.local_build import submittable_spec
 
     ws = experiment.workspace
     target = ws.compute_target_config(_target_name(config))
-    recorded = config.submission_record()  # refuses what cannot run here, before a snapshot
     source = Path(config.source_directory).expanduser().resolve()
     if not source.is_dir():
         raise ValidationError(
@@ -80,10 +59,9 @@ def submit(
             f"script {config.script!r} was not found in {source}; give its path relative "
             "to source_directory"
         )
+    max_bytes, max_files = snapshot_limits()
     snapshot = SnapshotStore(ws.artifact_root / "snapshots").capture(
-        source,
-        max_bytes=_limit(ENV_SNAPSHOT_MAX_BYTES, DEFAULT_SNAPSHOT_MAX_BYTES),
-        max_files=_limit(ENV_SNAPSHOT_MAX_FILES, DEFAULT_SNAPSHOT_MAX_FILES),
+        source, max_bytes=max_bytes, max_files=max_files
     )
     variables = _check_variables(config.run_config.environment_variables)
     env = config.environment
@@ -91,7 +69,7 @@ def submit(
         _check_variables(env.environment_variables)
     environment: dict[str, Any] | None = None
     if env is not None:
-        environment = {"name": env.name, "version": env.version, "spec": submittable_spec(env)}
+        environment = {"name": env.name, "version": env.version, "spec": env.to_spec()}
     definition: dict[str, Any] = {
         "script": script.relative_to(source).as_posix(),
         "arguments": list(config.arguments),
@@ -102,7 +80,6 @@ def submit(
         "max_run_duration_seconds": config.max_run_duration_seconds,
         "environment_variables": variables,
         "git": git_info(source),
-        **recorded,
     }
     return _queue(ws, experiment.id, target, definition, tags)
 
@@ -146,7 +123,6 @@ def resubmit(ws: Workspace, run: Run, compute_target: str | None = None) -> Run:
         from runyard.environments import spec_from_lock
 
         definition["environment"] = {**env, "spec": spec_from_lock(env["spec"], env["lock"])}
-    definition.pop("cancel_requested", None)
     target = ws.compute_target_config(compute_target or info.compute_target)
     return _queue(
         ws,

@@ -1,6 +1,7 @@
-"""Entry point: ``python -m runyard.runner RUN_ID --workspace-config PATH``; or, for a
-run whose store is a studio (on a Ray node), ``RUN_ID --tracking-uri URL [--token T]``
-(see :mod:`runyard.runner.remote`)."""
+"""Entry point: ``python -m runyard.runner RUN_ID --workspace-config PATH`` (a run of
+this machine's workspace, :mod:`runyard.runner.local`); or, for a run whose store is a
+studio (on a Ray node), ``RUN_ID --tracking-uri URL [--token T]``
+(:mod:`runyard.runner.remote`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,6 @@ if __name__ == "__main__":
         from runyard.runner.remote import main as remote_main
 
         sys.exit(remote_main(argv))
-    from runyard.runner.supervisor import main
+    from runyard.runner.local import main
 
     sys.exit(main(argv))

@@ -1,8 +1,11 @@
-"""The runner's store work while the script runs, in a background thread.
+"""The runner's store work, in a background thread.
 
-It opens the store, records the heartbeat and the run's start (Starting, Running), then
-ingests the journal every ``INGEST_INTERVAL_S`` and beats every
-``HEARTBEAT_INTERVAL_S``, noticing cancel requests and a run finished by someone else.
+It opens the store and records the heartbeat; once the script is started it records
+the run's start (Starting, Running), then ingests the journal every
+``INGEST_INTERVAL_S``. It beats every ``HEARTBEAT_INTERVAL_S`` throughout, noticing a
+cancel request (``RunInfo.cancel_requested_at``) and a run finished by someone else.
+Started before the environment is prepared when that may take long (a build), so that
+a long build keeps the run alive for the reaper and a cancel stops it.
 
 The thread runs at a lower CPU priority (Linux nice values are per thread): on a busy
 machine the script comes first, and the supervising thread, which only waits for the
@@ -19,14 +22,12 @@ from typing import Any
 
 from runyard.config import HEARTBEAT_INTERVAL_S
 from runyard.errors import ConflictError, RunNotFoundError, RunyardError, StoreError
+from runyard.runner.parts import RunGone
 from runyard.runner.process import lower_thread_priority
-from runyard.store.base import Store
+from runyard.store.runner_protocol import RunnerStore
 
 INGEST_INTERVAL_S = 0.25
-
-
-class RunGone(Exception):
-    """The run was finished (or deleted) by someone else: stop without writing to it."""
+INGEST_ERROR_TAG = "runyard.ingest.error"
 
 
 class Monitor:
@@ -38,8 +39,8 @@ class Monitor:
         journal: Path,
         owner: str,
         *,
-        connect: Callable[[], Store],
-        startup: Callable[[Store], None],
+        connect: Callable[[], RunnerStore],
+        on_cancel: Callable[[], None],
         wake: Callable[[], None],
         say: Callable[[str], None],
     ) -> None:
@@ -47,25 +48,33 @@ class Monitor:
         self.journal = journal
         self.owner = owner
         self._connect = connect
-        self._startup = startup
+        self._on_cancel = on_cancel
         self._wake = wake
         self._say = say
-        self.store: Store | None = None
+        self.store: RunnerStore | None = None
         self.cancel_requested = False
         self.gone: str | None = None  # why the run is no longer ours
         self.failure: BaseException | None = None
+        self._startup: Callable[[RunnerStore], None] | None = None
         self._ingester: Any = None
         self._ingest_error: str | None = None
-        self._stop = threading.Event()
+        self._stopping = False
+        self._poke = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="runyard-monitor", daemon=True)
 
     def start(self) -> Monitor:
         self._thread.start()
         return self
 
+    def script_started(self, startup: Callable[[RunnerStore], None]) -> None:
+        """The script runs: record the run's start with ``startup``, then ingest."""
+        self._startup = startup
+        self._poke.set()
+
     def stop(self) -> None:
         """Stops the thread (after the step it is in); the store stays open."""
-        self._stop.set()
+        self._stopping = True
+        self._poke.set()
         if self._thread.is_alive():
             self._thread.join()
 
@@ -74,13 +83,21 @@ class Monitor:
         try:
             store = self.store = self._connect()
             self.beat()
-            self._startup(store)
             next_beat = time.monotonic() + HEARTBEAT_INTERVAL_S
-            while not self._stop.wait(INGEST_INTERVAL_S):
-                self.ingest(final=False)
+            running = False
+            while True:
+                if not running and self._startup is not None:
+                    self._startup(store)  # also when asked to stop: the script ran
+                    running = True
+                if self._stopping:
+                    break
+                if running:
+                    self.ingest(final=False)
                 if time.monotonic() >= next_beat:
                     self.beat()
                     next_beat = time.monotonic() + HEARTBEAT_INTERVAL_S
+                self._poke.wait(INGEST_INTERVAL_S)
+                self._poke.clear()
         except RunGone as exc:
             self.gone = str(exc)
         except ConflictError as exc:  # a status change refused: someone else moved it
@@ -105,20 +122,20 @@ class Monitor:
             return
         if info.status.is_terminal():
             raise RunGone(f"it is {info.status.value} already")
-        if info.definition.get("cancel_requested") and not self.cancel_requested:
+        if info.cancel_requested_at is not None and not self.cancel_requested:
             self.cancel_requested = True
-            self._wake()
+            self._on_cancel()
 
-    def ingest(self, *, final: bool) -> None:
-        """Ingests the journal (all of it when ``final``). Failures are reported, and
-        the run goes on; a final failure is tagged on the run."""
+    def ingest(self, *, final: bool) -> bool:
+        """Ingests the journal (all of it when ``final``); False if that failed. Failures
+        are reported, and the run goes on; a final failure is tagged on the run."""
         if self.store is None:
             self.store = self._connect()
         try:
             if self._ingester is None:
                 from runyard.tracking.ingest import JournalIngester
 
-                self._ingester = JournalIngester(self.store, self.run_id, self.journal)
+                self._ingester = JournalIngester(self.store, self.run_id, self.journal)  # type: ignore[arg-type,unused-ignore]
             if final:
                 self._ingester.drain()
             else:
@@ -128,4 +145,6 @@ class Monitor:
                 self._say(f"ingesting the journal failed: {exc}")
             self._ingest_error = str(exc)
             if final:
-                self.store.set_tags(self.run_id, {"runyard.ingest.error": str(exc)[:4000]})
+                self.store.set_tags(self.run_id, {INGEST_ERROR_TAG: str(exc)[:4000]})
+            return False
+        return True

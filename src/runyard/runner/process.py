@@ -80,6 +80,8 @@ class ScriptProcess:
             os.close(fd)
         self.pid = self._popen.pid
         self.started = time.monotonic()
+        self.kill_at: float | None = None
+        self._killed = False
         self.pidfd: int | None = None
         with contextlib.suppress(AttributeError, OSError):
             self.pidfd = os.pidfd_open(self.pid)  # wakes the supervisor at exit
@@ -102,12 +104,34 @@ class ScriptProcess:
         except subprocess.TimeoutExpired:
             return None
 
-    def stop(self, grace: float) -> int:
-        """SIGTERM to the group, then SIGKILL after ``grace`` seconds (blocking)."""
-        self.signal_group(signal.SIGTERM)
-        code = self.wait(grace)
+    def terminate(self, grace: float) -> None:
+        """Asks the script to stop: SIGTERM to its group now, and SIGKILL once ``grace``
+        seconds have passed (sent by :meth:`enforce_grace`). Only the first call counts.
+        The one place that knows how a script is stopped."""
+        if self.kill_at is None:
+            self.signal_group(signal.SIGTERM)
+            self.kill_at = time.monotonic() + grace
+
+    def enforce_grace(self) -> float | None:
+        """SIGKILLs the group once the grace period is over; returns the seconds left
+        until then (None: no stop asked, or the SIGKILL was sent)."""
+        if self.kill_at is None or self._killed:
+            return None
+        left = self.kill_at - time.monotonic()
+        if left > 0:
+            return left
         self.signal_group(signal.SIGKILL)
-        return code if code is not None else self._popen.wait()
+        self._killed = True
+        return None
+
+    def stop(self, grace: float) -> int:
+        """:meth:`terminate`, then waits for the script's end (blocking)."""
+        self.terminate(grace)
+        while (code := self.wait(max(0.0, self.enforce_grace() or 0.0))) is None:
+            if self._killed:
+                return self._popen.wait()
+        self.signal_group(signal.SIGKILL)  # what the script left behind in its group
+        return code
 
     def close(self) -> None:
         if self.pidfd is not None:

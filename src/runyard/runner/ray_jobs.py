@@ -21,16 +21,19 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from runyard.config import ENV_TOKEN
-from runyard.entities import ComputeTargetConfig
+from runyard.config import ENV_RAY_ADDRESS, ENV_RAY_TARGET, ENV_TOKEN
+from runyard.entities import ComputeTargetConfig, RunInfo
 from runyard.errors import ComputeError
+from runyard.workspace.targets import cancel_grace_s
 
 PROBE_TIMEOUT_S = 3.0
 # How long Ray waits after SIGTERM before it SIGKILLs a stopped job: long enough for the
 # runner to stop the script (its grace period) and upload what is left.
 STOP_WAIT_EXTRA_S = 60
-ENV_RAY_ADDRESS = "RUNYARD_RAY_ADDRESS"
-ENV_RAY_TARGET = "RUNYARD_RAY_TARGET"
+# Which job owns a run until its runner beats its own heart: "ray-job:<submission id>".
+OWNER_PREFIX = "ray-job:"
+# Ray's own variable (not ours): how long Ray waits between SIGTERM and SIGKILL.
+RAY_STOP_WAIT_VARIABLE = "RAY_JOB_STOP_WAIT_TIME_S"
 INSTALL_HINT = "install it with `pip install 'runyard[ray]'` (Ray's job client, ray[default])"
 
 _clients: dict[str, Any] = {}
@@ -150,7 +153,7 @@ def runtime_env(
             ENV_TOKEN: token,
             ENV_RAY_ADDRESS: normalise_address(address),
             ENV_RAY_TARGET: json.dumps(target_json),
-            "RAY_JOB_STOP_WAIT_TIME_S": str(int(grace_s) + STOP_WAIT_EXTRA_S),
+            RAY_STOP_WAIT_VARIABLE: str(int(grace_s) + STOP_WAIT_EXTRA_S),
         }
     }
 
@@ -185,6 +188,33 @@ def submit(
             f"the Ray cluster at {normalise_address(address)} refused job {job_id}: {exc}"
         ) from None
     return job_id
+
+
+class RayJobStarter:
+    """A :class:`~runyard.runner.slots.RunStarter` that submits one Ray job per run,
+    whose runner reports to the studio at ``tracking_uri``."""
+
+    def __init__(
+        self, address: str, tracking_uri: str, token: str, target: ComputeTargetConfig
+    ) -> None:
+        self.address = address
+        self.tracking_uri = tracking_uri
+        self.token = token
+        self.target = target
+
+    def start(self, run: RunInfo) -> str:
+        try:
+            job_id = submit(
+                self.address,
+                run.run_id,
+                tracking_uri=self.tracking_uri,
+                token=self.token,
+                target=self.target,
+                grace_s=cancel_grace_s(self.target),
+            )
+        except ComputeError as exc:
+            raise ComputeError(f"could not submit the Ray job: {exc}") from None
+        return OWNER_PREFIX + job_id
 
 
 def state(address: str, job_id: str) -> JobState:

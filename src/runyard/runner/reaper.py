@@ -27,9 +27,9 @@ from pathlib import Path
 from runyard.config import HEARTBEAT_TIMEOUT_S
 from runyard.entities import ACTIVE_STATUSES, RunInfo, RunKind, RunQuery, RunStatus
 from runyard.errors import ConflictError, RunNotFoundError, RunyardError
-from runyard.runner.owner import local_pid, process_alive
 from runyard.store.artifacts import LocalArtifactRepository
 from runyard.store.base import Store
+from runyard.workspace.owner import local_pid, process_alive
 
 log = logging.getLogger(__name__)
 REAP_LOCK = "reap.lock"
@@ -116,7 +116,7 @@ def _finish(store: Store, run: RunInfo, reason: str) -> bool:
             return False  # it moved on (or another reaper finished it): look again later
         _drain(store, run)
         status = RunStatus.FAILED
-        if current.definition.get("cancel_requested"):
+        if current.cancel_requested_at is not None:
             # Asked to stop, and stopped: what the user sees is the cancel they asked for.
             status, reason = RunStatus.CANCELED, f"canceled ({reason} before it could stop)"
         try:

@@ -21,9 +21,10 @@ from runyard.config import (
     ENV_WORKSPACE,
 )
 from runyard.errors import EnvironmentBuildError, RunyardError, ValidationError
-from runyard.runner.context import WorkspaceContext
+from runyard.runner.parts import ScriptContext
+from runyard.runner.paths import RunPaths
 from runyard.store.artifacts import LocalArtifactRepository, clean_relative_path
-from runyard.store.base import Store
+from runyard.store.runner_protocol import RunnerStore
 from runyard.store.snapshots import SnapshotStore
 
 _CONTEXT_VARIABLES = (
@@ -55,10 +56,9 @@ class Launch:
     interpreter: Interpreter
 
 
-def prepare(run_id: str, ws: WorkspaceContext, definition: Mapping[str, Any]) -> Launch:
+def prepare(paths: RunPaths, context: ScriptContext, definition: Mapping[str, Any]) -> Launch:
     """Materialises the snapshot, resolves the environment and builds the script's
     environment variables. Raises a RunyardError saying why the run cannot start."""
-    paths = ws.paths(run_id)
     try:
         script = clean_relative_path(str(definition.get("script") or ""))
     except ValidationError as exc:
@@ -82,25 +82,31 @@ def prepare(run_id: str, ws: WorkspaceContext, definition: Mapping[str, Any]) ->
     for name in _CONTEXT_VARIABLES:  # a run submitted from inside another run
         env.pop(name, None)
     env.update(interpreter.environment_variables)
+    if context.token:
+        # The script reads the run's details from the studio, and needs the token for
+        # that when the studio is not on loopback (the run's own variables may differ).
+        env[ENV_TOKEN] = context.token
     env.update({str(k): str(v) for k, v in (definition.get("environment_variables") or {}).items()})
     env.update(
         {
-            ENV_RUN_ID: run_id,
-            ENV_TRACKING_URI: ws.tracking_uri,
-            ENV_ARTIFACT_ROOT: str(ws.artifact_root),
+            ENV_RUN_ID: paths.run_id,
+            ENV_TRACKING_URI: context.tracking_uri,
+            ENV_ARTIFACT_ROOT: str(context.artifact_root),
             ENV_JOURNAL: str(paths.journal),
-            ENV_WORKSPACE: str(ws.config_path),
-            ENV_STUDIO_URL: ws.config.studio_url,
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if context.workspace_config is not None:
+        env[ENV_WORKSPACE] = str(context.workspace_config)
+    if context.studio_url:
+        env[ENV_STUDIO_URL] = context.studio_url
     if interpreter.python != Path(sys.executable):
         # A built environment has its own packages but not Runyard: put this
         # installation's package (alone) on its path so `from runyard.core import Run`
         # works there. The script-side API needs only the standard library.
-        from runyard.environments.client import with_client_on_path
+        from runyard.environments.runyard_link import put_runyard_on_path
 
-        with_client_on_path(env)
+        put_runyard_on_path(env)
     return Launch(script, interpreter.python, env, interpreter)
 
 
@@ -125,7 +131,7 @@ def _resolve_environment(environment: Any, build_log: Path) -> Interpreter:
 
 
 def record_environment(
-    store: Store, run_id: str, definition: Mapping[str, Any], interpreter: Interpreter
+    store: RunnerStore, run_id: str, definition: Mapping[str, Any], interpreter: Interpreter
 ) -> None:
     """Writes the environment's hash and lock into the run's definition, so that the
     run can be reproduced (``run.resubmit()`` uses the lock)."""
@@ -145,7 +151,7 @@ def record_environment(
     )
 
 
-def collect(store: Store, run_id: str, folder: Path, prefix: str) -> int:
+def collect(store: RunnerStore, run_id: str, folder: Path, prefix: str) -> int:
     """Moves (same disk) or uploads the files under ``folder`` to the run's files
     ``<prefix>/...``; returns how many."""
     if not folder.is_dir():

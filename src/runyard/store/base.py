@@ -2,8 +2,9 @@
 
 ``sqlite:///path`` and ``postgresql://...`` are served by :mod:`runyard.store.sql`;
 ``http(s)://...`` (a Runyard server, for runs on other machines) by
-:mod:`runyard.store.http`. Rows become entities inside the store; nothing above it sees
-SQL. Every method is safe to call from several processes at once.
+:mod:`runyard.remote` (see :mod:`runyard.store.registry`). Rows become entities inside
+the store; nothing above it sees SQL. Every method is safe to call from several
+processes at once.
 """
 
 from __future__ import annotations
@@ -116,6 +117,13 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def update_definition(self, run_id: str, patch: Mapping[str, Any]) -> RunInfo:
         """Merges keys into the run's definition (environment hash, lock, ...)."""
+
+    @abc.abstractmethod
+    def request_cancel(self, run_id: str) -> RunInfo:
+        """Asks the run to stop and returns it as it is now. A Queued run is Canceled at
+        once (nobody has started it); an active one gets ``cancel_requested_at`` set
+        (the first request's time is kept), which its runner polls; a finished (or not
+        started) run is returned unchanged. Raises RunNotFoundError."""
 
     def get_change_seqs(self, run_ids: Sequence[str]) -> dict[str, int]:
         """Each run's change counter (``RunInfo.change_seq``): it grows with every

@@ -47,6 +47,7 @@ def _row_to_run(row: Any, tags: Mapping[str, str], properties: Mapping[str, str]
         error=row.error,
         heartbeat_at=row.heartbeat_at,
         owner=row.owner,
+        cancel_requested_at=row.cancel_requested_at,
         change_seq=int(row.change_seq),
     )
 
@@ -262,6 +263,34 @@ def update_definition(conn: Connection, run_id: str, patch: Mapping[str, Any]) -
         .where(runs.c.id == run_id)
         .values(definition=_dump_definition(merged), change_seq=runs.c.change_seq + 1)
     )
+    return get(conn, run_id)
+
+
+def bump_change_seq(conn: Connection, run_id: str) -> None:
+    """Counts one change to what the run's page shows (in the caller's transaction)."""
+    conn.execute(runs.update().where(runs.c.id == run_id).values(change_seq=runs.c.change_seq + 1))
+
+
+def change_seqs(conn: Connection, run_ids: Sequence[str]) -> dict[str, int]:
+    """Each existing run's change counter (unknown ids are left out)."""
+    if not run_ids:
+        return {}
+    rows = conn.execute(sa.select(runs.c.id, runs.c.change_seq).where(runs.c.id.in_(list(run_ids))))
+    return {run_id: int(seq) for run_id, seq in rows}
+
+
+def request_cancel(conn: Connection, run_id: str) -> RunInfo:
+    row = _fetch_row(conn, run_id, for_update=True)
+    current = RunStatus(row.status)
+    if current.is_terminal() or current is RunStatus.NOT_STARTED:
+        return get(conn, run_id)
+    now = time.time()
+    values: dict[str, Any] = {"cancel_requested_at": row.cancel_requested_at or now}
+    if current is RunStatus.QUEUED:
+        # Nobody has claimed it (the row is locked): it ends here, in this transaction.
+        values.update(status=RunStatus.CANCELED.value, ended_at=now, error="canceled while queued")
+        values["change_seq"] = runs.c.change_seq + 1  # the page shows the status
+    conn.execute(runs.update().where(runs.c.id == run_id).values(values))
     return get(conn, run_id)
 
 

@@ -198,6 +198,10 @@ class SqlStore(Store):
         with self._tx("update a run's definition", write=True) as conn:
             return runs_mod.update_definition(conn, run_id, patch)
 
+    def request_cancel(self, run_id: str) -> RunInfo:
+        with self._tx("request a run's cancellation", write=True) as conn:
+            return runs_mod.request_cancel(conn, run_id)
+
     def get_change_seqs(self, run_ids: Sequence[str]) -> dict[str, int]:
         with self._tx("read change counters", write=False) as conn:
             return runs_mod.change_seqs(conn, run_ids)

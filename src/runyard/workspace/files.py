@@ -1,8 +1,4 @@
-"""Reading and writing a workspace's ``.runyard/config.json``.
-
-Lives in the store layer because the runner (which may not import ``core``) opens a
-workspace's store from its config too.
-"""
+"""Finding, reading and writing a workspace's ``.runyard/config.json``."""
 
 from __future__ import annotations
 
@@ -12,7 +8,6 @@ from pathlib import Path
 
 from runyard.config import CONFIG_DIRNAME, CONFIG_FILENAME, WorkspaceConfig
 from runyard.errors import ConfigError, WorkspaceNotFoundError
-from runyard.store.base import Store
 
 
 def find_config(start: Path | None = None) -> Path:
@@ -59,29 +54,3 @@ def write_config(path: Path, config: WorkspaceConfig) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, path)
-
-
-def resolve_paths(config: WorkspaceConfig, config_dir: Path) -> tuple[str, Path]:
-    """The tracking URI and artifact root with relative paths made absolute
-    (relative to the ``.runyard`` folder)."""
-    uri = config.tracking_uri
-    prefix = "sqlite:///"
-    if uri.startswith(prefix):
-        db_path = Path(uri[len(prefix) :])
-        if not db_path.is_absolute():
-            uri = prefix + str((config_dir / db_path).resolve())
-    root = Path(config.artifact_root)
-    if not root.is_absolute():
-        root = (config_dir / root).resolve()
-    return uri, root
-
-
-def open_workspace_store(
-    config_path: Path, token: str | None = None
-) -> tuple[WorkspaceConfig, Store]:
-    """Reads a config and opens its store."""
-    from runyard.store import open_store
-
-    config = read_config(config_path)
-    uri, root = resolve_paths(config, config_path.parent)
-    return config, open_store(uri, artifact_root=root, token=token)

@@ -17,11 +17,11 @@ import runyard
 from runyard.config import cache_dir
 
 
-def client_path() -> Path:
-    """A folder whose only entry is ``runyard``, linking to this installation."""
+def runyard_link_folder() -> Path:
+    """A folder whose only entry is ``runyard``, a link to this installation's package."""
     package = Path(runyard.__file__).resolve().parent
     key = hashlib.sha256(str(package).encode()).hexdigest()[:16]
-    folder = cache_dir() / "client" / key
+    folder = cache_dir() / "runyard-link" / key
     link = folder / "runyard"
     if link.is_symlink() and link.resolve() == package:
         return folder
@@ -34,9 +34,9 @@ def client_path() -> Path:
     return folder
 
 
-def with_client_on_path(environ: dict[str, str]) -> dict[str, str]:
-    """``environ`` with the client folder first on ``PYTHONPATH``."""
+def put_runyard_on_path(environ: dict[str, str]) -> dict[str, str]:
+    """``environ`` with the link folder first on ``PYTHONPATH``."""
     current = environ.get("PYTHONPATH", "")
-    folder = str(client_path())
+    folder = str(runyard_link_folder())
     environ["PYTHONPATH"] = folder + (os.pathsep + current if current else "")
     return environ

@@ -1,4 +1,5 @@
-"""Where a run's files live on this machine, and what the launcher hands the runner.
+"""Where one run's files live on the machine that runs it, and the claim the launcher
+hands the runner.
 
 Kept free of heavy imports: the runner reads this before it starts the script, and
 opens the store (SQLAlchemy) only afterwards.
@@ -12,24 +13,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runyard.config import WorkspaceConfig
-from runyard.entities import ComputeTargetConfig
+from runyard.entities import RunInfo
 from runyard.store.artifacts import DRIVER_LOG, ENVIRONMENT_BUILD_LOG, LocalArtifactRepository
-from runyard.store.workspace_files import read_config, resolve_paths
 
 CLAIM_FILE = "claim.json"
 RUNNER_LOG = "runner.log"
 WORK_DIR = "work"
-# The target a workspace always has, also when its config does not list it.
-DEFAULT_LOCAL_TARGET = ComputeTargetConfig(name="local", type="local", max_concurrent_runs=1)
 
 
 @dataclass(frozen=True)
 class RunPaths:
-    """The local files of one run under ``<artifact_root>/runs/<run_id>/``."""
+    """The local files of one run under ``<artifact_root>/runs/<run_id>/``.
+
+    ``staging`` says the folder is only this machine's copy (a run on a Ray node, whose
+    files live on the studio): it may be removed once everything is sent."""
 
     run_id: str
     artifact_root: Path
+    staging: bool = False
 
     @property
     def repository(self) -> LocalArtifactRepository:
@@ -69,38 +70,23 @@ class RunPaths:
 
 
 @dataclass(frozen=True)
-class WorkspaceContext:
-    """A workspace config with its paths resolved."""
+class Claim:
+    """A claimed (Preparing) run as its runner needs it: what to run, and where."""
 
-    config_path: Path
-    config: WorkspaceConfig
-    tracking_uri: str
-    artifact_root: Path
+    definition: dict[str, Any]
+    compute_target: str
 
     @classmethod
-    def load(cls, config_path: Path) -> WorkspaceContext:
-        path = Path(config_path).resolve()
-        config = read_config(path)
-        uri, root = resolve_paths(config, path.parent)
-        return cls(path, config, uri, root)
-
-    def paths(self, run_id: str) -> RunPaths:
-        return RunPaths(run_id, self.artifact_root)
-
-    def target(self, name: str) -> ComputeTargetConfig | None:
-        """The named compute target, or None when the config does not have it."""
-        found = self.config.compute_targets.get(name)
-        if found is None and name == DEFAULT_LOCAL_TARGET.name:
-            return DEFAULT_LOCAL_TARGET
-        return found
+    def of(cls, run: RunInfo) -> Claim:
+        return cls(dict(run.definition), run.compute_target)
 
 
-def write_claim(paths: RunPaths, definition: Any, compute_target: str) -> None:
+def write_claim(paths: RunPaths, claim: Claim) -> None:
     """Hands the claimed run's definition to its runner, so that the runner can start
     the script before it has paid for opening the store. Private to the user (0600):
     the definition holds the run's environment variables."""
     paths.run_dir.mkdir(parents=True, exist_ok=True)
-    data = json.dumps({"definition": dict(definition), "compute_target": compute_target})
+    data = json.dumps({"definition": claim.definition, "compute_target": claim.compute_target})
     tmp = paths.claim_file.with_name(f".{CLAIM_FILE}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -108,8 +94,8 @@ def write_claim(paths: RunPaths, definition: Any, compute_target: str) -> None:
     os.replace(tmp, paths.claim_file)
 
 
-def read_claim(paths: RunPaths) -> tuple[dict[str, Any], str] | None:
-    """The definition and compute target written by ``write_claim``, if any."""
+def read_claim(paths: RunPaths) -> Claim | None:
+    """The claim written by :func:`write_claim`, if any."""
     try:
         data = json.loads(paths.claim_file.read_text(encoding="utf-8"))
         definition, target = data["definition"], data["compute_target"]
@@ -117,4 +103,4 @@ def read_claim(paths: RunPaths) -> tuple[dict[str, Any], str] | None:
         return None
     if not isinstance(definition, dict) or not isinstance(target, str):
         return None
-    return definition, target
+    return Claim(definition, target)

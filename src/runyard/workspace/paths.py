@@ -1,0 +1,58 @@
+"""Where a workspace's store and files are: its config's relative paths made absolute."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from runyard.config import WorkspaceConfig
+from runyard.entities import ComputeTargetConfig
+from runyard.workspace.files import read_config
+from runyard.workspace.targets import find_target
+
+SNAPSHOTS_DIRNAME = "snapshots"
+
+
+def resolve_paths(config: WorkspaceConfig, config_dir: Path) -> tuple[str, Path]:
+    """The tracking URI and artifact root with relative paths made absolute
+    (relative to the ``.runyard`` folder)."""
+    uri = config.tracking_uri
+    prefix = "sqlite:///"
+    if uri.startswith(prefix):
+        db_path = Path(uri[len(prefix) :])
+        if not db_path.is_absolute():
+            uri = prefix + str((config_dir / db_path).resolve())
+    root = Path(config.artifact_root)
+    if not root.is_absolute():
+        root = (config_dir / root).resolve()
+    return uri, root
+
+
+@dataclass(frozen=True)
+class ResolvedWorkspace:
+    """A workspace config read from ``config_path``, with its paths resolved."""
+
+    config_path: Path
+    config: WorkspaceConfig
+    tracking_uri: str
+    artifact_root: Path
+
+    @classmethod
+    def load(cls, config_path: Path) -> ResolvedWorkspace:
+        """Reads the config file (ConfigError, WorkspaceNotFoundError)."""
+        path = Path(config_path).resolve()
+        return cls.of(path, read_config(path))
+
+    @classmethod
+    def of(cls, config_path: Path, config: WorkspaceConfig) -> ResolvedWorkspace:
+        uri, root = resolve_paths(config, config_path.parent)
+        return cls(config_path, config, uri, root)
+
+    @property
+    def snapshots(self) -> Path:
+        """The content-addressed snapshot store's folder."""
+        return self.artifact_root / SNAPSHOTS_DIRNAME
+
+    def target(self, name: str) -> ComputeTargetConfig | None:
+        """The named compute target, or None when the config does not have it."""
+        return find_target(self.config, name)
