@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # The Alembic revision the code expects; opening a store compares it with the
 # database's and skips Alembic when they match. A test pins it to the scripts' head.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 metadata = sa.MetaData()
 
@@ -162,4 +162,90 @@ environments = sa.Table(
     sa.Column("spec", sa.Text, nullable=False),
     sa.Column("spec_hash", sa.String(128), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
+)
+
+# -- assets (migration 0003) -------------------------------------------------------------
+# A version's files are its ``manifest``: JSON, relative posix path -> [sha256, size].
+# ``content_hash`` is the sha256 of the canonical manifest (and, for a dataset, of its
+# definition), so registering the same content twice is found by one lookup.
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("tags", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("definition", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("file_count", sa.BigInteger, nullable=False),
+    sa.Column("total_bytes", sa.BigInteger, nullable=False),
+    sa.Column("manifest", sa.Text, nullable=False),
+    sa.Column("run_id", sa.String(255)),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("name", "version", name="uq_datasets_name_version"),
+)
+
+models = sa.Table(
+    "models",
+    metadata,
+    sa.Column("id", sa.String(300), primary_key=True),  # "<name>:<version>", as the SDK's
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("tags", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("properties", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("file_count", sa.BigInteger, nullable=False),
+    sa.Column("total_bytes", sa.BigInteger, nullable=False),
+    sa.Column("manifest", sa.Text, nullable=False),
+    sa.Column("run_id", sa.String(255)),
+    sa.Column("dataset_ids", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("name", "version", name="uq_models_name_version"),
+    sa.Index("ix_models_run", "run_id"),
+)
+
+model_aliases = sa.Table(
+    "model_aliases",
+    metadata,
+    sa.Column("model_name", sa.String(255), primary_key=True),
+    sa.Column("alias", sa.String(255), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+# Append-only: every move of an alias (from_version NULL: created; to_version NULL:
+# removed), so "what did production point at on Monday" is one query.
+model_alias_events = sa.Table(
+    "model_alias_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_name", sa.String(255), nullable=False),
+    sa.Column("alias", sa.String(255), nullable=False),
+    sa.Column("from_version", sa.Integer),
+    sa.Column("to_version", sa.Integer),
+    sa.Column("actor", sa.String(255), nullable=False, server_default=""),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Index("ix_model_alias_events_name_alias", "model_name", "alias", "id"),
+)
+
+# Lineage: the dataset versions a run read ("input") and wrote ("output"). An
+# unregistered dataset has no id; ``source`` (JSON) says where its files were.
+run_datasets = sa.Table(
+    "run_datasets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "run_id", sa.String(255), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("direction", sa.String(8), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("dataset_id", sa.String(32)),
+    sa.Column("source", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index("ix_run_datasets_run", "run_id"),
+    sa.Index("ix_run_datasets_dataset", "dataset_id"),
 )
