@@ -54,10 +54,11 @@ def test_every_command_has_help() -> None:
 def test_experiments_and_runs_list(ws: Workspace) -> None:
     w = str(ws.root)
     data = json.loads(invoke("-w", w, "experiments", "list", "--json"))
-    assert data[0]["name"] == "cli-exp" and data[0]["runs"] == 3
+    assert data["total"] == 1
+    assert data["experiments"][0]["name"] == "cli-exp" and data["experiments"][0]["runs"] == 3
     runs = json.loads(invoke("-w", w, "runs", "list", "--sort", "metric:loss", "--asc", "--json"))
     assert runs["total"] == 3
-    lasts = [r["loss"]["last"] for r in runs["runs"]]
+    lasts = [r["metrics"]["loss"]["last"] for r in runs["runs"]]
     assert lasts == sorted(lasts)
     table = invoke("-w", w, "runs", "list", "--experiment", "cli-exp", "--status", "completed")
     assert table.count("Completed") == 3
@@ -71,7 +72,9 @@ def test_runs_show_and_metrics(ws: Workspace) -> None:
     rows = list(csv.reader(io.StringIO(invoke("-w", w, "runs", "metrics", run_id))))
     assert rows[0] == ["metric", "step", "timestamp", "value"] and len(rows) == 6
     as_json = json.loads(invoke("-w", w, "runs", "metrics", run_id, "--format", "json"))
-    assert as_json["loss"]["steps"] == [0, 1, 2, 3, 4]
+    assert as_json["total"] == 1 and as_json["metrics"][0]["name"] == "loss"
+    assert as_json["metrics"][0]["steps"] == [0, 1, 2, 3, 4]
+    assert json.loads(invoke("-w", w, "runs", "metrics", run_id, "--json")) == as_json
 
 
 def test_clear_errors(ws: Workspace, tmp_path: Path) -> None:
@@ -96,7 +99,7 @@ def test_compute_create_and_list(ws: Workspace) -> None:
     invoke(
         "-w", w, "compute", "create", "cpu-cluster", "--type", "local", "--max-concurrent-runs", "2"
     )
-    targets = json.loads(invoke("-w", w, "compute", "list", "--json"))
+    targets = json.loads(invoke("-w", w, "compute", "list", "--json"))["compute_targets"]
     assert {
         "name": "cpu-cluster",
         "type": "local",

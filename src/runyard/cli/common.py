@@ -1,23 +1,25 @@
-"""What every command shares: finding the workspace, printing tables and JSON, and
-turning Runyard errors into one clear line and exit code 1."""
+"""What every command shares: the workspace (``-w`` on every command), ``KEY=VALUE``
+parsing, and turning Runyard errors into one clear line and exit code 1."""
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from runyard.errors import RunyardError
+from runyard.errors import RunyardError, ValidationError
 
 if TYPE_CHECKING:
     from runyard.core.workspace import Workspace
 
+WORKSPACE_HELP = "Workspace folder or config file (default: found from the current folder)."
+
 
 class CliContext:
-    def __init__(self, workspace: str | None) -> None:
+    """The workspace a command works on, opened on first use."""
+
+    def __init__(self, workspace: str | None = None) -> None:
         self.workspace_path = workspace
         self._ws: Workspace | None = None
 
@@ -30,13 +32,65 @@ class CliContext:
         return self._ws
 
 
-pass_cli = click.make_pass_decorator(CliContext)
+pass_cli = click.make_pass_decorator(CliContext, ensure=True)
+
+
+def _set_workspace(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    # `runyard runs list -w DIR` and `runyard -w DIR runs list` mean the same; the
+    # nearer one wins when both are given.
+    if value is not None:
+        ctx.ensure_object(CliContext).workspace_path = value
+
+
+def workspace_option() -> click.Option:
+    """``-w/--workspace``, added to every command by :func:`add_workspace_option`."""
+    return click.Option(
+        ["--workspace", "-w"],
+        type=click.Path(file_okay=True, dir_okay=True),
+        default=None,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_workspace,
+        help=WORKSPACE_HELP,
+    )
+
+
+def walk_commands(group: click.Group, prefix: str) -> list[tuple[str, click.Command]]:
+    """Every command and group under ``group`` with its full name, depth first."""
+    out: list[tuple[str, click.Command]] = []
+    for name, cmd in sorted(group.commands.items()):
+        out.append((f"{prefix} {name}", cmd))
+        if isinstance(cmd, click.Group):
+            out.extend(walk_commands(cmd, f"{prefix} {name}"))
+    return out
+
+
+def add_workspace_option(group: click.Group) -> None:
+    """Gives every command under ``group`` its own ``-w`` (so none can forget it)."""
+    for _name, cmd in walk_commands(group, ""):
+        if not any(p.name == "workspace" for p in cmd.params):
+            cmd.params.append(workspace_option())
+
+
+def parse_pairs(option: str, items: Iterable[str]) -> dict[str, str]:
+    """``KEY=VALUE`` items (tags everywhere in the CLI) as a dict."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            hint = f" (did you mean {key.replace(':', '=', 1)!r}?)" if ":" in item else ""
+            raise ValidationError(
+                f"{option} {item!r} must look like KEY=VALUE, e.g. {option} team=vision{hint}"
+            )
+        out[key] = value
+    return out
 
 
 def run_cli(group: click.Group) -> int:
+    """Runs the command line; Runyard errors become ``error: ...`` and exit code 1."""
     try:
         # Without standalone mode click returns (not raises) a command's Exit code.
-        result = group.main(standalone_mode=False)
+        result: Any = group.main(prog_name="runyard", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 130
@@ -51,45 +105,3 @@ def run_cli(group: click.Group) -> int:
     except KeyboardInterrupt:
         return 130
     return result if isinstance(result, int) else 0
-
-
-def echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str, allow_nan=True))
-
-
-def echo_table(
-    columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None
-) -> None:
-    """A rich table on a terminal; plain tab-separated text when piped."""
-    if not sys.stdout.isatty():
-        click.echo("\t".join(columns))
-        for row in rows:
-            click.echo("\t".join("" if v is None else str(v) for v in row))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title)
-    for col in columns:
-        table.add_column(col)
-    for row in rows:
-        # markup=False: names come from users and scripts, never interpret them
-        table.add_row(*("" if v is None else str(v) for v in row))
-    Console().print(table, markup=False)
-
-
-def fmt_time(ts: float | None) -> str:
-    if ts is None:
-        return ""
-    import datetime as dt
-
-    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = int(seconds)
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

@@ -1,8 +1,27 @@
+"""``runyard compute``."""
+
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from runyard.cli.common import CliContext, echo_json, echo_table, pass_cli
+from runyard.cli.common import CliContext, pass_cli
+from runyard.cli.complete import complete_compute
+from runyard.cli.output import echo_json, echo_table, list_json
+
+if TYPE_CHECKING:
+    from runyard.core.compute_target import ComputeTarget
+
+
+def target_json(t: ComputeTarget) -> dict[str, Any]:
+    """The one JSON shape of a compute target."""
+    return {
+        "name": t.name,
+        "type": t.type,
+        "max_concurrent_runs": t.config.max_concurrent_runs,
+        "address": t.config.address or "",
+    }
 
 
 @click.group()
@@ -19,6 +38,7 @@ def compute() -> None:
 @click.option(
     "--address", default=None, help="Ray job submission address, e.g. http://127.0.0.1:8265."
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the compute target object.")
 @click.option(
     "--server-url",
     default=None,
@@ -33,6 +53,7 @@ def create(
     max_concurrent_runs: int,
     address: str | None,
     server_url: str | None,
+    as_json: bool,
 ) -> None:
     """Add a compute target to the workspace (or update it)."""
     from runyard.core.compute_target import ComputeTarget, LocalCompute, RayCompute
@@ -47,32 +68,37 @@ def create(
     else:
         config = LocalCompute.provisioning_configuration(max_concurrent_runs=max_concurrent_runs)
     target = ComputeTarget.create(cli.ws, name, config)
+    if as_json:
+        echo_json(target_json(target))
+        return
     click.echo(
         f"compute target {target.name!r} ({target.type}, {max_concurrent_runs} slot(s)) saved"
     )
 
 
 @compute.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--json", "as_json", is_flag=True, help='Print {"total": N, "compute_targets": [...]}.'
+)
 @pass_cli
 def list_targets(cli: CliContext, as_json: bool) -> None:
     """The workspace's compute targets."""
-    targets = cli.ws.compute_targets
-    rows = [
-        [t.name, t.type, t.config.max_concurrent_runs, t.config.address or ""]
-        for t in targets.values()
-    ]
+    targets = [target_json(t) for t in cli.ws.compute_targets.values()]
     if as_json:
-        echo_json([dict(zip(["name", "type", "max_concurrent_runs", "address"], r)) for r in rows])
+        echo_json(list_json("compute_target", targets))
     else:
-        echo_table(["name", "type", "slots", "address"], rows)
+        echo_table(["name", "type", "slots", "address"], [list(t.values()) for t in targets])
 
 
 @compute.command("delete")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_compute)
+@click.option("--json", "as_json", is_flag=True, help='Print {"name": NAME, "removed": true}.')
 @pass_cli
-def delete(cli: CliContext, name: str) -> None:
+def delete(cli: CliContext, name: str, as_json: bool) -> None:
     """Remove a compute target from the workspace config."""
     cli.ws.compute_target_config(name)
     cli.ws.remove_compute_target(name)
-    click.echo(f"compute target {name!r} removed")
+    if as_json:
+        echo_json({"name": name, "removed": True})
+    else:
+        click.echo(f"compute target {name!r} removed")

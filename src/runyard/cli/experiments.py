@@ -1,8 +1,11 @@
+"""``runyard experiments``."""
+
 from __future__ import annotations
 
 import click
 
-from runyard.cli.common import CliContext, echo_json, echo_table, fmt_time, pass_cli
+from runyard.cli.common import CliContext, pass_cli
+from runyard.cli.output import echo_json, echo_table, fmt_time, list_json
 
 
 @click.group()
@@ -11,23 +14,26 @@ def experiments() -> None:
 
 
 @experiments.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"total": N, "experiments": [...]}.')
 @pass_cli
 def list_experiments(cli: CliContext, as_json: bool) -> None:
     """Every experiment with its run count, last run and status counts."""
     stats = cli.ws.store.list_experiments()
     if as_json:
         echo_json(
-            [
-                {
-                    "id": s.experiment.experiment_id,
-                    "name": s.experiment.name,
-                    "runs": s.run_count,
-                    "last_run_at": s.last_run_at,
-                    "status_counts": dict(s.status_counts),
-                }
-                for s in stats
-            ]
+            list_json(
+                "experiment",
+                [
+                    {
+                        "id": s.experiment.experiment_id,
+                        "name": s.experiment.name,
+                        "runs": s.run_count,
+                        "last_run_at": s.last_run_at,
+                        "status_counts": dict(s.status_counts),
+                    }
+                    for s in stats
+                ],
+            )
         )
         return
     echo_table(

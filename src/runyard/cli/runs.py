@@ -1,21 +1,41 @@
+"""``runyard runs``: list (sorted, filtered, chosen columns), show and metrics; the
+commands that act on a run are in runs_actions.py."""
+
 from __future__ import annotations
 
 import csv
-import math
 import sys
-import time
 
 import click
 
-from runyard.cli.common import CliContext, echo_json, echo_table, fmt_duration, fmt_time, pass_cli
-from runyard.entities import RunQuery, RunStatus
-from runyard.errors import ArtifactNotFoundError, ValidationError
-from runyard.store.artifacts import DRIVER_LOG
+from runyard.cli.columns import (
+    MetricRef,
+    check_metric,
+    default_descending,
+    parse_columns,
+    parse_sort,
+)
+from runyard.cli.common import CliContext, parse_pairs, pass_cli
+from runyard.cli.complete import complete_experiments, complete_run_ids
+from runyard.cli.output import (
+    echo_json,
+    echo_table,
+    fmt_duration,
+    fmt_number,
+    fmt_time,
+    json_value,
+    list_json,
+    run_json,
+    status_text,
+)
+from runyard.entities import RunInfo, RunQuery, RunStatus
+from runyard.errors import ExperimentNotFoundError, ValidationError
+from runyard.store.base import Store
 
 
 @click.group()
 def runs() -> None:
-    """List, inspect, follow, cancel and download runs."""
+    """List, inspect, follow, cancel, download and rerun runs."""
 
 
 def _status(value: str) -> RunStatus:
@@ -25,19 +45,55 @@ def _status(value: str) -> RunStatus:
         raise ValidationError(str(exc)) from None
 
 
+def experiment_id_of(store: Store, name: str | None) -> str | None:
+    """The id of experiment ``name`` (None for None); a clear error when unknown."""
+    if name is None:
+        return None
+    exp = store.get_experiment_by_name(name)
+    if exp is None:
+        raise ExperimentNotFoundError(
+            f"no experiment named {name!r}; `runyard experiments list` shows them"
+        )
+    return exp.experiment_id
+
+
+def _logged_metrics(store: Store, listed: list[RunInfo]) -> list[str]:
+    names: set[str] = set()
+    for r in listed:
+        names.update(store.get_metric_summaries(r.run_id))
+    return sorted(names)
+
+
 @runs.command("list")
-@click.option("--experiment", "-e", default=None, help="Only runs of this experiment.")
+@click.option(
+    "--experiment", "-e", default=None, shell_complete=complete_experiments,
+    help="Only runs of this experiment.",
+)  # fmt: skip
 @click.option("--status", "-s", multiple=True, help="Only runs in this status (repeatable).")
 @click.option("--tag", multiple=True, help="KEY=VALUE tag filter (repeatable).")
 @click.option(
     "--sort",
     default="created_at",
     show_default=True,
-    help="created_at, number, status, duration, or metric:NAME[:last|min|max].",
+    help="created_at, number, status, duration, started_at, ended_at, or "
+    "metric:NAME[:last|min|max] (the last value unless a summary is named).",
 )
-@click.option("--asc", is_flag=True, help="Ascending order (default: descending).")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option(
+    "--asc/--desc",
+    "ascending",
+    default=None,
+    help="Sort order. Default: metrics ascending (lowest first, the best loss first; "
+    "--desc for accuracy), columns descending (newest first).",
+)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--columns",
+    default=None,
+    help="Comma-separated columns: id, #, name, status, created, started, duration, "
+    "compute, tags, params, error, metric:NAME[:last|min|max]. "
+    "Default: id,#,status,started,duration,compute and the sort metric.",
+)
+@click.option("--json", "as_json", is_flag=True, help='Print {"total": N, "runs": [...]}.')
 @pass_cli
 def list_runs(
     cli: CliContext,
@@ -45,213 +101,138 @@ def list_runs(
     status: tuple[str, ...],
     tag: tuple[str, ...],
     sort: str,
-    asc: bool,
+    ascending: bool | None,
     limit: int,
+    columns: str | None,
     as_json: bool,
 ) -> None:
-    """Runs, newest first, or sorted by a metric's summary."""
+    """Runs, newest first, or sorted by a metric's summary (lowest first)."""
+    sort_metric = parse_sort(sort)
+    chosen = parse_columns(columns, sort_metric)
+    refs: list[tuple[str, MetricRef]] = [("--sort", sort_metric)] if sort_metric else []
+    refs += [("--columns", c.metric) for c in chosen if c.metric is not None]
+    descending = default_descending(sort_metric) if ascending is None else not ascending
     store = cli.ws.store
-    experiment_id = None
-    if experiment is not None:
-        exp = store.get_experiment_by_name(experiment)
-        if exp is None:
-            from runyard.errors import ExperimentNotFoundError
-
-            raise ExperimentNotFoundError(
-                f"no experiment named {experiment!r}; `runyard experiments list` shows them"
-            )
-        experiment_id = exp.experiment_id
-    tags = {}
-    for item in tag:
-        if "=" not in item:
-            raise ValidationError(f"--tag {item!r} must look like KEY=VALUE")
-        key, value = item.split("=", 1)
-        tags[key] = value
-    metric = sort.split(":")[1] if sort.startswith("metric:") and sort.count(":") >= 1 else None
     page = store.search_runs(
         RunQuery(
-            experiment_id=experiment_id,
+            experiment_id=experiment_id_of(store, experiment),
             statuses=[_status(s) for s in status],
-            tags=tags,
-            sort=sort,
-            descending=not asc,
+            tags=parse_pairs("--tag", tag),
+            sort=sort
+            if sort_metric is None
+            else f"metric:{sort_metric.name}:{sort_metric.summary}",
+            descending=descending,
             limit=limit,
-            with_metrics=[metric] if metric else [],
+            with_metrics=sorted({ref.name for _, ref in refs}),
         )
     )
+    listed = list(page.runs)
+    logged: list[str] | None = None
+    for option, ref in refs:
+        if listed and not any(ref.name in page.summaries.get(r.run_id, {}) for r in listed):
+            logged = logged if logged is not None else _logged_metrics(store, listed)
+            check_metric(ref, option, logged)
     if as_json:
         echo_json(
-            {
-                "total": page.total,
-                "runs": [
-                    {
-                        "id": r.run_id,
-                        "number": r.number,
-                        "status": r.status.value,
-                        "experiment_id": r.experiment_id,
-                        "created_at": r.created_at,
-                        "duration": r.duration,
-                        "compute": r.compute_target,
-                        "tags": dict(r.tags),
-                        **(
-                            {metric: _summary(page.summaries.get(r.run_id, {}).get(metric))}
-                            if metric
-                            else {}
-                        ),
-                    }
-                    for r in page.runs
-                ],
-            }
+            list_json(
+                "run", [run_json(r, page.summaries.get(r.run_id)) for r in listed], page.total
+            )
         )
         return
-    columns = ["id", "#", "status", "started", "duration", "compute"] + ([metric] if metric else [])
-    rows = []
-    for r in page.runs:
-        row = [
-            r.run_id,
-            r.number,
-            r.status.value,
-            fmt_time(r.started_at),
-            fmt_duration(r.duration),
-            r.compute_target,
-        ]
-        if metric:
-            s = page.summaries.get(r.run_id, {}).get(metric)
-            row.append("" if s is None else s.last)
-        rows.append(row)
-    echo_table(columns, rows, title=f"{len(page.runs)} of {page.total} runs")
-
-
-def _summary(s: object) -> object:
-    if s is None:
-        return None
-    return {k: getattr(s, k) for k in ("count", "last", "min", "max")}
+    title = f"{len(listed)} of {page.total} runs"
+    if sort_metric is not None:
+        title += f", by {sort_metric.label}, {'highest' if descending else 'lowest'} first"
+    echo_table(
+        [c.header for c in chosen],
+        [[c.cell(r, page.summaries.get(r.run_id, {})) for c in chosen] for r in listed],
+        title=title,
+    )
 
 
 @runs.command("show")
-@click.argument("run_id")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.argument("run_id", shell_complete=complete_run_ids)
+@click.option("--json", "as_json", is_flag=True, help="Print the run object (see docs/cli.md).")
 @pass_cli
 def show(cli: CliContext, run_id: str, as_json: bool) -> None:
-    """A run's details: status, times, definition, tags, properties, metric summaries."""
-    from runyard.core.run import Run
-
-    run = Run.get(cli.ws, run_id)
-    details = run.get_details()
-    summaries = cli.ws.store.get_metric_summaries(run_id)
-    details["metrics"] = {k: _summary(v) for k, v in sorted(summaries.items())}
+    """A run's details: status, times, script, tags, properties, metric summaries."""
+    store = cli.ws.store
+    info = store.get_run(run_id)
+    summaries = store.get_metric_summaries(run_id)
     if as_json:
-        echo_json(details)
+        echo_json(run_json(info, summaries))
         return
-    for key, value in details.items():
-        if isinstance(value, dict):
-            click.echo(f"{key}:")
-            for k, v in value.items():
-                click.echo(f"  {k}: {v}")
-        else:
+    tty = sys.stdout.isatty()
+    env = info.definition.get("environment")
+    fields = [
+        ("id", info.run_id),
+        ("experiment", store.get_experiment(info.experiment_id).name),
+        ("number", info.number),
+        ("name", info.display_name),
+        ("status", status_text(info.status, tty)),
+        ("compute", info.compute_target),
+        ("created", fmt_time(info.created_at)),
+        ("started", fmt_time(info.started_at)),
+        ("ended", fmt_time(info.ended_at)),
+        ("duration", fmt_duration(info.duration)),
+        ("script", info.definition.get("script")),
+        ("arguments", " ".join(str(a) for a in info.definition.get("arguments") or [])),
+        ("environment", env.get("name") if isinstance(env, dict) else None),
+        ("exit code", info.exit_code),
+        ("error", info.error),
+    ]
+    for key, value in fields:
+        if value not in (None, ""):
             click.echo(f"{key}: {value}")
+    for title, pairs in (("tags", info.tags), ("properties", info.properties)):
+        if pairs:
+            click.echo(f"{title}:")
+            for k, v in sorted(pairs.items()):
+                click.echo(f"  {k}={v}")
+    if summaries:
+        click.echo("metrics:")
+        for key, s in sorted(summaries.items()):
+            click.echo(
+                f"  {key}: last {fmt_number(s.last)}, min {fmt_number(s.min)}, "
+                f"max {fmt_number(s.max)} ({s.count} points)"
+            )
 
 
 @runs.command("metrics")
-@click.argument("run_id")
+@click.argument("run_id", shell_complete=complete_run_ids)
 @click.option("--name", default=None, help="Only this metric.")
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
 )
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
 @pass_cli
-def metrics(cli: CliContext, run_id: str, name: str | None, fmt: str) -> None:
-    """Every point of a run's scalar metrics, as CSV (metric,step,timestamp,value) or JSON."""
+def metrics(cli: CliContext, run_id: str, name: str | None, fmt: str, as_json: bool) -> None:
+    """Every point of a run's scalar metrics, as CSV (metric,step,timestamp,value) or
+    JSON ({"total": N, "metrics": [{"name", "steps", "timestamps", "values"}]})."""
     store = cli.ws.store
     store.get_run(run_id)
     keys = sorted(store.get_metric_summaries(run_id))
     if name is not None:
-        keys = [k for k in keys if k == name]
-    if fmt == "json":
-        out = {}
+        if name not in keys:
+            raise ValidationError(
+                f"run {run_id} has no metric {name!r}; it logged: {', '.join(keys) or '(none)'}"
+            )
+        keys = [name]
+    if as_json or fmt == "json":
+        series = []
         for key in keys:
             s = store.get_metric_series(run_id, key)
-            out[key] = {
-                "steps": list(s.steps),
-                "timestamps": list(s.timestamps),
-                "values": [_json_value(v) for v in s.values],
-            }
-        echo_json(out)
+            series.append(
+                {
+                    "name": key,
+                    "steps": list(s.steps),
+                    "timestamps": list(s.timestamps),
+                    "values": [json_value(v) for v in s.values],
+                }
+            )
+        echo_json(list_json("metric", series))
         return
     writer = csv.writer(sys.stdout)
     writer.writerow(["metric", "step", "timestamp", "value"])
     for key in keys:
         s = store.get_metric_series(run_id, key)
         writer.writerows(zip([key] * len(s.steps), s.steps, s.timestamps, s.values))
-
-
-def _json_value(v: object) -> object:
-    if isinstance(v, float) and not math.isfinite(v):
-        return str(v)
-    return v
-
-
-@runs.command("logs")
-@click.argument("run_id")
-@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until the run ends.")
-@pass_cli
-def logs(cli: CliContext, run_id: str, follow: bool) -> None:
-    """Print the run's driver log (stdout and stderr of its script)."""
-    store = cli.ws.store
-    store.get_run(run_id)
-    if follow:
-        from runyard.core.watch import wait
-
-        wait(store, run_id, show_output=True)
-        return
-    try:
-        sys.stdout.write(store.artifacts.read_bytes(run_id, DRIVER_LOG).decode("utf-8", "replace"))
-    except ArtifactNotFoundError:
-        click.echo("(no driver log yet)", err=True)
-
-
-@runs.command("cancel")
-@click.argument("run_id")
-@click.option("--wait", "wait_", is_flag=True, help="Wait until the run has stopped.")
-@pass_cli
-def cancel(cli: CliContext, run_id: str, wait_: bool) -> None:
-    """Cancel a run: its script gets SIGTERM, then SIGKILL after a grace period."""
-    from runyard.core.run import Run
-
-    run = Run.get(cli.ws, run_id)
-    run.cancel()
-    if wait_:
-        deadline = time.monotonic() + 120
-        while not run.info.status.is_terminal() and time.monotonic() < deadline:
-            time.sleep(0.2)
-    click.echo(f"{run_id}: {run.get_status()}")
-
-
-@runs.command("download")
-@click.argument("run_id")
-@click.option("--path", "prefix", default=None, help="Only files under this path (e.g. outputs/).")
-@click.option("--output", "-o", default=".", type=click.Path(file_okay=False), show_default=True)
-@pass_cli
-def download(cli: CliContext, run_id: str, prefix: str | None, output: str) -> None:
-    """Download a run's files."""
-    from runyard.core.run import Run
-
-    done = Run.get(cli.ws, run_id).download_files(prefix=prefix, output_directory=output)
-    for path in done:
-        click.echo(str(path))
-    if not done:
-        click.echo("no files matched", err=True)
-
-
-@runs.command("rerun")
-@click.argument("run_id")
-@click.option("--compute", default=None, help="Run it on another compute target.")
-@click.option("--wait", "wait_", is_flag=True, help="Stream its output until it ends.")
-@pass_cli
-def rerun(cli: CliContext, run_id: str, compute: str | None, wait_: bool) -> None:
-    """Start a new run from the same snapshot, arguments and locked environment."""
-    from runyard.core.run import Run
-
-    new = Run.get(cli.ws, run_id).resubmit(compute_target=compute)
-    click.echo(f"{new.id} (rerun of {run_id}): {new.get_portal_url()}")
-    if wait_:
-        new.wait_for_completion(show_output=True)

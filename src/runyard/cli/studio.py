@@ -1,3 +1,5 @@
+"""``runyard studio``: bind first, then say where it listens."""
+
 from __future__ import annotations
 
 import click
@@ -14,7 +16,11 @@ from runyard.config import DEFAULT_STUDIO_PORT
     help="Address to listen on; anything but loopback needs --token.",
 )
 @click.option(
-    "--port", default=DEFAULT_STUDIO_PORT, show_default=True, type=click.IntRange(0, 65535)
+    "--port",
+    default=DEFAULT_STUDIO_PORT,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on; 0 picks a free one (printed).",
 )
 @click.option(
     "--token",
@@ -26,9 +32,13 @@ from runyard.config import DEFAULT_STUDIO_PORT
 @pass_cli
 def studio(cli: CliContext, host: str, port: int, token: str | None) -> None:
     """Serve the studio (web UI) and the REST API for the workspace."""
-    from runyard.server import serve
+    from runyard.server import check_bind
+    from runyard.server.binding import bind_socket, serve
 
     ws = cli.ws
+    check_bind(host, token)  # before binding: a refused address never listens
+    sock = bind_socket(host, port)
+    port = int(sock.getsockname()[1])
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     ws.set_studio_url(f"http://{shown_host}:{port}")
-    serve(ws.store, host=host, port=port, token=token, workspace_name=ws.name)
+    serve(ws.store, host=host, port=port, token=token, workspace_name=ws.name, sock=sock)

@@ -3,8 +3,10 @@ an explicit access token."""
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import secrets
+import socket
 from typing import TYPE_CHECKING
 
 from runyard.config import ENV_TOKEN
@@ -44,6 +46,29 @@ def check_bind(host: str, token: str | None) -> bool:
     return loopback
 
 
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0: a free one, see
+    ``getsockname()``). A busy port is a ConfigError that suggests ``--port 0``."""
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # As uvicorn does: a restarted studio may reuse a port in TIME_WAIT.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host.strip("[]"), port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"port {port} on {host} is in use (another studio, or another program); "
+                "pass --port 0 to pick a free port, or stop the program that holds it "
+                f"(`lsof -i :{port}` shows it)"
+            ) from None
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
 def serve(
     store: Store,
     *,
@@ -51,11 +76,14 @@ def serve(
     port: int = 8765,
     token: str | None = None,
     workspace_name: str = "",
+    sock: socket.socket | None = None,
 ) -> None:
     """Runs the studio with uvicorn until interrupted (blocking).
 
     On a loopback address reads are open and writes need the token (one is generated
-    when none is given); on any other address every request needs it.
+    when none is given); on any other address every request needs it. With ``sock``
+    (from :func:`bind_socket`) it serves on that socket and prints where only once it
+    listens; without, uvicorn binds ``host:port`` after the banner.
     """
     loopback = check_bind(host, token)
     token = token or secrets.token_urlsafe(32)
@@ -70,6 +98,8 @@ def serve(
         require_token_for_reads=not loopback,
         workspace_name=workspace_name,
     )
+    if sock is not None:
+        port = int(sock.getsockname()[1])
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/"
     print(f"Runyard studio listening on {url}", flush=True)
@@ -77,12 +107,15 @@ def serve(
         print(f"  write token (Authorization: Bearer): {token}", flush=True)
     else:
         print(f"  open {url}?token={token} in a browser", flush=True)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        timeout_graceful_shutdown=2,
-        # Live streams are long requests; keep-alives beyond that are not needed.
-        timeout_keep_alive=5,
-    )
+    # Live streams are long requests; keep-alives beyond that are not needed.
+    if sock is None:
+        uvicorn.run(
+            app, host=host, port=port, log_level="warning",
+            timeout_graceful_shutdown=2, timeout_keep_alive=5,
+        )  # fmt: skip
+        return
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning",
+        timeout_graceful_shutdown=2, timeout_keep_alive=5,
+    )  # fmt: skip
+    uvicorn.Server(config).run(sockets=[sock])

@@ -1,0 +1,118 @@
+"""Progress while a run gets going: each status change, and while the environment is
+built a live one-line summary (``building Runyard-PyTorch-CPU: 17 packages, 12 s``);
+then :func:`runyard.core.watch.wait` streams the driver log to the end.
+
+Progress goes to stderr, so a command's stdout stays its output (or its JSON).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import IO
+
+from runyard.cli.output import status_text
+from runyard.entities import RunInfo, RunStatus
+from runyard.errors import ArtifactNotFoundError
+from runyard.store.artifacts import ENVIRONMENT_BUILD_LOG
+from runyard.store.base import Store
+
+_POLL_S = 0.2
+# Off a terminal the build line cannot be redrawn: one line this often instead.
+_PLAIN_EVERY_S = 10.0
+_BEFORE_SCRIPT = frozenset(
+    {RunStatus.NOT_STARTED, RunStatus.QUEUED, RunStatus.PREPARING, RunStatus.STARTING}
+)
+_RESOLVED = re.compile(r"\b(?:Resolved|Installed|locked) (\d+) packages?\b")
+
+
+@dataclass
+class BuildProgress:
+    """What the environment build log says so far (uv's lines and Runyard's notes)."""
+
+    resolved: int = 0
+    added: int = 0  # uv's " + name==version" lines, for logs without a count
+    cached: bool = False
+    offset: int = 0
+    _partial: str = field(default="", repr=False)
+
+    @property
+    def packages(self) -> int:
+        return self.resolved or self.added
+
+    def feed(self, data: bytes) -> None:
+        self.offset += len(data)
+        text = self._partial + data.decode("utf-8", "replace")
+        *lines, self._partial = text.split("\n")
+        for line in lines:
+            found = _RESOLVED.search(line)
+            if found:
+                self.resolved = max(self.resolved, int(found.group(1)))
+            elif line.startswith(" + "):
+                self.added += 1
+            if "is built already" in line:
+                self.cached = True
+
+
+def environment_name(info: RunInfo) -> str:
+    env = info.definition.get("environment")
+    if isinstance(env, dict) and env.get("name"):
+        return str(env["name"])
+    return "the environment"
+
+
+def build_line(name: str, progress: BuildProgress, seconds: float) -> str:
+    if progress.cached:
+        return f"environment {name} is built already"
+    counted = f"{progress.packages} packages, " if progress.packages else ""
+    return f"building {name}: {counted}{seconds:.0f} s"
+
+
+def follow(store: Store, run_id: str, *, err: IO[str] | None = None) -> RunInfo:
+    """Shows status changes and build progress until the script starts, then streams
+    the driver log until the run ends (``watch.wait``); returns the final info."""
+    from runyard.core.watch import wait
+
+    out = err if err is not None else sys.stderr
+    tty = out.isatty()
+    last: RunStatus | None = None
+    build = BuildProgress()
+    build_started: float | None = None
+    last_plain = 0.0
+    live = False
+    while True:
+        info = store.get_run(run_id)
+        if info.status is not last:
+            if live:
+                out.write("\n")
+                live = False
+            out.write(f"{run_id}: {status_text(info.status, tty)}\n")
+            last = info.status
+        if info.status is RunStatus.PREPARING:
+            build_started = build_started or time.monotonic()
+            with contextlib.suppress(ArtifactNotFoundError):
+                build.feed(store.artifacts.read_bytes(run_id, ENVIRONMENT_BUILD_LOG, build.offset))
+            line = build_line(environment_name(info), build, time.monotonic() - build_started)
+            if tty:
+                out.write(f"\r\x1b[K{line}")
+                live = True
+            elif time.monotonic() - last_plain >= _PLAIN_EVERY_S:
+                out.write(line + "\n")
+                last_plain = time.monotonic()
+        out.flush()
+        if info.status not in _BEFORE_SCRIPT:
+            break
+        time.sleep(_POLL_S)
+    if live:
+        out.write("\n")
+    if build_started is not None and not build.cached:
+        counted = f" ({build.packages} packages)" if build.packages else ""
+        out.write(
+            f"prepared {environment_name(info)}{counted} in "
+            f"{time.monotonic() - build_started:.0f} s\n"
+        )
+    out.flush()
+    return wait(store, run_id, show_output=True)
