@@ -12,123 +12,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from runyard.entities import MetricSeries, MetricSummary, RunInfo
-from runyard.wire.environments import EnvironmentIn, EnvironmentOut, EnvironmentsOut
-from runyard.wire.errors import (
-    ERROR_TABLE,
-    ErrorKind,
-    ErrorOut,
-    code_for_status,
-    exception_for,
-    kind_of,
-    status_for,
-)
-from runyard.wire.experiments import (
-    ExperimentIn,
-    ExperimentOut,
-    ExperimentsOut,
-    ExperimentStatsOut,
-)
-from runyard.wire.files import FileOut, FilesOut, LogChunkOut, ManifestOut, SnapshotIn
-from runyard.wire.metrics import (
-    ColumnsIn,
-    JournalOffsetOut,
-    MetricsIn,
-    RecordBody,
-    RecordsOut,
-    SeriesOut,
-    SummariesOut,
-    SummaryOut,
-)
-from runyard.wire.runs import (
-    ChangeSeqsOut,
-    ClaimIn,
-    ClaimOut,
-    DefinitionPatchIn,
-    HeartbeatIn,
-    PropertiesIn,
-    RunIn,
-    RunListOut,
-    RunOut,
-    RunPageOut,
-    RunQueryIn,
-    StatusIn,
-    TagsIn,
-    parse_kind,
-    parse_status,
-)
-from runyard.wire.values import (
-    MAX_INT64,
-    MIN_INT64,
-    decode_any,
-    decode_values,
-    encode_any,
-    encode_values,
-)
+from runyard import entities as _entities
 
-__all__ = [
-    "ERROR_TABLE",
-    "MAX_INT64",
-    "MIN_INT64",
-    "ChangeSeqsOut",
-    "ClaimIn",
-    "ClaimOut",
-    "ColumnsIn",
-    "DefinitionPatchIn",
-    "EnvironmentIn",
-    "EnvironmentOut",
-    "EnvironmentsOut",
-    "ErrorKind",
-    "ErrorOut",
-    "ExperimentIn",
-    "ExperimentOut",
-    "ExperimentStatsOut",
-    "ExperimentsOut",
-    "FileOut",
-    "FilesOut",
-    "HeartbeatIn",
-    "JournalOffsetOut",
-    "LogChunkOut",
-    "ManifestOut",
-    "MetricsIn",
-    "PropertiesIn",
-    "RecordBody",
-    "RecordsOut",
-    "RunIn",
-    "RunListOut",
-    "RunOut",
-    "RunPageOut",
-    "RunQueryIn",
-    "SeriesOut",
-    "SnapshotIn",
-    "StatusIn",
-    "SummariesOut",
-    "SummaryOut",
-    "TagsIn",
-    "code_for_status",
-    "decode_any",
-    "decode_values",
-    "encode_any",
-    "encode_values",
-    "exception_for",
-    "kind_of",
-    "parse_kind",
-    "parse_status",
-    "run_json",
-    "series_json",
-    "status_for",
-    "summary_json",
-]
+# Each module names its public models in ``__all__``: a new wire type is one class in
+# the module of its noun, listed there, and nothing else.
+from runyard.wire import environments, errors, experiments, files, metrics, runs, values
+from runyard.wire.environments import *  # noqa: F403
+from runyard.wire.errors import *  # noqa: F403
+from runyard.wire.experiments import *  # noqa: F403
+from runyard.wire.files import *  # noqa: F403
+from runyard.wire.metrics import *  # noqa: F403
+from runyard.wire.runs import *  # noqa: F403
+from runyard.wire.values import *  # noqa: F403
+
+__all__ = ["run_json", "series_json", "summary_json"]
+__all__ += environments.__all__
+__all__ += errors.__all__
+__all__ += experiments.__all__
+__all__ += files.__all__
+__all__ += metrics.__all__
+__all__ += runs.__all__
+__all__ += values.__all__
 
 
-def run_json(run: RunInfo) -> dict[str, Any]:
+def run_json(run: _entities.RunInfo) -> dict[str, Any]:
     """A run as a JSON-able dict, exactly as the API answers it (for pages, streams)."""
-    return RunOut.of(run).model_dump(mode="json")
+    return runs.RunOut.of(run).model_dump(mode="json")
 
 
-def summary_json(summary: MetricSummary) -> dict[str, Any]:
-    return SummaryOut.of(summary).model_dump(mode="json")
+def summary_json(summary: _entities.MetricSummary) -> dict[str, Any]:
+    return metrics.SummaryOut.of(summary).model_dump(mode="json")
 
 
-def series_json(series: MetricSeries, value_type: str, start: int) -> dict[str, Any]:
-    return SeriesOut.of(series, value_type, start).model_dump(mode="json")
+def series_json(series: _entities.MetricSeries, value_type: str, start: int) -> dict[str, Any]:
+    return metrics.SeriesOut.of(series, value_type, start).model_dump(mode="json")

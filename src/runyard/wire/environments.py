@@ -9,6 +9,12 @@ from runyard.entities import EnvironmentRecord
 from runyard.wire.base import Answer, Body
 from runyard.wire.values import decode_any, encode_any
 
+__all__ = [
+    "EnvironmentIn",
+    "EnvironmentOut",
+    "EnvironmentsOut",
+]
+
 
 class EnvironmentIn(Body):
     """``POST /api/environments``."""

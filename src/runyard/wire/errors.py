@@ -16,6 +16,16 @@ from pydantic import BaseModel
 from runyard import errors
 from runyard.errors import RunyardError
 
+__all__ = [
+    "ERROR_TABLE",
+    "ErrorKind",
+    "ErrorOut",
+    "code_for_status",
+    "exception_for",
+    "kind_of",
+    "status_for",
+]
+
 
 @dataclass(frozen=True)
 class ErrorKind:

@@ -7,6 +7,13 @@ from collections.abc import Sequence
 from runyard.entities import Experiment, ExperimentStats
 from runyard.wire.base import Answer, Body
 
+__all__ = [
+    "ExperimentIn",
+    "ExperimentOut",
+    "ExperimentStatsOut",
+    "ExperimentsOut",
+]
+
 
 class ExperimentIn(Body):
     """``POST /api/experiments``: get or create by name."""

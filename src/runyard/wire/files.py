@@ -8,6 +8,14 @@ from typing import Any
 from runyard.entities import FileInfo
 from runyard.wire.base import Answer, Body
 
+__all__ = [
+    "FileOut",
+    "FilesOut",
+    "LogChunkOut",
+    "ManifestOut",
+    "SnapshotIn",
+]
+
 
 class FileOut(Answer):
     path: str

@@ -24,6 +24,17 @@ from runyard.wire.values import (
     encode_values,
 )
 
+__all__ = [
+    "ColumnsIn",
+    "JournalOffsetOut",
+    "MetricsIn",
+    "RecordBody",
+    "RecordsOut",
+    "SeriesOut",
+    "SummariesOut",
+    "SummaryOut",
+]
+
 ValueType = Literal["float", "int", "bool", "str"]
 RecordKind = Literal["list", "row", "table", "image"]
 

@@ -14,6 +14,24 @@ from runyard.wire.base import Answer, Body
 from runyard.wire.metrics import SummaryOut
 from runyard.wire.values import MAX_INT64, NonNegativeInt64, decode_any, encode_any
 
+__all__ = [
+    "ChangeSeqsOut",
+    "ClaimIn",
+    "ClaimOut",
+    "DefinitionPatchIn",
+    "HeartbeatIn",
+    "PropertiesIn",
+    "RunIn",
+    "RunListOut",
+    "RunOut",
+    "RunPageOut",
+    "RunQueryIn",
+    "StatusIn",
+    "TagsIn",
+    "parse_kind",
+    "parse_status",
+]
+
 
 def parse_status(text: str) -> RunStatus:
     """A RunStatus from its value or name, any case; ValidationError otherwise."""

@@ -28,6 +28,18 @@ from typing_extensions import TypedDict
 from runyard.entities import MetricValue
 from runyard.errors import ValidationError
 
+__all__ = [
+    "MAX_INT64",
+    "MIN_INT64",
+    "ValueJson",
+    "decode_any",
+    "decode_value",
+    "decode_values",
+    "encode_any",
+    "encode_value",
+    "encode_values",
+]
+
 MIN_INT64 = -(2**63)
 MAX_INT64 = 2**63 - 1
 FLOAT_TAG = "$float"
