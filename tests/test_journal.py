@@ -261,3 +261,63 @@ def test_a_failed_store_write_is_retried_not_skipped(tmp_path: Path) -> None:
     writer.close()
     assert ingester.drain() == 150
     assert list(store.get_metric_series(run.run_id, "x").values) == [float(i) for i in range(150)]
+
+
+def test_control_records_are_their_own_kind(tmp_path: Path) -> None:
+    from runyard.entities import RunKind, RunStatus
+    from runyard.store.artifacts import LocalArtifactRepository
+    from runyard.store.sql import SqlStore
+    from runyard.tracking.ingest import JournalIngester
+    from runyard.tracking.journal import KIND_CONTROL
+    from runyard.tracking.readback import metrics_from_journal
+
+    path = tmp_path / "journal.bin"
+    writer = JournalWriter(path)
+    writer.log("loss", 0.5)
+    writer.log_control("tags", {"phase": "train"})
+    staged = tmp_path / "staged.txt"
+    staged.write_text("hello")
+    writer.log_control("upload", {"name": "outputs/hello.txt", "path": str(staged)})
+    writer.log_control("properties", {"p": "1"})
+    writer.log("loss", 0.25)
+    with pytest.raises(ValidationError, match="unknown"):
+        writer.log_control("metrics", {})
+    writer.close()
+    # Readers of metrics never see them: no filter, no reserved metric name.
+    assert metrics_from_journal(path) == {"loss": [0.5, 0.25]}
+    kinds = [r.kind for r in iter_records(path.read_bytes(), 0, DecodeState())]
+    assert kinds.count(KIND_CONTROL) == 3
+    state = DecodeState()
+    batch = decode(path.read_bytes(), 0, state, 10**9)
+    assert [(c.kind, c.payload) for c in batch.control][0] == ("tags", {"phase": "train"})
+    assert batch.records == [] and [c.key for c in batch.columns(state.names)] == ["loss"]
+    # Reopening appends after them; ingest applies them to the run.
+    JournalWriter(path).close()
+    store = SqlStore(f"sqlite:///{tmp_path / 'db'}", LocalArtifactRepository(tmp_path / "a"))
+    exp = store.get_or_create_experiment("e")
+    run = store.create_run(exp.experiment_id, kind=RunKind.INTERACTIVE, status=RunStatus.RUNNING)
+    assert JournalIngester(store, run.run_id, path).drain() == 5
+    info = store.get_run(run.run_id)
+    assert info.tags == {"phase": "train"} and info.properties == {"p": "1"}
+    assert store.artifacts.read_bytes(run.run_id, "outputs/hello.txt") == b"hello"
+    assert set(store.get_metric_summaries(run.run_id)) == {"loss"}
+    assert store.get_metric_records(run.run_id) == []
+    store.close()
+
+
+def test_int64_values_decode_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "journal.bin"
+    writer = JournalWriter(path)
+    ints = [2**60 + 1, -(2**62) - 3, 2**63 - 1, -(2**63)] + [2**53 + i for i in range(100)]
+    for value in ints:
+        writer.log("n", value)
+    writer.log("mixed", 2**60 + 1)
+    writer.log("mixed", True)
+    writer.log("flag", True)
+    writer.log("flag", False)
+    writer.close()
+    state = DecodeState()
+    cols = {c.key: c for c in decode(path.read_bytes(), 0, state, 10**9).columns(state.names)}
+    assert cols["n"].value_type == "int" and cols["n"].values.tolist() == ints
+    assert cols["mixed"].value_type == "int" and cols["mixed"].values.tolist() == [2**60 + 1, 1]
+    assert cols["flag"].value_type == "bool" and cols["flag"].values.tolist() == [True, False]

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event as sa_event
 
 from runyard.entities import MetricColumns, RunInfo, RunKind, RunStatus
 from runyard.server import create_app
@@ -145,3 +146,33 @@ def test_stream_errors_come_before_the_stream(store: Store, server: RunningServe
     run = new_run(store)
     resp = httpx.get(f"{server.url}/api/runs/{run.run_id}/stream", params={"since": "[1]"})
     assert resp.status_code == 400
+
+
+def test_a_quiet_run_costs_one_change_counter_read_a_tick(
+    store: Store, server: RunningServer
+) -> None:
+    run = new_run(store)
+    log(store, run.run_id, "loss", 0, 3)
+    engine = store._engine  # type: ignore[attr-defined]
+    statements: list[str] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if run.run_id in str(args[0] if args else ""):  # this run's reads only
+            statements.append(" ".join(statement.split()).lower())
+
+    with stream(server, run.run_id, since="{}") as resp:
+        events = EventReader(resp)
+        assert events.until("metrics")["steps"] == [0, 1, 2]
+        sa_event.listen(engine, "before_cursor_execute", listen)
+        try:
+            # Nothing changes: wait for several ticks' reads, then look at them.
+            deadline = time.monotonic() + 10
+            while len(statements) < 6 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            quiet = list(statements)
+            log(store, run.run_id, "loss", 3, 1)  # a change: read and sent at once
+            assert events.until("metrics")["steps"] == [3]
+        finally:
+            sa_event.remove(engine, "before_cursor_execute", listen)
+    assert len(quiet) >= 6
+    assert all("change_seq" in s and "metric" not in s for s in quiet), quiet

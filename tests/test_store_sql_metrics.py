@@ -219,12 +219,12 @@ def test_the_tail_compacts_when_it_fills_a_block(store: SqlStore) -> None:
     size = BLOCK_SIZE // 10 + 1
     total = 0
     for _ in range(9):
-        store.append_metrics(run.run_id, [_cols("m", [float(total + i) for i in range(size)],
-                                                step0=total)])  # fmt: skip
+        values = [float(total + i) for i in range(size)]
+        store.append_metrics(run.run_id, [_cols("m", values, step0=total)])
         total += size
     assert [c for _, c, _ in _blocks(store, run.run_id, "m")] == [size] * 9
-    store.append_metrics(run.run_id, [_cols("m", [float(total + i) for i in range(size)],
-                                            step0=total)])  # fmt: skip
+    values = [float(total + i) for i in range(size)]
+    store.append_metrics(run.run_id, [_cols("m", values, step0=total)])
     total += size
     # 10 * size > BLOCK_SIZE: one full block and a small one with the rest.
     assert [c for _, c, _ in _blocks(store, run.run_id, "m")] == [BLOCK_SIZE, total - BLOCK_SIZE]
@@ -234,8 +234,8 @@ def test_the_tail_compacts_when_it_fills_a_block(store: SqlStore) -> None:
     assert series.values == [float(i) for i in range(total)] + [-1.0]
     assert series.steps == list(range(total + 1))
     summary = store.get_metric_summaries(run.run_id)["m"]
-    assert (summary.count, summary.min, summary.max, summary.last) == (
-        total + 1, -1.0, float(total - 1), -1.0)  # fmt: skip
+    want = (total + 1, -1.0, float(total - 1), -1.0)
+    assert (summary.count, summary.min, summary.max, summary.last) == want
 
 
 def test_blocks_across_boundaries(store: SqlStore) -> None:

@@ -1,10 +1,10 @@
 """Live updates of one run as server-sent events.
 
 The client says what it has (``since``: points per metric key, ``log_offset``: bytes of
-the driver log); the server polls about four times a second, cheaply: one read of the
-run's change counter (``Store.get_change_seqs``) and one file stat. Only when the
-counter moved does it read the run, its summaries and the new points, and it sends
-only what is new:
+the driver log); the server polls about four times a second, cheaply: the run's change
+counter (``Store.get_change_seqs``, read for every open stream of the store in one
+query, ``ChangeWatcher``) and one file stat. Only when the counter moved does it read
+the run, its summaries and the new points, and it sends only what is new:
 
 - ``status``: the run (JSON as ``GET /api/runs/{id}``) whenever its status changes;
 - ``metrics``: ``{"key", "start", "steps", "timestamps", "values", "value_type",
@@ -17,7 +17,10 @@ only what is new:
 from __future__ import annotations
 
 import json
+import math
+import threading
 import time
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -43,6 +46,56 @@ KEEPALIVE_S = 15.0
 MAX_LIVE_POINTS = 20_000
 RESET_MAX_POINTS = 2_000
 LOG_CHUNK = 1024 * 1024
+# Streams ticking within this long of a change-counter read share it.
+SHARED_READ_S = POLL_INTERVAL_S * 0.8
+
+
+class ChangeWatcher:
+    """The change counters of every run with an open stream on one store, read in one
+    query at most every ``SHARED_READ_S`` and shared by all those streams: fifty open
+    run pages cost about four small reads a second, not two hundred. Thread-safe (the
+    streams poll from the thread pool)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._open: dict[str, int] = {}  # run id -> open streams
+        self._seqs: dict[str, int] = {}
+        self._read_at = -math.inf
+
+    def open(self, run_id: str) -> None:
+        with self._lock:
+            self._open[run_id] = self._open.get(run_id, 0) + 1
+
+    def close(self, run_id: str) -> None:
+        with self._lock:
+            left = self._open.get(run_id, 0) - 1
+            if left > 0:
+                self._open[run_id] = left
+            else:
+                self._open.pop(run_id, None)
+
+    def current(self, run_id: str, *, fresh: bool = False) -> int | None:
+        """The run's change counter as of at most ``SHARED_READ_S`` ago (``fresh``: now);
+        None if the run is gone."""
+        with self._lock:
+            stale = time.monotonic() - self._read_at >= SHARED_READ_S
+            if fresh or stale or run_id not in self._seqs:
+                self._seqs = self._store.get_change_seqs(sorted({*self._open, run_id}))
+                self._read_at = time.monotonic()
+            return self._seqs.get(run_id)
+
+
+_watchers: weakref.WeakKeyDictionary[Store, ChangeWatcher] = weakref.WeakKeyDictionary()
+_watchers_lock = threading.Lock()
+
+
+def watcher_for(store: Store) -> ChangeWatcher:
+    with _watchers_lock:
+        watcher = _watchers.get(store)
+        if watcher is None:
+            watcher = _watchers[store] = ChangeWatcher(store)
+        return watcher
 
 
 @dataclass
@@ -70,9 +123,12 @@ def parse_since(text: str) -> dict[str, int]:
     return data
 
 
-def poll_once(store: Store, run_id: str, state: StreamState) -> tuple[bool, bool]:
-    """Adds new events to ``state``; returns (run is terminal, everything was sent)."""
-    seq = store.get_change_seqs([run_id]).get(run_id)
+def poll_once(
+    store: Store, run_id: str, state: StreamState, *, fresh: bool = False
+) -> tuple[bool, bool]:
+    """Adds new events to ``state``; returns (run is terminal, everything was sent).
+    ``fresh``: read the change counter now rather than share a read of the last tick."""
+    seq = watcher_for(store).current(run_id, fresh=fresh)
     if seq is None:
         store.get_run(run_id)  # gone: RunNotFoundError, as a read of it says
     if seq is None or seq != state.change_seq:
@@ -151,29 +207,41 @@ async def stream_run(
     await run_in_threadpool(store.get_run, run_id)  # a 404 before the stream starts
 
     async def events() -> AsyncIterator[str]:
-        yield "retry: 2000\n\n"
-        last_sent = time.monotonic()
-        final_pass = False
-        while True:
-            terminal, drained = await run_in_threadpool(poll_once, store, run_id, state)
-            for name, data in state.events:
-                yield sse(name, data)
-                last_sent = time.monotonic()
-            state.events.clear()
-            if terminal and drained:
-                if final_pass:
-                    yield sse("end", {"status": str(state.status)})
-                    return
-                # One more pass: a batch committed with the final status is read now.
-                final_pass = True
-                continue
-            if time.monotonic() - last_sent > KEEPALIVE_S:
-                yield ": keep-alive\n\n"
-                last_sent = time.monotonic()
-            await anyio.sleep(POLL_INTERVAL_S)
+        watcher = watcher_for(store)
+        watcher.open(run_id)
+        try:
+            async for event in _events(store, run_id, state):
+                yield event
+        finally:
+            watcher.close(run_id)
 
     return StreamingResponse(
         events(),
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
     )
+
+
+async def _events(store: Store, run_id: str, state: StreamState) -> AsyncIterator[str]:
+    yield "retry: 2000\n\n"
+    last_sent = time.monotonic()
+    final_pass = False
+    while True:
+        terminal, drained = await run_in_threadpool(
+            poll_once, store, run_id, state, fresh=final_pass
+        )
+        for name, data in state.events:
+            yield sse(name, data)
+            last_sent = time.monotonic()
+        state.events.clear()
+        if terminal and drained:
+            if final_pass:
+                yield sse("end", {"status": str(state.status)})
+                return
+            # One more pass: a batch committed with the final status is read now.
+            final_pass = True
+            continue
+        if time.monotonic() - last_sent > KEEPALIVE_S:
+            yield ": keep-alive\n\n"
+            last_sent = time.monotonic()
+        await anyio.sleep(POLL_INTERVAL_S)

@@ -67,8 +67,8 @@ def append_batch(conn: Connection, run_id: str, batch: Batch, summary: Any) -> N
 
 
 def _block_row(run_id: str, key: str, seq: int, first_index: int, points: Points) -> Any:
-    return {"run_id": run_id, "key": key, "seq": seq, "first_index": first_index,
-            **blocks.pack(points)}  # fmt: skip
+    row = {"run_id": run_id, "key": key, "seq": seq, "first_index": first_index}
+    return {**row, **blocks.pack(points)}
 
 
 def _take_tail(conn: Connection, run_id: str, key: str, tail_seq: int) -> Points:

@@ -111,9 +111,10 @@ def append(
         conn.execute(metric_records.insert(), [{"run_id": run_id, **r} for r in record_rows])
     if batches and RunStatus(row.status).is_terminal():
         appends.compact_run(conn, run_id)  # late points of an ended run: compact now
+    changed = bool(batches or record_rows)
     if journal_offset is not None:
-        runs_mod.set_journal_offset(conn, run_id, journal_offset)
-    if batches or record_rows:
+        runs_mod.set_journal_offset(conn, run_id, journal_offset, changed=changed)
+    elif changed:
         runs_mod.bump_change_seq(conn, run_id)
 
 

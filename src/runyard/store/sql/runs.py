@@ -266,19 +266,6 @@ def update_definition(conn: Connection, run_id: str, patch: Mapping[str, Any]) -
     return get(conn, run_id)
 
 
-def bump_change_seq(conn: Connection, run_id: str) -> None:
-    """Counts one change to what the run's page shows (in the caller's transaction)."""
-    conn.execute(runs.update().where(runs.c.id == run_id).values(change_seq=runs.c.change_seq + 1))
-
-
-def change_seqs(conn: Connection, run_ids: Sequence[str]) -> dict[str, int]:
-    """Each existing run's change counter (unknown ids are left out)."""
-    if not run_ids:
-        return {}
-    rows = conn.execute(sa.select(runs.c.id, runs.c.change_seq).where(runs.c.id.in_(list(run_ids))))
-    return {run_id: int(seq) for run_id, seq in rows}
-
-
 def request_cancel(conn: Connection, run_id: str) -> RunInfo:
     row = _fetch_row(conn, run_id, for_update=True)
     current = RunStatus(row.status)
@@ -307,10 +294,15 @@ def change_seqs(conn: Connection, run_ids: Sequence[str]) -> dict[str, int]:
     return {run_id: int(seq) for run_id, seq in rows}
 
 
-def set_journal_offset(conn: Connection, run_id: str, offset: int) -> None:
+def set_journal_offset(conn: Connection, run_id: str, offset: int, *, changed: bool) -> None:
+    """Records how far the journal is ingested; ``changed``: and counts a change to what
+    the run's page shows (one statement for both)."""
     if not isinstance(offset, int) or offset < 0:
         raise ValidationError(f"journal offset must be a non-negative int, got {offset!r}")
-    conn.execute(runs.update().where(runs.c.id == run_id).values(journal_offset=offset))
+    values: dict[str, Any] = {"journal_offset": offset}
+    if changed:
+        values["change_seq"] = runs.c.change_seq + 1
+    conn.execute(runs.update().where(runs.c.id == run_id).values(values))
 
 
 def claim_next_queued(conn: Connection, compute_target: str, max_concurrent: int) -> RunInfo | None:

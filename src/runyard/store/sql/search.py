@@ -74,6 +74,14 @@ def parse_sort(sort: str) -> tuple[str, str | None]:
     return sort, None
 
 
+def _summary_column(column: str, name: str) -> Any:
+    return (
+        sa.select(metric_summaries.c[column])
+        .where(metric_summaries.c.run_id == runs.c.id, metric_summaries.c.key == name)
+        .scalar_subquery()
+    )
+
+
 def search(conn: Connection, query: RunQuery) -> RunPage:
     if query.limit < 0 or query.offset < 0:
         raise ValidationError("limit and offset must not be negative")
@@ -84,25 +92,23 @@ def search(conn: Connection, query: RunQuery) -> RunPage:
     total = conn.execute(sa.select(sa.func.count()).select_from(runs).where(*where)).scalar_one()
 
     page = sa.select(runs).where(*where)
+    exact: Any = None
     if agg is not None:
         # A correlated lookup by primary key per run: one plan whatever the table
         # statistics say (a fresh PostgreSQL database has none).
-        key: Any = (
-            sa.select(metric_summaries.c[agg])
-            .where(metric_summaries.c.run_id == runs.c.id, metric_summaries.c.key == name)
-            .scalar_subquery()
-        )
+        key: Any = _summary_column(agg, name)
+        # Ints beyond 2**53 share a float64: their exact column breaks the tie.
+        exact = _summary_column(f"{agg}_int", name)
     elif name == "duration":
         key = sa.func.coalesce(runs.c.ended_at, runs.c.heartbeat_at) - runs.c.started_at
     else:
         key = runs.c[name]
     # Missing values (and NaN, stored as NULL) come last in either direction, then
     # newest first among equals.
-    page = page.order_by(
-        (key.desc() if query.descending else key.asc()).nulls_last(),
-        runs.c.created_at.desc(),
-        runs.c.id,
-    )
+    order = [(key.desc() if query.descending else key.asc()).nulls_last()]
+    if exact is not None:
+        order.append((exact.desc() if query.descending else exact.asc()).nulls_last())
+    page = page.order_by(*order, runs.c.created_at.desc(), runs.c.id)
     rows = conn.execute(page.limit(limit).offset(int(query.offset))).all()
     found = runs_mod.rows_to_runs(conn, rows)
     summaries: dict[str, dict[str, MetricSummary]] = {}
