@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from runyard.cli.common import CliContext, pass_cli
-from runyard.config import DEFAULT_STUDIO_PORT
+from runyard.config import DEFAULT_STUDIO_PORT, ENV_TOKEN
 
 
 @click.command()
@@ -25,7 +25,7 @@ from runyard.config import DEFAULT_STUDIO_PORT
 @click.option(
     "--token",
     default=None,
-    envvar="RUNYARD_TOKEN",
+    envvar=ENV_TOKEN,
     help="Access token (default: generated). Needed for writes, and for every "
     "request on a non-loopback address.",
 )

@@ -12,12 +12,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from runyard.environments.builder import build, prepare
+    from runyard.environments.builder import (
+        SUBMITTING_INTERPRETER,
+        PreparedEnvironment,
+        build,
+        prepare,
+    )
     from runyard.environments.cache import CachedEnvironment, list_cached, prune
     from runyard.environments.condafile import CondaFile, read_conda_file
     from runyard.environments.curated import curated_names, find_curated, get_curated
     from runyard.environments.pipconfig import PipSettings, read_pip_settings, uv_settings
-    from runyard.environments.prepared import SUBMITTING_INTERPRETER, PreparedEnvironment
     from runyard.environments.requirements import RequirementLines, read_requirements_file
     from runyard.environments.spec import (
         SCHEMA_VERSION,
@@ -40,8 +44,8 @@ _WHERE = {
     "PipSettings": "pipconfig",
     "read_pip_settings": "pipconfig",
     "uv_settings": "pipconfig",
-    "SUBMITTING_INTERPRETER": "prepared",
-    "PreparedEnvironment": "prepared",
+    "SUBMITTING_INTERPRETER": "builder",
+    "PreparedEnvironment": "builder",
     "RequirementLines": "requirements",
     "read_requirements_file": "requirements",
     "SCHEMA_VERSION": "spec",

@@ -20,17 +20,37 @@ import socket
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from runyard.environments import cache
-from runyard.environments.buildlog import BuildLog
-from runyard.environments.failures import label
-from runyard.environments.prepared import SUBMITTING_INTERPRETER, PreparedEnvironment
+from runyard.environments.buildlog import BuildLog, label
 from runyard.environments.spec import content_hash, normalize_spec
 from runyard.errors import EnvironmentBuildError, ValidationError
 
 _LOCK_WAIT_NOTE_S = 30.0
+
+# The name reported for ``spec=None``: the interpreter that submitted the run.
+SUBMITTING_INTERPRETER = "submitting-interpreter"
+
+
+@dataclass(frozen=True)
+class PreparedEnvironment:
+    """A ready environment.
+
+    ``python`` is the interpreter to start the script with (inside a built venv, or a
+    user-managed interpreter, or ``sys.executable`` for no spec); ``lock`` the exact
+    versions installed (``""`` for user-managed and no spec); ``spec_hash`` the spec's
+    content hash (``""`` for no spec).
+    """
+
+    python: Path
+    environment_variables: dict[str, str] = field(default_factory=dict)
+    spec_hash: str = ""
+    lock: str = ""
+    name: str = ""
+    version: int | None = None
 
 
 def _prepared(spec: Mapping[str, Any], hash_: str, python: Path, lock: str) -> PreparedEnvironment:

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from runyard.environments import cache
-from runyard.environments.buildlog import BuildLog
-from runyard.environments.failures import label, run_or_fail
+from runyard.environments.buildlog import BuildLog, label, run_or_fail
 from runyard.environments.uvbuild import lock_text, requirements_text, write_metadata
 from runyard.errors import EnvironmentBuildError
 

@@ -18,8 +18,8 @@ from runyard.environments.buildlog import (
     describe_status,
     run_logged,
     run_many_logged,
+    run_or_fail,
 )
-from runyard.environments.failures import run_or_fail
 from runyard.errors import EnvironmentBuildError
 
 if TYPE_CHECKING:

@@ -26,7 +26,6 @@ TEMPLATES = Path(__file__).parent / "templates"
 PAGE_SIZE = 100
 MAX_METRIC_COLUMNS = 8
 MAX_COMPARE = 20
-SORTABLE = ("number", "status", "created_at", "duration")
 
 
 def fmt_time(ts: float | None) -> str:
