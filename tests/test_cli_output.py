@@ -148,7 +148,9 @@ def test_build_progress_reads_uv_lines() -> None:
     assert plain.packages == 2
     cached = BuildProgress()
     cached.feed(b"[runyard 10:00:00] Runyard-Minimal (abc) is built already: /x\n")
-    assert build_line("Runyard-Minimal", cached, 0) == "environment Runyard-Minimal is built already"
+    assert build_line("Runyard-Minimal", cached, 0) == (
+        "environment Runyard-Minimal is built already"
+    )
 
 
 def _studio(ws: Workspace, log: Path, port: int) -> subprocess.Popen[bytes]:
