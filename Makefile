@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+DEMO_STAMP := $(VENV)/.demo-stamp
 
 .PHONY: demo test soak bench lint typecheck chromium clean
 
@@ -17,7 +18,15 @@ $(STAMP): pyproject.toml
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
 
-demo: $(STAMP)
+# The demo needs Runyard alone (the `demo` extra): its run gets its own environment
+# (torch's CPU build), built by uv on first use. Dev tools and Ray stay for `make test`.
+$(DEMO_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "make demo: installing Runyard and its runtime dependencies into $(VENV) (pip lists each)"
+	$(PY) -m pip install --disable-pip-version-check --progress-bar on -e '.[demo]'
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	$(PY) examples/cifar10-tutorial/demo.py
 
 test: $(STAMP) chromium

@@ -57,11 +57,12 @@ class BuildProgress:
                 self.cached = True
 
 
-def environment_name(info: RunInfo) -> str:
+def environment_name(info: RunInfo) -> str | None:
+    """The run's environment, or None: the submitting interpreter, nothing to build."""
     env = info.definition.get("environment")
-    if isinstance(env, dict) and env.get("name"):
-        return str(env["name"])
-    return "the environment"
+    if not isinstance(env, dict):
+        return None
+    return str(env.get("name") or "the environment")
 
 
 def build_line(name: str, progress: BuildProgress, seconds: float) -> str:
@@ -91,11 +92,12 @@ def follow(store: Store, run_id: str, *, err: IO[str] | None = None) -> RunInfo:
                 live = False
             out.write(f"{run_id}: {status_text(info.status, tty)}\n")
             last = info.status
-        if info.status is RunStatus.PREPARING:
+        name = environment_name(info)
+        if info.status is RunStatus.PREPARING and name is not None:
             build_started = build_started or time.monotonic()
             with contextlib.suppress(ArtifactNotFoundError):
                 build.feed(store.artifacts.read_bytes(run_id, ENVIRONMENT_BUILD_LOG, build.offset))
-            line = build_line(environment_name(info), build, time.monotonic() - build_started)
+            line = build_line(name, build, time.monotonic() - build_started)
             if tty:
                 out.write(f"\r\x1b[K{line}")
                 live = True
@@ -108,10 +110,9 @@ def follow(store: Store, run_id: str, *, err: IO[str] | None = None) -> RunInfo:
         time.sleep(_POLL_S)
     if live:
         out.write("\n")
-    if build_started is not None and not build.cached:
-        counted = f" ({build.packages} packages)" if build.packages else ""
+    if build_started is not None and not build.cached and build.packages:
         out.write(
-            f"prepared {environment_name(info)}{counted} in "
+            f"built {environment_name(info)} ({build.packages} packages) in "
             f"{time.monotonic() - build_started:.0f} s\n"
         )
     out.flush()
