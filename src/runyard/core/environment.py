@@ -222,10 +222,15 @@ class Environment:
         return Environment.from_spec({**record.spec, "version": record.version})
 
     @classmethod
-    def get(cls, workspace: _HasStore, name: str, version: int | None = None) -> Environment:
+    def get(cls, workspace: _HasStore, name: str, version: int | str | None = None) -> Environment:
         """A registered environment (the latest version unless ``version``), or a
         curated one; an Azure ML curated name resolves to the closest curated
-        environment with a notice on stderr. Raises EnvironmentNotFoundError."""
+        environment with a notice on stderr. ``version`` may be a string, as the SDK
+        gives it (``version="1"``). Raises EnvironmentNotFoundError."""
+        if isinstance(version, str):
+            if not version.strip().isdigit():
+                raise ValidationError(f"environment version {version!r} must be a number")
+            version = int(version)
         if is_reserved_name(name):
             spec = get_curated(name)
             if version is not None and version != spec.get("version"):

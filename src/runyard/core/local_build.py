@@ -191,14 +191,23 @@ def _translate_conda(env: Environment, spec: dict[str, Any]) -> None:
     spec["pip"] = pip
     spec["conda"] = []
     spec["channels"] = []
+    spec["conda_file"] = False  # decided: built with uv, as the same pip-only spec is
 
 
 def submittable_spec(env: Environment) -> dict[str, Any]:
     """``env.to_spec()`` as this machine can build it (see the module docstring), with
     notices for what changed. Raises ValidationError naming what cannot be honoured."""
     spec = env.to_spec()
+    image = spec["docker_base_image"]
+    if image and _AZURE_IMAGE.match(image):
+        spec["docker_base_image"] = None
+        notice(
+            f"environment {env.name!r}: base image {image} only supplies Ubuntu and "
+            "conda; here the environment's packages are built without it",
+            key=f"image:{image}",
+        )
     if spec["user_managed"]:
-        return spec
+        return normalize_spec(spec)
     runtime = [r for r in spec["pip"] if requirement_name(r).split("[")[0] in RUNTIME_PACKAGES]
     if runtime:
         spec["pip"] = [r for r in spec["pip"] if r not in runtime]
@@ -207,14 +216,6 @@ def submittable_spec(env: Environment) -> dict[str, Any]:
             "are satisfied by Runyard's own client (a ported script imports runyard), "
             "so they are not installed",
             key=f"runtime:{','.join(runtime)}",
-        )
-    image = spec["docker_base_image"]
-    if image and _AZURE_IMAGE.match(image):
-        spec["docker_base_image"] = None
-        notice(
-            f"environment {env.name!r}: base image {image} only supplies Ubuntu and "
-            "conda; here the environment's packages are built without it",
-            key=f"image:{image}",
         )
     conda_tool = _conda_tool()
     if spec["conda"] and conda_tool is None:

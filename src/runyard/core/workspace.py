@@ -1,10 +1,17 @@
-"""The workspace: a folder with ``.runyard/config.json``, its store and run files."""
+"""The workspace: a folder with ``.runyard/config.json``, its store and run files.
+
+The SDK-v1 ways in work too: ``Workspace.create(name, subscription_id=,
+resource_group=, location=)`` makes one in the current folder, ``Workspace.get(name)``
+and ``Workspace(subscription_id, resource_group, workspace_name)`` find it by name
+(see :mod:`runyard.core.workspace_lookup`), and ``ws.write_config(path=)`` leaves a
+pointer to it that ``from_config`` follows.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,27 +21,55 @@ from runyard.config import (
     CONFIG_FILENAME,
     DEFAULT_ARTIFACT_DIRNAME,
     DEFAULT_DB_FILENAME,
+    LOCAL_LABEL,
     WorkspaceConfig,
     validate_resource_name,
 )
+from runyard.core import workspace_lookup as lookup
+from runyard.core.notices import notice
 from runyard.entities import ComputeTargetConfig
-from runyard.errors import ConfigError, ConflictError
+from runyard.errors import ConfigError, ConflictError, WorkspaceNotFoundError
 from runyard.store.base import Store
 from runyard.workspace import find_config, read_config, resolve_paths, write_config
 from runyard.workspace.targets import DEFAULT_LOCAL_TARGET as LOCAL_TARGET
 
 if TYPE_CHECKING:
     from runyard.core.compute_target import ComputeTarget
-    from runyard.core.environment import Environment
+    from runyard.core.environment import EnvironmentDict
     from runyard.core.experiment import Experiment
 
 log = logging.getLogger(__name__)
+
+_UNSET: Any = object()  # tells "not given" from an explicit None
+
 
 class Workspace:
     """A Runyard workspace. Find one with :meth:`from_config`, make one with
     :meth:`create` (or ``runyard init``)."""
 
-    def __init__(self, config_path: Path, config: WorkspaceConfig) -> None:
+    def __init__(
+        self,
+        subscription_id: str | Path,
+        resource_group: str | WorkspaceConfig | None = None,
+        workspace_name: str | None = None,
+        auth: object = None,
+        **_sdk: Any,
+    ) -> None:
+        """``Workspace(config_path, config)``, or the SDK's
+        ``Workspace(subscription_id, resource_group, workspace_name)``, which finds the
+        workspace of that name (WorkspaceNotFoundError when there is none)."""
+        if isinstance(resource_group, WorkspaceConfig):
+            config_path, config = Path(subscription_id), resource_group
+        else:
+            if not workspace_name:
+                raise ConfigError(
+                    "Workspace(subscription_id, resource_group, workspace_name) needs the "
+                    "workspace_name; or use Workspace.from_config()"
+                )
+            config_path = lookup.find_named(
+                workspace_name, str(subscription_id), resource_group or None
+            )
+            config = read_config(config_path)
         self.config_path = Path(config_path).resolve()
         self.config = config
         self._store: Store | None = None
@@ -42,38 +77,119 @@ class Workspace:
     # -- finding and creating ----------------------------------------------------------
 
     @classmethod
-    def from_config(cls, path: str | Path | None = None) -> Workspace:
+    def from_config(
+        cls,
+        path: str | Path | None = None,
+        auth: object = None,
+        _logger: object = None,
+        _file_name: str | None = None,
+    ) -> Workspace:
         """Finds the workspace config by walking up from ``path`` (a folder or a config
-        file; default: the current folder), as the tutorial's SDK does."""
+        file; default: the current folder), as the tutorial's SDK does; inside a
+        submitted run, the run's workspace when no config is found above."""
         if path is not None and Path(path).is_file():
             config_path = Path(path)
+        elif _file_name:
+            name = lookup.config_file_name(_file_name)
+            found = lookup.find_config_named(Path(path) if path else Path.cwd(), name)
+            if found is None:
+                raise WorkspaceNotFoundError(
+                    f"no {CONFIG_DIRNAME}/{name} in {path or Path.cwd()} or its parents; "
+                    f"write one with ws.write_config(file_name={name!r})"
+                )
+            config_path = found
         else:
-            config_path = find_config(Path(path) if path is not None else None)
+            try:
+                config_path = find_config(Path(path) if path is not None else None)
+            except WorkspaceNotFoundError:
+                mine = lookup.run_workspace_config()
+                if mine is None or path is not None:
+                    raise
+                config_path = mine
+        config_path = lookup.follow_pointer(config_path)
+        return cls(config_path, read_config(config_path))
+
+    @classmethod
+    def get(
+        cls,
+        name: str,
+        auth: object = None,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        location: str | None = None,
+        **_sdk: Any,
+    ) -> Workspace:
+        """The workspace called ``name`` (the run's own, or one in the current folder
+        or above), as the SDK's ``Workspace.get``. Raises WorkspaceNotFoundError."""
+        config_path = lookup.find_named(name, subscription_id, resource_group)
         return cls(config_path, read_config(config_path))
 
     @classmethod
     def create(
         cls,
         path: str | Path = ".",
-        name: str | None = None,
+        name: str | None = _UNSET,
         *,
         tracking_uri: str | None = None,
-        exist_ok: bool = True,
+        exist_ok: bool | None = None,
         force: bool = False,
+        auth: object = None,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        location: str | None = None,
+        create_resource_group: bool = True,
+        show_output: bool = True,
+        **cloud_only: Any,
     ) -> Workspace:
         """Creates ``PATH/.runyard/config.json`` with an embedded SQLite store beside it.
 
-        An existing workspace is returned as it is (``exist_ok``), unless ``force``
-        rewrites a config that cannot be read.
+        An existing workspace is returned as it is (``exist_ok``, default True), unless
+        ``force`` rewrites a config that cannot be read. The SDK's form,
+        ``Workspace.create(name, subscription_id=, resource_group=, location=,
+        exist_ok=False)``, makes the workspace in the current folder and records the
+        labels (``ws.subscription_id`` ...); an existing one of that name is an error
+        unless ``exist_ok=True``, as in the SDK.
         """
+        if name is _UNSET:
+            sdk_form = _is_sdk_name(path, subscription_id, resource_group)
+            if sdk_form:
+                name, path = str(path), "."
+        else:  # Workspace.create(name="ws", subscription_id=...): the SDK's keywords
+            sdk_form = subscription_id is not None or resource_group is not None
+        if sdk_form:
+            exist_ok = bool(exist_ok)
+            if cloud_only:
+                notice(
+                    f"Workspace.create: {', '.join(sorted(cloud_only))} have no local "
+                    "meaning; not used",
+                    key="Workspace.create:" + ",".join(sorted(cloud_only)),
+                )
+        if name is _UNSET:
+            name = None
+        exist_ok = True if exist_ok is None else exist_ok
+        labels = {
+            "subscription_id": subscription_id or LOCAL_LABEL,
+            "resource_group": resource_group or LOCAL_LABEL,
+            "location": location or LOCAL_LABEL,
+        }
         root = Path(path).resolve()
         if root.exists() and not root.is_dir():
             raise ConfigError(f"{root} is a file; give a folder for the workspace")
         config_path = root / CONFIG_DIRNAME / CONFIG_FILENAME
         if config_path.exists() and not force:
             if not exist_ok:
-                raise ConflictError(f"a workspace already exists at {config_path}")
-            return cls.from_config(config_path)
+                raise ConflictError(
+                    f"a workspace already exists at {config_path}; pass exist_ok=True to "
+                    "use it, or create the new one in another folder"
+                )
+            existing = cls.from_config(config_path)
+            if sdk_form and existing.name != name:
+                raise ConflictError(
+                    f"{root} already holds workspace {existing.name!r}, and a folder holds "
+                    f"one workspace: create {name!r} from another folder, or use "
+                    f"Workspace.get({existing.name!r})"
+                )
+            return existing
         ws_name = name if name is not None else (root.name or "workspace")
         if name is None:
             ws_name = "".join(c if c.isalnum() or c in "_.-" else "-" for c in ws_name)
@@ -84,6 +200,9 @@ class Workspace:
             tracking_uri=tracking_uri or f"sqlite:///{DEFAULT_DB_FILENAME}",
             artifact_root=DEFAULT_ARTIFACT_DIRNAME,
             compute_targets={"local": LOCAL_TARGET},
+            subscription_id=labels["subscription_id"],
+            resource_group=labels["resource_group"],
+            location=labels["location"],
         )
         write_config(config_path, config)
         (config_path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
@@ -96,6 +215,46 @@ class Workspace:
     @property
     def name(self) -> str:
         return self.config.name
+
+    @property
+    def subscription_id(self) -> str:
+        """The SDK label recorded at create (``"local"`` when none was given)."""
+        return self.config.subscription_id
+
+    @property
+    def resource_group(self) -> str:
+        """The SDK label recorded at create (``"local"`` when none was given)."""
+        return self.config.resource_group
+
+    @property
+    def location(self) -> str:
+        """The SDK label recorded at create (``"local"`` when none was given)."""
+        return self.config.location
+
+    def write_config(self, path: str | Path | None = None, file_name: str | None = None) -> None:
+        """As the SDK's: writes ``PATH/.runyard/FILE_NAME`` (default: the current
+        folder, ``config.json``) so that ``Workspace.from_config()`` run there or below
+        finds this workspace. In the workspace's own folder there is nothing to write."""
+        lookup.write_pointer(
+            self.config_path,
+            Path(path) if path is not None else Path.cwd(),
+            lookup.config_file_name(file_name),
+            {
+                "workspace_name": self.name,
+                "subscription_id": self.subscription_id,
+                "resource_group": self.resource_group,
+            },
+        )
+
+    def use_ray_cluster(self, address: str, **options: Any) -> None:
+        """Names the Ray cluster (job submission address) that ``AmlCompute`` targets
+        created from now on run on; ``options`` as for RayCompute (``server_url``)."""
+        if not isinstance(address, str) or not address.strip():
+            raise ConfigError("use_ray_cluster() needs an address such as http://127.0.0.1:8265")
+        fresh = read_config(self.config_path)
+        cluster = {"address": address.strip(), "options": dict(options)}
+        self.config = replace(fresh, ray_cluster=cluster)
+        write_config(self.config_path, self.config)
 
     @property
     def root(self) -> Path:
@@ -171,8 +330,10 @@ class Workspace:
         write_config(self.config_path, self.config)
 
     @property
-    def environments(self) -> Mapping[str, Environment]:
-        """Registered environments by name (latest versions), as in the tutorial SDK."""
+    def environments(self) -> EnvironmentDict:
+        """Registered and curated environments by name (latest versions), as in the
+        SDK; an SDK curated name (``AzureML-PyTorch-1.6-CPU``) gives the closest
+        curated environment, with a notice."""
         from runyard.core.environment import Environment
 
         return Environment.list(self)
@@ -189,6 +350,9 @@ class Workspace:
     def get_details(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "subscriptionId": self.subscription_id,
+            "resourceGroup": self.resource_group,
+            "location": self.location,
             "configPath": str(self.config_path),
             "trackingUri": self.tracking_uri,
             "artifactRoot": str(self.artifact_root),
@@ -215,3 +379,20 @@ class Workspace:
 
     def to_json(self) -> str:
         return json.dumps(self.get_details())
+
+
+def _is_sdk_name(path: str | Path, subscription_id: str | None, resource_group: str | None) -> bool:
+    """Whether ``Workspace.create``'s first argument is the SDK's workspace name rather
+    than Runyard's folder: a plain name that is not an existing folder, or any call
+    that passes the SDK's subscription or resource group."""
+    if isinstance(path, Path):
+        return False
+    if subscription_id is not None or resource_group is not None:
+        return True
+    text = str(path)
+    return (
+        bool(text)
+        and os.sep not in text
+        and not text.startswith((".", "~"))
+        and not Path(text).exists()
+    )

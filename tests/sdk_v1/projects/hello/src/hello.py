@@ -1,0 +1,2 @@
+# The tutorial's hello.py.
+print("Hello world!")
