@@ -7,12 +7,17 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from runyard.entities import RunStatus
+from runyard.entities import ComputeTargetConfig, RunStatus
+from runyard.runner.local import local_parts
+from runyard.runner.slots import RunStarter
+from runyard.runner.supervisor import Supervisor
 from runyard.workspace.owner import local_pid
+from runyard.workspace.paths import ResolvedWorkspace
 from tests.test_runner_support import Workspace, make_workspace, pid_gone, wait_for
 
 
@@ -228,3 +233,36 @@ def test_an_environment_that_cannot_be_prepared_fails_the_run(ws: Workspace) -> 
     assert done.error is not None
     assert "the environment could not be prepared" in done.error
     assert "/no/such/python" in done.error and "environment_build.log" in done.error
+
+
+def test_the_supervisor_runs_on_the_parts_it_is_handed(ws: Workspace) -> None:
+    """Local and remote runs differ only in their parts: here a log sink and a launcher
+    that record what the supervisor asks of them, in this process."""
+    run = ws.create("print('hi from the parts')\n")
+    assert ws.store.claim_next_queued("cpu", 1) is not None
+    asked: list[object] = []
+
+    class RecordingLogs:
+        def start(self) -> None:
+            asked.append("start")
+
+        def finish(self) -> bool:
+            asked.append(("finish", ws.store.get_run(run.run_id).status))
+            return True
+
+    class RecordingLauncher:
+        def starter(self, target: ComputeTargetConfig) -> RunStarter | None:
+            asked.append(("starter", target.name))
+            return None
+
+    parts = replace(
+        local_parts(run.run_id, ResolvedWorkspace.load(ws.config_path)),
+        logs=RecordingLogs(),
+        launcher=RecordingLauncher(),
+    )
+    assert Supervisor(parts).run() == 0
+    done = ws.store.get_run(run.run_id)
+    assert done.status is RunStatus.COMPLETED, done.error
+    assert ws.log(run.run_id) == "hi from the parts\n"
+    # The logs are finished before the final status, the next run asked for after it.
+    assert asked == ["start", ("finish", RunStatus.FINALIZING), ("starter", "cpu")]

@@ -41,10 +41,12 @@ def submit(
     experiment: Experiment, config: ScriptRunConfig, tags: Mapping[str, str] | None = None
 ) -> Run:
     from runyard.config import snapshot_limits
+    from runyard.core.local_build import submittable_spec
     from runyard.store.snapshots import SnapshotStore, git_info
 
     ws = experiment.workspace
     target = ws.compute_target_config(_target_name(config))
+    recorded = config.submission_record()  # refuses what cannot run here, before a snapshot
     source = Path(config.source_directory).expanduser().resolve()
     if not source.is_dir():
         raise ValidationError(
@@ -69,7 +71,7 @@ def submit(
         _check_variables(env.environment_variables)
     environment: dict[str, Any] | None = None
     if env is not None:
-        environment = {"name": env.name, "version": env.version, "spec": env.to_spec()}
+        environment = {"name": env.name, "version": env.version, "spec": submittable_spec(env)}
     definition: dict[str, Any] = {
         "script": script.relative_to(source).as_posix(),
         "arguments": list(config.arguments),
@@ -80,6 +82,7 @@ def submit(
         "max_run_duration_seconds": config.max_run_duration_seconds,
         "environment_variables": variables,
         "git": git_info(source),
+        **recorded,
     }
     return _queue(ws, experiment.id, target, definition, tags)
 
