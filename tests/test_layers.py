@@ -85,6 +85,7 @@ def test_modules_stay_small() -> None:
 
 def test_public_names() -> None:
     assert runyard.core.__all__ == [
+        "VERSION",
         "AmlCompute",
         "ComputeTarget",
         "Environment",
@@ -96,6 +97,40 @@ def test_public_names() -> None:
         "ScriptRunConfig",
         "Workspace",
     ]
-    for name in runyard.core.__all__:
+    for name in runyard.core.__all__[1:]:
         assert getattr(runyard.core, name).__name__ == name
     assert runyard.Workspace is runyard.core.Workspace
+    assert runyard.VERSION == runyard.core.VERSION == runyard.__version__
+
+
+def test_sdk_module_paths() -> None:
+    """The SDK-v1 module paths a ported script imports, with their public names."""
+    import importlib
+
+    paths = {
+        "runyard.core.compute": ["AmlCompute", "ComputeInstance", "ComputeTarget"],
+        "runyard.core.compute_target": ["ComputeTarget", "ComputeTargetException"],
+        "runyard.core.runconfig": [
+            "DEFAULT_CPU_IMAGE",
+            "DockerConfiguration",
+            "MpiConfiguration",
+            "PyTorchConfiguration",
+            "RunConfiguration",
+            "TensorflowConfiguration",
+        ],
+        "runyard.core.conda_dependencies": ["CondaDependencies"],
+        "runyard.core.environment": ["CondaDependencies", "Environment"],
+        "runyard.core.script_run_config": ["ScriptRunConfig"],
+        "runyard.core.workspace": ["Workspace"],
+        "runyard.core.experiment": ["Experiment"],
+        "runyard.core.run": ["Run"],
+    }
+    for path, names in paths.items():
+        module = importlib.import_module(path)
+        missing = [n for n in names if not hasattr(module, n)]
+        assert not missing, f"{path} lacks {missing}"
+    from runyard.core.compute_target import ComputeTargetException
+    from runyard.errors import ComputeTargetNotFoundError, RunyardError
+
+    assert issubclass(ComputeTargetNotFoundError, ComputeTargetException)
+    assert issubclass(ComputeTargetException, RunyardError)

@@ -21,6 +21,8 @@ CONFIG_FILENAME = "config.json"
 DEFAULT_DB_FILENAME = "runyard.db"
 DEFAULT_ARTIFACT_DIRNAME = "artifacts"
 DEFAULT_STUDIO_PORT = 8765
+# What a local workspace reports as its SDK subscription, resource group and location.
+LOCAL_LABEL = "local"
 
 # Variables the runner sets for the script it starts; Run.get_context() reads them.
 ENV_RUN_ID = "RUNYARD_RUN_ID"
@@ -126,6 +128,12 @@ class WorkspaceConfig:
     artifact_root: str
     compute_targets: Mapping[str, ComputeTargetConfig] = field(default_factory=dict)
     studio_url: str = f"http://127.0.0.1:{DEFAULT_STUDIO_PORT}"
+    # The SDK-v1 identity (``ws.subscription_id`` ...): labels recorded locally.
+    subscription_id: str = LOCAL_LABEL
+    resource_group: str = LOCAL_LABEL
+    location: str = LOCAL_LABEL
+    # A Ray cluster the SDK's AmlCompute targets are made on: {"address", "options"}.
+    ray_cluster: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -133,6 +141,10 @@ class WorkspaceConfig:
             "tracking_uri": self.tracking_uri,
             "artifact_root": self.artifact_root,
             "studio_url": self.studio_url,
+            "subscription_id": self.subscription_id,
+            "resource_group": self.resource_group,
+            "location": self.location,
+            **({"ray_cluster": dict(self.ray_cluster)} if self.ray_cluster else {}),
             "compute_targets": {
                 name: {
                     "type": c.type,
@@ -167,12 +179,28 @@ class WorkspaceConfig:
         studio_url = data.get("studio_url", f"http://127.0.0.1:{DEFAULT_STUDIO_PORT}")
         if not isinstance(studio_url, str):
             raise ConfigError(f"{source}: 'studio_url' must be a string")
+        labels = {
+            k: data.get(k, LOCAL_LABEL) for k in ("subscription_id", "resource_group", "location")
+        }
+        for key, value in labels.items():
+            if not isinstance(value, str):
+                raise ConfigError(f"{source}: {key!r} must be a string")
+        ray_cluster = data.get("ray_cluster")
+        if ray_cluster is not None and not (
+            isinstance(ray_cluster, dict) and isinstance(ray_cluster.get("address"), str)
+        ):
+            raise ConfigError(
+                f"{source}: 'ray_cluster' must be an object with an 'address' such as "
+                "http://127.0.0.1:8265"
+            )
         return cls(
             name=data["name"],
             tracking_uri=data["tracking_uri"],
             artifact_root=data["artifact_root"],
             compute_targets=targets,
             studio_url=studio_url,
+            ray_cluster=ray_cluster,
+            **labels,
         )
 
 
