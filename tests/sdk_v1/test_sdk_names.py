@@ -1,0 +1,249 @@
+"""The SDK-v1 names in process: what each does locally, and the errors it gives."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runyard.core import Environment, ScriptRunConfig, Workspace
+from runyard.core.compute import AmlCompute, ComputeInstance, ComputeTarget
+from runyard.core.compute_target import ComputeTargetException
+from runyard.core.conda_dependencies import CondaDependencies
+from runyard.core.local_build import pypi_requirement
+from runyard.core.notices import notice
+from runyard.core.runconfig import (
+    DockerConfiguration,
+    MpiConfiguration,
+    PyTorchConfiguration,
+    RunConfiguration,
+    TensorflowConfiguration,
+)
+from runyard.errors import (
+    ConflictError,
+    EnvironmentNotFoundError,
+    ValidationError,
+    WorkspaceNotFoundError,
+)
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path) -> Iterator[Path]:
+    old = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        yield tmp_path
+    finally:
+        os.chdir(old)
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[Workspace]:
+    workspace = Workspace.create(tmp_path / "proj", name="proj")
+    yield workspace
+    workspace.close()
+
+
+# -- Workspace ----------------------------------------------------------------------------
+
+
+def test_sdk_create_records_labels_and_refuses_a_second_create(in_tmp: Path) -> None:
+    ws = Workspace.create("mlws", subscription_id="sub", resource_group="rg", location="uksouth")
+    assert (ws.name, ws.subscription_id, ws.resource_group, ws.location) == (
+        "mlws",
+        "sub",
+        "rg",
+        "uksouth",
+    )
+    assert ws.root == in_tmp
+    with pytest.raises(ConflictError, match="exist_ok=True"):
+        Workspace.create("mlws", subscription_id="sub", resource_group="rg")
+    assert Workspace.create("mlws", subscription_id="sub", exist_ok=True) == ws
+    with pytest.raises(ConflictError, match="already holds workspace 'mlws'"):
+        Workspace.create("other", subscription_id="sub", exist_ok=True)
+    saved = json.loads((in_tmp / ".runyard" / "config.json").read_text())
+    assert saved["location"] == "uksouth"
+
+
+def test_a_runyard_workspace_reports_local_labels(ws: Workspace) -> None:
+    assert (ws.subscription_id, ws.resource_group, ws.location) == ("local",) * 3
+    assert ws.get_details()["location"] == "local"
+
+
+def test_get_by_name_and_labels(in_tmp: Path) -> None:
+    Workspace.create("mlws", subscription_id="sub", resource_group="rg")
+    (in_tmp / "deep" / "er").mkdir(parents=True)
+    os.chdir(in_tmp / "deep" / "er")
+    assert Workspace.get("mlws").name == "mlws"
+    assert Workspace("sub", "rg", "mlws").name == "mlws"
+    with pytest.raises(WorkspaceNotFoundError, match="not in subscription 'other'"):
+        Workspace.get("mlws", subscription_id="other", resource_group="rg")
+    with pytest.raises(WorkspaceNotFoundError, match=r"Workspace.create\('nope'"):
+        Workspace.get("nope")
+
+
+def test_write_config_leaves_a_pointer_from_config_follows(ws: Workspace, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "notebooks"
+    ws.write_config(path=elsewhere)
+    ws.write_config(path=elsewhere, file_name="prod")
+    assert Workspace.from_config(elsewhere) == ws
+    assert Workspace.from_config(elsewhere / ".runyard" / "prod.json") == ws
+    old = Path.cwd()
+    os.chdir(elsewhere)
+    try:
+        assert Workspace.from_config(_file_name="prod.json") == ws
+    finally:
+        os.chdir(old)
+    ws.write_config(path=ws.root)  # its own folder: nothing to write
+    assert Workspace.from_config(ws.root).config.tracking_uri.startswith("sqlite")
+    other = Workspace.create(tmp_path / "other", name="other")
+    with pytest.raises(ConflictError, match="config of another workspace"):
+        ws.write_config(path=other.root)
+
+
+# -- compute ------------------------------------------------------------------------------
+
+
+def test_lookup_of_a_missing_target_raises_the_sdk_exception(ws: Workspace) -> None:
+    with pytest.raises(ComputeTargetException, match="cpu-cluster"):
+        ComputeTarget(workspace=ws, name="cpu-cluster")
+
+
+def test_aml_compute_is_a_pool_of_max_nodes_slots(ws: Workspace) -> None:
+    cfg = AmlCompute.provisioning_configuration(vm_size="STANDARD_NC6", max_nodes=3, min_nodes=1)
+    target = ComputeTarget.create(ws, "gpu-cluster", cfg)
+    assert type(target) is AmlCompute and target.type == "local"
+    assert ws.compute_target_config("gpu-cluster").max_concurrent_runs == 3
+    status = target.get_status().serialize()
+    assert status["vmSize"] == "STANDARD_NC6" and status["provisioningState"] == "Succeeded"
+    assert status["scaleSettings"]["minNodeCount"] == 1
+    assert status["nodeStateCounts"]["idleNodeCount"] == 3
+    assert type(AmlCompute(ws, "gpu-cluster")) is AmlCompute
+    assert "STANDARD_NC6" in repr(target)
+    with pytest.raises(ComputeTargetException, match="min_nodes"):
+        AmlCompute.provisioning_configuration(min_nodes=5, max_nodes=2)
+    target.delete()
+    assert "gpu-cluster" not in ws.compute_targets
+
+
+def test_compute_instance_keeps_its_class(ws: Workspace) -> None:
+    ComputeTarget.create(ws, "ci", ComputeInstance.provisioning_configuration("STANDARD_DS3_V2"))
+    assert type(ws.compute_targets["ci"]) is ComputeInstance
+    assert ws.compute_targets["ci"].get_status().state == "Running"
+    with pytest.raises(ComputeTargetException, match="is a ComputeInstance, not a AmlCompute"):
+        AmlCompute(ws, "ci")
+
+
+def test_aml_compute_on_the_workspaces_ray_cluster(ws: Workspace) -> None:
+    ws.use_ray_cluster("http://127.0.0.1:8265", server_url="http://127.0.0.1:8765")
+    cfg = AmlCompute.provisioning_configuration(vm_size="STANDARD_D2_V2", max_nodes=2)
+    target = ComputeTarget.create(ws, "cpu-cluster", cfg)
+    config = Workspace.from_config(ws.config_path).compute_target_config("cpu-cluster")
+    assert (config.type, config.address, config.max_concurrent_runs) == (
+        "ray",
+        "http://127.0.0.1:8265",
+        2,
+    )
+    assert config.options["server_url"] == "http://127.0.0.1:8765"
+    assert type(target) is AmlCompute and "Ray cluster" in target.describe()
+
+
+# -- run configuration --------------------------------------------------------------------
+
+
+def test_untouched_default_environment_is_this_interpreter() -> None:
+    rc = RunConfiguration()
+    assert rc.environment.name == "default-environment"
+    assert ScriptRunConfig(".", "train.py", run_config=rc).environment is None
+    rc.environment.python.conda_dependencies = CondaDependencies.create(pip_packages=["numpy"])
+    assert ScriptRunConfig(".", "train.py", run_config=rc).environment is rc.environment
+
+
+def test_distributed_configurations_count_processes() -> None:
+    assert PyTorchConfiguration(process_count=4).process_count == 4
+    assert MpiConfiguration(process_count_per_node=2, node_count=3).process_count == 6
+    assert TensorflowConfiguration(worker_count=2, parameter_server_count=0).process_count == 2
+    src = ScriptRunConfig(".", "t.py", distributed_job_config=MpiConfiguration())
+    assert src.submission_record()["distributed"] == {
+        "framework": "Mpi",
+        "processCount": 1,
+        "processCountPerNode": 1,
+        "nodeCount": 1,
+    }
+    with pytest.raises(ValidationError, match="issue 19"):
+        ScriptRunConfig(
+            ".", "t.py", distributed_job_config=PyTorchConfiguration(process_count=2)
+        ).submission_record()
+    with pytest.raises(ValidationError, match="distributed_job_config must be"):
+        ScriptRunConfig(".", "t.py", distributed_job_config="mpi")  # type: ignore[arg-type]
+
+
+def test_notices_are_said_once(capsys: pytest.CaptureFixture[str]) -> None:
+    assert notice("first time", key="test-once") is True
+    assert notice("first time", key="test-once") is False
+    assert capsys.readouterr().err == "runyard: first time\n"
+    DockerConfiguration(use_docker=True)
+    DockerConfiguration(use_docker=True, shm_size="2g")
+    assert capsys.readouterr().err.count("not a Docker container") <= 1
+    assert notice("again", key="docker") is False  # the Docker notice was said already
+
+
+def test_command_form() -> None:
+    src = ScriptRunConfig(".", command=["python", "train.py", "--lr", 0.1])
+    assert (src.script, src.arguments) == ("train.py", ["--lr", "0.1"])
+    with pytest.raises(ValidationError, match="Python script"):
+        ScriptRunConfig(".", command="bash run.sh")
+
+
+# -- CondaDependencies and environments --------------------------------------------------
+
+
+def test_conda_dependencies_round_trip(tmp_path: Path) -> None:
+    cd = CondaDependencies.create(
+        pip_packages=["scikit-learn==1.9.1", "azureml-defaults"],
+        conda_packages=["numpy=1.26", "pytorch::pytorch"],
+        python_version="3.11",
+    )
+    cd.add_pip_package("joblib")
+    cd.add_conda_package("pandas")
+    cd.add_channel("conda-forge")
+    text = cd.serialize_to_string()
+    assert "- python=3.11" in text and "- numpy=1.26" in text and "  - joblib" in text
+    path = Path(cd.save_to_file(tmp_path, "env.yml"))
+    assert path == tmp_path / "env.yml"
+    env = Environment.from_conda_specification("rt", path)
+    back = env.python.conda_dependencies
+    assert back.python_version == "3.11" and back.channels == ["conda-forge"]
+    assert back.conda_packages == ["numpy=1.26", "pytorch::pytorch", "pandas"]
+    assert CondaDependencies(path) == cd
+
+
+def test_conda_packages_with_pypi_equivalents() -> None:
+    assert pypi_requirement("numpy=1.26") == "numpy==1.26.*"
+    assert pypi_requirement("pytorch::pytorch>=1.6") == "torch>=1.6"
+    assert pypi_requirement("scikit-learn==1.9.1") == "scikit-learn==1.9.1"
+    assert pypi_requirement("py-xgboost") == "xgboost"
+    assert pypi_requirement("cudatoolkit=11.1") is None
+
+
+def test_ws_environments_know_the_sdk_curated_names(ws: Workspace) -> None:
+    envs = ws.environments
+    assert envs["AzureML-PyTorch-1.6-CPU"].name == "Runyard-PyTorch-CPU"
+    assert envs["AzureML-sklearn-0.24-ubuntu18.04-py37-cpu"].name == "Runyard-sklearn"
+    # An SDK curated name that is not listed still resolves by its framework.
+    assert envs["AzureML-pytorch-1.13-ubuntu20.04-py38-cpu"].name == "Runyard-PyTorch-CPU"
+    with pytest.raises(KeyError, match="there are: AzureML-Minimal"):
+        envs["my-missing-env"]
+    with pytest.raises(EnvironmentNotFoundError, match="TensorFlow"):
+        Environment.get(ws, "AzureML-TensorFlow-2.3-CPU")
+
+
+def test_register_and_get_by_string_version(ws: Workspace) -> None:
+    env = Environment("sk")
+    env.python.conda_dependencies = CondaDependencies.create(pip_packages=["scikit-learn"])
+    env.register(ws)
+    assert Environment.get(ws, "sk", version="1").version == 1
+    assert ws.environments["sk"].python.conda_dependencies.pip_packages == ["scikit-learn"]
