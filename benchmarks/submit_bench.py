@@ -29,12 +29,12 @@ from pathlib import Path
 import psutil
 
 from benchmarks.target_table import Result, print_table
-from runyard.compute.local import dispatch
 from runyard.config import WorkspaceConfig
 from runyard.entities import ComputeTargetConfig, RunInfo, RunKind, RunStatus
 from runyard.runner.local import open_workspace_store
 from runyard.store.artifacts import DRIVER_LOG, LocalArtifactRepository
 from runyard.store.snapshots import SnapshotStore
+from runyard.targets.local import dispatch
 from runyard.workspace import write_config
 from runyard.workspace.owner import local_pid
 

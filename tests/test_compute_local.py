@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from runyard.compute import get_dispatcher
-from runyard.compute.cancel import cancel_run
 from runyard.entities import ACTIVE_STATUSES, ComputeTargetConfig, RunQuery, RunStatus
 from runyard.errors import ComputeError, RunNotFoundError
+from runyard.targets import get_dispatcher
+from runyard.targets.cancel import cancel_run
 from runyard.workspace.owner import local_pid
 from tests.test_runner_support import GRACE_S, Workspace, make_workspace, pid_gone, wait_for
 
@@ -177,7 +177,7 @@ def test_the_run_outlives_the_process_that_dispatched_it(ws: Workspace) -> None:
     run = ws.create("import time\ntime.sleep(1)\nprint('done')\n")
     code = (
         "import sys; from pathlib import Path\n"
-        "from runyard.compute.local import dispatch\n"
+        "from runyard.targets.local import dispatch\n"
         "from runyard.runner.local import open_workspace_store\n"
         "ws, store = open_workspace_store(Path(sys.argv[1]))\n"
         "print(dispatch(store, ws.config_path, ws.target('cpu')))\n"

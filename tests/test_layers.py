@@ -12,20 +12,22 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "runyard"
 
 BASE = {"entities", "errors", "config"}
 ALLOWED: dict[str, set[str]] = {
-    "cli": {"cli", "core", "server", "compute", "runner", "environments", "tracking", "remote"}
+    "cli": {"cli", "core", "server", "targets", "runner", "environments", "tracking", "remote"}
     | {"store", "workspace"}
     | BASE,
     "server": {"server", "tracking", "store", "wire"} | BASE,
-    "core": {"core", "compute", "runner", "environments", "tracking", "remote", "store"}
+    "core": {"core", "targets", "runner", "environments", "tracking", "remote", "store"}
     | {"workspace"}
     | BASE,
-    "compute": {"compute", "runner", "environments", "tracking", "remote", "store", "workspace"}
+    # Where runners start (local slots, Ray): `runyard.compute` would collide with the
+    # SDK's name space, so the package is `targets`.
+    "targets": {"targets", "runner", "environments", "tracking", "remote", "store", "workspace"}
     | BASE,
     "runner": {"runner", "environments", "tracking", "remote", "store", "workspace"} | BASE,
     "environments": {"environments", "store"} | BASE,
     "tracking": {"tracking", "store"} | BASE,
     "store": {"store"} | BASE,
-    # Workspace files (config, paths, targets, owner): shared by core, compute, runner
+    # Workspace files (config, paths, targets, owner): shared by core, targets, runner
     # and cli; it opens no store.
     "workspace": {"workspace"} | BASE,
     # The HTTP client store: a client of the server, speaking the wire format.

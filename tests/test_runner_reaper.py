@@ -19,8 +19,10 @@ from runyard.entities import RunInfo, RunKind, RunStatus
 from runyard.runner import reaper
 from runyard.runner.local import open_workspace_store
 from runyard.runner.reaper import death_reason, reap_dead_runs
+from runyard.targets.local import reap_and_refill
 from runyard.tracking.journal import JournalWriter
-from tests.test_runner_support import Workspace, make_workspace
+from runyard.workspace.owner import local_pid
+from tests.test_runner_support import Workspace, make_workspace, pid_gone, wait_for
 
 HOST = socket.gethostname()
 
@@ -73,6 +75,21 @@ def test_a_dead_run_that_was_asked_to_cancel_is_canceled(ws: Workspace) -> None:
     done = ws.store.get_run(run.run_id)
     assert done.status is RunStatus.CANCELED
     assert done.error == f"canceled (runner process {pid} died before it could stop)"
+
+
+def test_reaping_a_dead_runner_starts_the_next_queued_run(tmp_path: Path) -> None:
+    with make_workspace(tmp_path, slots=1) as ws:
+        first = ws.submit("import time\nprint('up', flush=True)\ntime.sleep(60)\n")
+        second = ws.create("print('second')\n")
+        ws.wait_log(first.run_id, "up")
+        runner = local_pid(ws.wait_status(first.run_id, RunStatus.RUNNING).owner)
+        assert runner is not None
+        os.kill(runner, 9)
+        wait_for(lambda: pid_gone(runner), 10, "the runner to die")
+        # Nobody submits again: the reaper frees the slot and fills it.
+        assert reap_and_refill(ws.store, ws.config_path) == [first.run_id]
+        assert ws.wait(second.run_id).status is RunStatus.COMPLETED
+        assert ws.log(second.run_id) == "second\n"
 
 
 def test_the_rest_of_a_dead_runs_journal_is_ingested(ws: Workspace) -> None:

@@ -16,13 +16,13 @@ from typing import Any, TypeVar
 
 import pytest
 
-from runyard.compute.local import dispatch
 from runyard.config import WorkspaceConfig
 from runyard.entities import ACTIVE_STATUSES, ComputeTargetConfig, RunInfo, RunKind, RunStatus
 from runyard.runner.local import open_workspace_store
 from runyard.store.artifacts import DRIVER_LOG, LocalArtifactRepository
 from runyard.store.base import Store
 from runyard.store.snapshots import SnapshotStore
+from runyard.targets.local import dispatch
 from runyard.workspace import write_config
 from runyard.workspace.owner import local_pid
 

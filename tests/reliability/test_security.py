@@ -544,7 +544,7 @@ def test_a_submitted_runs_definition_cannot_point_its_runner_outside(tmp_path: P
             ScriptRunConfig(source_directory=str(src), script="train.py")
         )
         run.wait_for_completion(raise_on_error=False, timeout=60)
-        from runyard.compute import get_dispatcher
+        from runyard.targets import get_dispatcher
 
         bad = ws.store.create_run(
             run.info.experiment_id,

@@ -296,7 +296,7 @@ class Run:
     def cancel(self) -> None:
         """Cancels the run: a submitted run's script gets SIGTERM, then SIGKILL."""
         if self._known().kind is RunKind.SUBMITTED:
-            from runyard.compute.cancel import cancel_run
+            from runyard.targets.cancel import cancel_run
 
             self._info = cancel_run(self._require_store("runs"), self.id)
         else:

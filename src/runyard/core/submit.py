@@ -95,8 +95,8 @@ def _queue(
     tags: Mapping[str, str] | None,
     properties: Mapping[str, str] | None = None,
 ) -> Run:
-    from runyard.compute import get_dispatcher
     from runyard.core.run import Run
+    from runyard.targets import get_dispatcher
 
     store = ws.store
     dispatcher = get_dispatcher(target)

@@ -282,7 +282,7 @@ class Workspace:
         return self._store
 
     def _reap(self) -> None:
-        from runyard.compute.local import reap_and_refill
+        from runyard.targets.local import reap_and_refill
 
         assert self._store is not None
         reaped = reap_and_refill(self._store, self.config_path)

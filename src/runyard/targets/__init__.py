@@ -48,7 +48,7 @@ class _LocalDispatcher:
         """This machine can always queue a run."""
 
     def dispatch(self, store: Store, config_path: Path, target: ComputeTargetConfig) -> list[str]:
-        from runyard.compute.local import dispatch
+        from runyard.targets.local import dispatch
 
         return dispatch(store, config_path, target)
 
@@ -62,7 +62,7 @@ def get_dispatcher(target: ComputeTargetConfig) -> Dispatcher:
         import importlib
 
         try:
-            module = importlib.import_module("runyard.compute.ray")
+            module = importlib.import_module("runyard.targets.ray")
         except ImportError as exc:
             raise ComputeError(
                 f"compute target {target.name!r} is a Ray cluster, but Ray support is not "
