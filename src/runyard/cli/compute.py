@@ -32,9 +32,20 @@ def compute() -> None:
 @compute.command("create")
 @click.argument("name")
 @click.option(
-    "--type", "kind", type=click.Choice(["local", "ray"]), default="local", show_default=True
+    "--type",
+    "kind",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local: runs on this machine; ray: runs on a Ray cluster (needs --address).",
 )
-@click.option("--max-concurrent-runs", type=click.IntRange(1, 10_000), default=1, show_default=True)
+@click.option(
+    "--max-concurrent-runs",
+    type=click.IntRange(1, 10_000),
+    default=1,
+    show_default=True,
+    help="How many runs it runs at once; the rest wait, queued.",
+)
 @click.option(
     "--address", default=None, help="Ray job submission address, e.g. http://127.0.0.1:8265."
 )

@@ -85,7 +85,13 @@ def _logged_metrics(store: Store, listed: list[RunInfo]) -> list[str]:
     help="Sort order. Default: metrics ascending (lowest first, the best loss first; "
     "--desc for accuracy), columns descending (newest first).",
 )
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Show at most this many runs (the JSON's total counts them all).",
+)
 @click.option(
     "--columns",
     default=None,
@@ -201,7 +207,12 @@ def show(cli: CliContext, run_id: str, as_json: bool) -> None:
 @click.argument("run_id", shell_complete=complete_run_ids)
 @click.option("--name", default=None, help="Only this metric.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    default="csv",
+    show_default=True,
+    help="csv: one line per point; json: one object per metric.",
 )
 @click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
 @pass_cli

@@ -86,7 +86,14 @@ def cancel(cli: CliContext, run_id: str, wait_: bool, as_json: bool) -> None:
 @runs.command("download")
 @click.argument("run_id", shell_complete=complete_run_ids)
 @click.option("--path", "prefix", default=None, help="Only files under this path (e.g. outputs/).")
-@click.option("--output", "-o", default=".", type=click.Path(file_okay=False), show_default=True)
+@click.option(
+    "--output",
+    "-o",
+    default=".",
+    type=click.Path(file_okay=False),
+    show_default=True,
+    help="Folder to download into (the run's paths are kept below it).",
+)
 @click.option("--json", "as_json", is_flag=True, help='Print {"total": N, "files": [...]}.')
 @pass_cli
 def download(cli: CliContext, run_id: str, prefix: str | None, output: str, as_json: bool) -> None:
