@@ -247,3 +247,30 @@ def test_register_and_get_by_string_version(ws: Workspace) -> None:
     env.register(ws)
     assert Environment.get(ws, "sk", version="1").version == 1
     assert ws.environments["sk"].python.conda_dependencies.pip_packages == ["scikit-learn"]
+
+
+def test_docker_settings_of_an_environment(capsys: pytest.CaptureFixture[str]) -> None:
+    from runyard.core.local_build import submittable_spec
+    from runyard.core.runconfig import DEFAULT_CPU_IMAGE
+
+    env = Environment("img")
+    env.python.user_managed_dependencies = True
+    env.docker.base_image = DEFAULT_CPU_IMAGE
+    assert submittable_spec(env)["docker_base_image"] is None  # the SDK's image: dropped
+    assert "only supplies Ubuntu and conda" in capsys.readouterr().err
+    env.docker.base_image = "myregistry.io/team/custom:1"
+    assert submittable_spec(env)["docker_base_image"] == "myregistry.io/team/custom:1"
+    env.docker.base_dockerfile = "FROM ubuntu\nRUN apt-get install -y libgl1\n"
+    with pytest.raises(ValidationError, match="base_dockerfile = None"):
+        submittable_spec(env)
+
+
+def test_runtime_packages_are_left_to_runyard(capsys: pytest.CaptureFixture[str]) -> None:
+    from runyard.core.local_build import submittable_spec
+
+    env = Environment("rt")
+    env.python.conda_dependencies = CondaDependencies.create(
+        pip_packages=["azureml-core==1.48.0", "azureml-dataset-runtime[fuse,pandas]", "joblib"]
+    )
+    assert submittable_spec(env)["pip"] == ["joblib"]
+    assert "satisfied by Runyard's own client" in capsys.readouterr().err

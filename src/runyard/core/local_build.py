@@ -198,6 +198,19 @@ def submittable_spec(env: Environment) -> dict[str, Any]:
     """``env.to_spec()`` as this machine can build it (see the module docstring), with
     notices for what changed. Raises ValidationError naming what cannot be honoured."""
     spec = env.to_spec()
+    if env.docker.base_dockerfile:
+        raise ValidationError(
+            f"environment {env.name!r} sets docker.base_dockerfile, and Runyard runs no "
+            "containers, so a Dockerfile cannot be built into its environment. Fix: list "
+            "the Dockerfile's Python packages in env.python.conda_dependencies (or a "
+            "requirements file) and set env.docker.base_dockerfile = None"
+        )
+    if env.docker.enabled:
+        notice(
+            f"environment {env.name!r}: docker.enabled is recorded; runs here use the "
+            "environment's Python on this machine, not a Docker container",
+            key="docker",
+        )
     image = spec["docker_base_image"]
     if image and _AZURE_IMAGE.match(image):
         spec["docker_base_image"] = None
