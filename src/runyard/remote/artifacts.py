@@ -12,10 +12,10 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from runyard.entities import FileInfo
 from runyard.errors import ArtifactNotFoundError, NotFoundError
+from runyard.remote.calls import path_part
 from runyard.remote.client import AmbiguousRequestError, HttpClient
 from runyard.store.artifacts import ArtifactRepository, clean_relative_path
 from runyard.wire import FilesOut, ManifestOut, SnapshotIn
@@ -24,11 +24,6 @@ if TYPE_CHECKING:
     from runyard.store.snapshots import SnapshotStore
 
 _CHUNK = 1 << 20
-
-
-def path_part(text: str) -> str:
-    """A path parameter, escaped (``/`` kept, for file paths and metric names)."""
-    return quote(text, safe="/")
 
 
 def _file_chunks(source: Path) -> Iterator[bytes]:

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
+from typing import Any
 
 from runyard import wire
 from runyard.entities import (
@@ -36,18 +34,18 @@ from runyard.entities import (
     RunStatus,
 )
 from runyard.errors import AuthError, ConflictError, ExperimentNotFoundError, ValidationError
-from runyard.remote.artifacts import HttpArtifactRepository, HttpSnapshots, path_part
+from runyard.remote.artifacts import HttpArtifactRepository, HttpSnapshots
+from runyard.remote.assets import AssetCalls
+from runyard.remote.calls import path_part
 from runyard.remote.client import DEFAULT_RETRY_FOR_S, AmbiguousRequestError, HttpClient
 from runyard.store.base import Store
-
-M = TypeVar("M", bound=BaseModel)
 
 
 def _run(run_id: str, tail: str = "") -> str:
     return f"/runs/{path_part(run_id)}{tail}"
 
 
-class HttpStore(Store):
+class HttpStore(AssetCalls, Store):
     """A Runyard server (``runyard studio``) as a store.
 
     ``token`` is the studio's access token (needed for writes). ``retry_for`` bounds
@@ -77,27 +75,6 @@ class HttpStore(Store):
     @retry_for.setter
     def retry_for(self, seconds: float) -> None:
         self._http.retry_for = seconds
-
-    def _get(self, answer: type[M], path: str, **params: Any) -> M:
-        body = self._http.request("GET", path, params=params, idempotent=True).body
-        return answer.model_validate_json(body)
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        body: BaseModel | None,
-        answer: type[M],
-        *,
-        idempotent: bool = True,
-    ) -> M:
-        reply = self._http.request(method, path, model=body, idempotent=idempotent)
-        return answer.model_validate_json(reply.body)
-
-    def _send_only(
-        self, method: str, path: str, body: BaseModel | None, *, idempotent: bool = True
-    ) -> None:
-        self._http.request(method, path, model=body, idempotent=idempotent)
 
     # -- experiments -------------------------------------------------------------------
 

@@ -7,7 +7,16 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from runyard.server import api_files, api_read, api_snapshots, api_write, errors, pages, streams
+from runyard.server import (
+    api_assets,
+    api_files,
+    api_read,
+    api_snapshots,
+    api_write,
+    errors,
+    pages,
+    streams,
+)
 from runyard.server.auth import TokenAuthMiddleware
 from runyard.store.base import Store
 
@@ -40,6 +49,7 @@ def build_app(
     app.include_router(api_snapshots.router)
     app.include_router(api_read.router)
     app.include_router(api_write.router)
+    app.include_router(api_assets.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Added last = outermost: the catch-all sees everything, auth runs inside it.

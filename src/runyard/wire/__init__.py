@@ -16,7 +16,8 @@ from runyard import entities as _entities
 
 # Each module names its public models in ``__all__``: a new wire type is one class in
 # the module of its noun, listed there, and nothing else.
-from runyard.wire import environments, errors, experiments, files, metrics, runs, values
+from runyard.wire import assets, environments, errors, experiments, files, metrics, runs, values
+from runyard.wire.assets import *  # noqa: F403
 from runyard.wire.environments import *  # noqa: F403
 from runyard.wire.errors import *  # noqa: F403
 from runyard.wire.experiments import *  # noqa: F403
@@ -26,6 +27,7 @@ from runyard.wire.runs import *  # noqa: F403
 from runyard.wire.values import *  # noqa: F403
 
 __all__ = ["run_json", "series_json", "summary_json"]
+__all__ += assets.__all__
 __all__ += environments.__all__
 __all__ += errors.__all__
 __all__ += experiments.__all__

@@ -59,11 +59,16 @@ ERROR_TABLE: tuple[ErrorKind, ...] = (
     _row(errors.EnvironmentNotFoundError, 404),
     _row(errors.ComputeTargetNotFoundError, 404),
     _row(errors.ArtifactNotFoundError, 404),
+    _row(errors.DatastoreNotFoundError, 404),
+    _row(errors.DatasetNotFoundError, 404),
+    _row(errors.ModelNotFoundError, 404),
     _row(errors.ConflictError, 409),
     _row(errors.StoreError, 503),
     _row(errors.EnvironmentBuildError, 500),
     _row(errors.ComputeError, 500),
     _row(errors.ComputeTargetException, 500),
+    # The server reached a datastore (S3, Azure ...) that refused it or did not answer.
+    _row(errors.DatastoreAccessError, 502),
     # Needs details the wire does not carry: a client reads it as a StoreError.
     _row(errors.RunFailedError, 500, raise_as=errors.StoreError),
     _row(errors.AuthError, 401),
