@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -288,13 +289,14 @@ def test_every_sink_refuses_the_same_input_with_the_same_message(
 def test_a_refused_call_does_not_spoil_later_ones(ws: Workspace, tmp_path: Path) -> None:
     interactive = Experiment(ws, "after").start_logging()
     for run in (offline_run(), submitted_run(tmp_path), interactive):
-        for bad in (
+        bad_calls: list[Callable[[Any], object]] = [
             lambda r: r.log("loss", 1.0, step="x"),
             lambda r: r.log("loss", 1.0, step=2**64),
             lambda r: r.log("loss", object()),
             lambda r: r.log_list("loss_list", [object()]),
             lambda r: r.tag("k", "\udcff"),
-        ):
+        ]
+        for bad in bad_calls:
             with pytest.raises(RunyardError):
                 bad(run)
         run.log("loss", 0.5)
@@ -383,3 +385,11 @@ def test_a_submitted_script_writes_without_the_sql_stack(tmp_path: Path) -> None
     assert out[1] == "[]"
     assert not (tmp_path / "never.db").exists()
     assert len(list((tmp_path / "run" / "uploads").iterdir())) == 1
+
+
+def test_an_offline_child_logs_while_only_its_log_is_held() -> None:
+    log = offline_run().child_run("c").log  # the handle itself is dropped at once
+    import gc
+
+    gc.collect()
+    log("x", 1.0)

@@ -54,6 +54,8 @@ def sdk_log(journal_log: Callable[[str, Any, int | None], None]) -> LogFn:
     """``run.log``'s signature over a journal's ``log``: one plain call in between."""
 
     def log(name: str, value: Any, description: str = "", step: int | None = None) -> None:
+        """Logs a scalar (float, int, bool or str; NaN and inf allowed), durable when
+        this returns; ``step`` defaults to how often ``name`` was logged."""
         journal_log(name, value, step)
 
     return log
@@ -275,11 +277,13 @@ class OfflineSink(MetricSink):
         folder = Path(tempfile.mkdtemp(prefix="runyard-offline-"))
         self._journal = JournalSink(folder / "journal.bin")
         weakref.finalize(self, _remove_scratch, self._journal.journal, folder)
-        journal_log, say = self._journal.journal.log, self._say
+        journal_log = self._journal.journal.log
 
         def log(name: str, value: Any, description: str = "", step: int | None = None) -> None:
             journal_log(name, value, step)  # checked as everywhere else, then printed
-            say(f"would log {name}={value!r}" + (f" at step {step}" if step is not None else ""))
+            # Through self: whoever holds run.log keeps the scratch journal open.
+            at = "" if step is None else f" at step {step}"
+            self._say(f"would log {name}={value!r}{at}")
 
         self._log = log
 
