@@ -65,10 +65,15 @@ def environment_name(info: RunInfo) -> str | None:
     return str(env.get("name") or "the environment")
 
 
+def _packages(n: int) -> str:
+    return f"{n} package" if n == 1 else f"{n} packages"
+
+
 def build_line(name: str, progress: BuildProgress, seconds: float) -> str:
+    """``building NAME: 17 packages, 12 s`` (the live line while Preparing)."""
     if progress.cached:
         return f"environment {name} is built already"
-    counted = f"{progress.packages} packages, " if progress.packages else ""
+    counted = f"{_packages(progress.packages)}, " if progress.packages else ""
     return f"building {name}: {counted}{seconds:.0f} s"
 
 
@@ -112,7 +117,7 @@ def follow(store: Store, run_id: str, *, err: IO[str] | None = None) -> RunInfo:
         out.write("\n")
     if build_started is not None and not build.cached and build.packages:
         out.write(
-            f"built {environment_name(info)} ({build.packages} packages) in "
+            f"built {environment_name(info)} ({_packages(build.packages)}) in "
             f"{time.monotonic() - build_started:.0f} s\n"
         )
     out.flush()
