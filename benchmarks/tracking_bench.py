@@ -4,7 +4,9 @@
 
 Measures, in one process on this machine:
 - the median cost of one `run.log(name, float, step=i)` call over a million calls,
-  timed in blocks of 1,000 calls (a single call is below the clock's resolution);
+  timed in blocks of 1,000 calls (a single call is below the clock's resolution):
+  on the journal itself, and through the public `Run.log` of an interactive run
+  (`experiment.start_logging()`, its ingest thread running meanwhile);
 - ingest of those points from the journal into SQLite (points/s);
 - `runyard runs list --sort metric:loss` end to end over 10,000 runs (``--runs``).
 """
@@ -39,6 +41,21 @@ def log_cost(calls: int, folder: Path) -> tuple[float, float]:
         per_call.append((clock() - t0) / BLOCK)
     writer.close()
     return statistics.median(per_call), statistics.mean(per_call)
+
+
+def public_log_cost(calls: int, folder: Path) -> float:
+    ws = Workspace.create(folder / "public")
+    run = Experiment(ws, "bench").start_logging()
+    per_call: list[float] = []
+    clock = time.perf_counter_ns
+    for start in range(0, calls, BLOCK):
+        t0 = clock()
+        for i in range(start, start + BLOCK):
+            run.log("loss", 0.5, step=i)
+        per_call.append((clock() - t0) / BLOCK)
+    run.complete()
+    ws.close()
+    return statistics.median(per_call)
 
 
 def ingest_rate(calls: int, folder: Path) -> float:
@@ -90,6 +107,8 @@ def main() -> None:
         print(
             f"run.log: median {median:.0f} ns/call, mean {mean:.0f} ns/call ({opts.calls:,} calls)"
         )
+        public = public_log_cost(opts.calls, folder)
+        print(f"Run.log (public, interactive run): median {public:.0f} ns/call")
         print(f"ingest into SQLite: {ingest_rate(opts.calls, folder) / 1e6:.2f} M points/s")
         if opts.runs:
             took = runs_list(opts.runs, folder)
