@@ -255,6 +255,7 @@ BAD_CALLS: list[tuple[str, Any]] = [
     ("table-uneven", lambda r: r.log_table("t", {"a": [1], "b": [1, 2]})),
     ("image-both", lambda r: r.log_image("i", path="a.png", plot=object())),
     ("image-missing", lambda r: r.log_image("i", path="/nonexistent/a.png")),
+    ("image-name", lambda r: r.log_image("", plot=object())),
     ("tag-empty", lambda r: r.tag("", "v")),
     ("tag-huge", lambda r: r.tag("k", "v" * 6000)),
     ("tag-nul", lambda r: r.tag("k", "a\x00b")),

@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 from runyard.config import MAX_NAME_LENGTH, MAX_TAG_VALUE_LENGTH, check_utf8
 from runyard.errors import MetricTypeError, ValidationError
 from runyard.store.artifacts import clean_relative_path
+from runyard.tracking.journal import check_metric_name
 
 Upload = Path | bytes  # a file to copy, or the bytes of one
 
@@ -63,6 +64,7 @@ def table_columns(name: str, value: Any) -> dict[str, list[Any]]:
 def image_upload(name: str, path: str | Path | None, plot: Any) -> tuple[str, Upload]:
     """``log_image``'s file: where it goes in the run (``images/...``) and its source,
     an image file or a matplotlib figure (or ``pyplot``) rendered as a PNG."""
+    check_metric_name(name)  # now: the file is uploaded before the record is written
     if (path is None) == (plot is None):
         raise ValidationError(f"log_image({name!r}) takes exactly one of path= or plot=")
     safe = "".join(c if c.isalnum() or c in "_.-" else "_" for c in name)[:100]
