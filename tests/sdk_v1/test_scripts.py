@@ -109,6 +109,34 @@ def test_logging_api_interactive_run(tmp_path: Path) -> None:
     assert "outputs/myfile.txt" in run.get_file_names()
 
 
+def test_manage_runs_tags_and_children(tmp_path: Path) -> None:
+    project = make_project(tmp_path, "manage_runs", cluster=False)
+    proc = project.run("manage-runs.py")
+    lines = proc.stdout.splitlines()
+    assert lines[:2] == ["Running", "Completed"]
+    assert "{'quality': 'fantastic run'}" in proc.stdout and "tagged runs: 1" in proc.stdout
+    assert "children: 3" in proc.stdout and lines[-1] == "fetched Completed True"
+    runs = list(Experiment(project.workspace(), "explore-runs").get_runs(include_children=True))
+    assert sorted(r.get_status() for r in runs) == ["Completed"] * 6
+    (authored,) = [r for r in runs if r.get_properties().get("author") == "azureml-user"]
+    assert authored.get_tags()["quality"] == "fantastic run"
+
+
+@pytest.mark.usefixtures("env_cache")
+def test_train_on_amlcompute_with_a_conda_package(tmp_path: Path) -> None:
+    """A conda package (scikit-learn) built with uv from PyPI when no conda is here."""
+    _no_conda()
+    project = make_project(tmp_path, "train_amlcompute")
+    proc = project.run("train-on-amlcompute.py", timeout=1200)
+    assert "scikit-learn -> scikit-learn" in proc.stderr
+    assert "'vmSize': 'STANDARD_D2_V2'" in proc.stdout
+    (run,) = _runs(project, "train-on-amlcompute")
+    assert run.get_status() == "Completed"
+    assert len(run.get_metrics()["mse"]) == 20
+    assert "outputs/ridge_0.50.pkl" in run.get_file_names()
+    assert run.get_details()["target"] == "cpu-cluster"
+
+
 @pytest.mark.usefixtures("env_cache")
 def test_using_environments_builds_a_conda_dependencies_env(tmp_path: Path) -> None:
     _no_conda()
