@@ -23,7 +23,7 @@ from runyard.entities import RunInfo, RunKind, RunQuery, RunStatus
 from runyard.errors import ConflictError, ValidationError
 from runyard.store.artifacts import DRIVER_LOG, clean_relative_path
 from runyard.tracking import validation as check
-from runyard.tracking.sinks import MetricSink, StoreSink
+from runyard.tracking.sinks import IngestSink, MetricSink, StoreSink
 
 if TYPE_CHECKING:
     from runyard.core.experiment import Experiment
@@ -97,8 +97,6 @@ class Run:
         display_name: str = "",
         parent_run_id: str | None = None,
     ) -> Run:
-        from runyard.tracking.sinks import IngestSink
-
         store = workspace.store
         info = store.create_run(
             experiment_id,
