@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import math
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -515,3 +517,23 @@ def test_every_store_method_is_served_and_tested_here() -> None:
     # The HttpStore under test is called ``store`` throughout this module.
     untested = sorted(name for name in public if f"store.{name}(" not in source)
     assert not untested, f"no test here calls {untested} through the server"
+
+
+def test_the_registry_opens_stores_by_uri_scheme(tmp_path: Path) -> None:
+    from runyard.errors import ConfigError
+    from runyard.store.registry import STORES, store_class
+
+    assert store_class("https://studio:8765") is HttpStore
+    assert all(":" in target for target in STORES.values())  # import paths, not imports
+    with pytest.raises(ConfigError, match="unsupported tracking URI 'ftp://x'"):
+        open_store("ftp://x")
+    with pytest.raises(ConfigError, match="artifact root"):
+        open_store(f"sqlite:///{tmp_path / 'x.db'}")
+    # Opening a SQL store loads neither the HTTP client nor the wire format.
+    code = (
+        "import sys; from pathlib import Path; from runyard.store import open_store; "
+        f"open_store('sqlite:///{tmp_path / 'y.db'}', artifact_root=Path({str(tmp_path)!r})); "
+        "print(sorted(m for m in ('httpx', 'runyard.remote', 'runyard.wire') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
