@@ -58,11 +58,12 @@ def load_environment(ws: Workspace, ref: str) -> Environment:
             # Case matters: a near miss must not quietly build something else.
             same = [k for k in known if k.lower() == name.lower()]
             close = same or difflib.get_close_matches(name, known, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
+            hint = f"; did you mean {close[0]!r}?" if close else ""
             raise EnvironmentNotFoundError(
-                f"--environment {ref}: no environment called {name!r} ({hint}names are "
-                f"case-sensitive). The environments are: {', '.join(known)}; "
-                "`runyard env list` shows them. Or give a requirements.txt or conda .yml path"
+                f"--environment {ref}: no registered environment {name!r} and no curated "
+                f"one of that name{hint} (names are case-sensitive). The environments are: "
+                f"{', '.join(known)} (`runyard env list` shows them); or give the path of a "
+                "requirements.txt or conda .yml"
             )
     return Environment.get(ws, name, version=version)
 
