@@ -158,3 +158,23 @@ def test_init_with_a_postgresql_tracking_uri(tmp_path: Path, postgres_db_url: st
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["trackingUri"].startswith("postgresql")
     assert runyard("runs", "list", "-w", str(tmp_path / "pg"), "--json").returncode == 0
+
+
+def test_submit_tags_are_key_equals_value(ws: Workspace, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "t.py").write_text("print('t')\n")
+    w = str(ws.root)
+    err = fails("submit", "t.py", "-w", w, "-e", "tags", "--source-dir", str(src),
+                "--tag", "team:vision")  # fmt: skip
+    assert "--tag 'team:vision' must look like KEY=VALUE" in err
+    ok = runyard("submit", "t.py", "-w", w, "-e", "tags", "--source-dir", str(src),
+                 "--tag", "team=vision", "--json")  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["tags"] == {"team": "vision"}
+
+
+def test_init_takes_w_as_its_folder(tmp_path: Path) -> None:
+    proc = runyard("init", "-w", str(tmp_path / "viaw"), "--name", "viaw")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "viaw" / ".runyard" / "config.json").is_file()

@@ -41,6 +41,8 @@ they are tab-separated text (one header line). Every command that prints data ta
   in `runs list` the ones sorted by or shown as columns). NaN and infinities are the
   strings `"nan"`, `"inf"`, `"-inf"`.
 - **a compute target**: `{"name", "type", "max_concurrent_runs", "address"}`.
+- `studio` serves until stopped: its output is the banner (`Runyard studio listening
+  on URL` and the write token), printed once it listens.
 - **an environment** (`env show`): `{"name", "version", "hash", "spec", "built",
   "path", "lock"}`; `env build --json`: `{"name", "version", "hash", "python",
   "build_log"}`.
