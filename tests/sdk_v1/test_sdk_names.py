@@ -181,6 +181,21 @@ def test_distributed_configurations_count_processes() -> None:
         ScriptRunConfig(".", "t.py", distributed_job_config="mpi")  # type: ignore[arg-type]
 
 
+def test_older_sdk_distributed_settings_are_refused_too() -> None:
+    rc = RunConfiguration()
+    rc.node_count = 2
+    with pytest.raises(ValidationError, match="issue 19"):
+        ScriptRunConfig(".", "t.py", run_config=rc).submission_record()
+    rc = RunConfiguration(communicator="IntelMpi")
+    assert ScriptRunConfig(".", "t.py", run_config=rc).submission_record()["distributed"] == {
+        "framework": "Mpi",
+        "processCount": 1,
+        "processCountPerNode": 1,
+        "nodeCount": 1,
+    }
+    assert ScriptRunConfig(".", "t.py").submission_record()["distributed"] is None
+
+
 def test_notices_are_said_once(capsys: pytest.CaptureFixture[str]) -> None:
     assert notice("first time", key="test-once") is True
     assert notice("first time", key="test-once") is False

@@ -265,6 +265,19 @@ class RunConfiguration:
         self._environment = value
         self._default = None
 
+    def legacy_distributed(self) -> DistributedConfiguration | None:
+        """The distributed job the older SDK style asks for (``run_config.communicator =
+        "Mpi"``, ``node_count = 2`` ...), as a configuration; None for one process."""
+        communicator = (self.communicator or "None").lower()
+        nodes = _count("RunConfiguration", "node_count", self.node_count)
+        if communicator in ("mpi", "intelmpi"):
+            return MpiConfiguration(self.mpi.process_count_per_node, nodes)
+        if communicator == "parameterserver":
+            return self.tensorflow
+        if nodes > 1 or communicator in ("nccl", "gloo"):
+            return PyTorchConfiguration(process_count=nodes, node_count=nodes)
+        return None
+
     def submitted_environment(self) -> Environment | None:
         """The environment a run is built in: None (this interpreter) while it is the
         untouched default."""

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runyard.assets.inputs import keep_bindings
 from runyard.core.notices import notice
 from runyard.core.runconfig import (
     DistributedConfiguration,
@@ -80,7 +81,7 @@ class ScriptRunConfig:
             )
         self.source_directory = str(source_directory)
         self.script = script
-        self.arguments = [str(a) for a in (arguments or [])]
+        self.arguments = keep_bindings(arguments or [])  # dataset inputs stay whole
         self.run_config = run_config or RunConfiguration()
         if compute_target is not None:
             self.run_config.target = compute_target
@@ -133,8 +134,9 @@ class ScriptRunConfig:
     def submission_record(self) -> dict[str, Any]:
         """What the run records of its docker and distributed settings; raises
         ValidationError for what cannot run here (more than one process)."""
+        wanted = self.distributed_job_config or self.run_config.legacy_distributed()
         return {
-            "distributed": check_distributed(self.distributed_job_config),
+            "distributed": check_distributed(wanted),
             "docker": self.run_config.docker.as_dict(),
         }
 
