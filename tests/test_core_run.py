@@ -394,3 +394,16 @@ def test_an_offline_child_logs_while_only_its_log_is_held() -> None:
 
     gc.collect()
     log("x", 1.0)
+
+
+def test_get_context_without_runyard_and_allow_offline_false(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("RUNYARD_RUN_ID", raising=False)
+    import runyard.core.run as run_module
+
+    monkeypatch.setattr(run_module, "_context", None)
+    with pytest.raises(ValidationError, match="allow_offline=False"):
+        Run.get_context(allow_offline=False)
+    assert Run.get_context().id == "OfflineRun"
+    assert Run.get_context() is Run.get_context()
