@@ -144,6 +144,31 @@ def test_finished_run_charts_every_logged_point(
     page.wait_for_selector(chart(page, "loss", 500))
 
 
+def test_non_finite_values_reach_the_chart_as_numbers(
+    store: Store, server: RunningServer, page: Page
+) -> None:
+    """The wire's {"$float": ...} form becomes NaN and ±Infinity in the page, both from
+    the first read and from the live stream; a str metric's "NaN" stays text."""
+    run = make_run(store, "browser-nonfinite")
+    t0 = time.time()
+    values = [1.0, math.nan, math.inf, -math.inf]
+    store.append_metrics(
+        run.run_id, [MetricColumns("odd", "float", [0, 1, 2, 3], [t0] * 4, values)]
+    )
+    page.goto(f"{server.url}/runs/{run.run_id}#metrics")
+    page.wait_for_selector(chart(page, "odd", 4))
+    page.wait_for_function("() => window.runyard.streaming === true")
+    store.append_metrics(run.run_id, [MetricColumns("odd", "float", [4], [t0], [math.nan])])
+    page.wait_for_selector(chart(page, "odd", 5), timeout=3_000)
+    got = page.evaluate(
+        "() => window.runyard.metrics.get('odd').values.map((v) => "
+        "typeof v === 'number' ? String(v) : 'not a number: ' + JSON.stringify(v))"
+    )
+    assert got == ["1", "NaN", "Infinity", "-Infinity", "NaN"]
+    store.set_status(run.run_id, RunStatus.COMPLETED)
+    page.wait_for_function("() => window.runyard.streaming === false")
+
+
 def test_live_points_and_log_lines_arrive(store: Store, server: RunningServer, page: Page) -> None:
     run = make_run(store, "browser-live", display_name="live")
     log(store, run.run_id, "loss", 0, 10)
