@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,12 +34,21 @@ from runyard.workspace.targets import DEFAULT_LOCAL_TARGET as LOCAL_TARGET
 
 if TYPE_CHECKING:
     from runyard.core.compute_target import ComputeTarget
+    from runyard.core.datastore import Datastore
     from runyard.core.environment import EnvironmentDict
     from runyard.core.experiment import Experiment
 
 log = logging.getLogger(__name__)
 
-_UNSET: Any = object()  # tells "not given" from an explicit None
+
+class _Unset:
+    """Tells "not given" from an explicit None (``Workspace.create``'s ``name``)."""
+
+    def __repr__(self) -> str:
+        return "<not given>"
+
+
+_UNSET: Any = _Unset()
 
 
 class Workspace:
@@ -151,7 +159,7 @@ class Workspace:
         unless ``exist_ok=True``, as in the SDK.
         """
         if name is _UNSET:
-            sdk_form = _is_sdk_name(path, subscription_id, resource_group)
+            sdk_form = lookup.is_sdk_name(path, subscription_id, resource_group)
             if sdk_form:
                 name, path = str(path), "."
         else:  # Workspace.create(name="ws", subscription_id=...): the SDK's keywords
@@ -286,6 +294,9 @@ class Workspace:
 
         assert self._store is not None
         reaped = reap_and_refill(self._store, self.config_path)
+        from runyard.sweeps.launch import resume_orphans
+
+        resume_orphans(self._store, self.config_path)  # sweeps whose controller died
         if reaped:
             log.info("finished %d run(s) whose process had died: %s", len(reaped), reaped)
 
@@ -338,6 +349,18 @@ class Workspace:
 
         return Environment.list(self)
 
+    def get_default_datastore(self) -> Datastore:
+        """The workspace's own datastore: a folder under its artifact root."""
+        from runyard.core.datastore import Datastore
+
+        return Datastore(self)
+
+    @property
+    def datastores(self) -> dict[str, Datastore]:
+        from runyard.core.datastore import Datastore
+
+        return Datastore.list(self)
+
     @property
     def experiments(self) -> dict[str, Experiment]:
         from runyard.core.experiment import Experiment
@@ -379,20 +402,3 @@ class Workspace:
 
     def to_json(self) -> str:
         return json.dumps(self.get_details())
-
-
-def _is_sdk_name(path: str | Path, subscription_id: str | None, resource_group: str | None) -> bool:
-    """Whether ``Workspace.create``'s first argument is the SDK's workspace name rather
-    than Runyard's folder: a plain name that is not an existing folder, or any call
-    that passes the SDK's subscription or resource group."""
-    if isinstance(path, Path):
-        return False
-    if subscription_id is not None or resource_group is not None:
-        return True
-    text = str(path)
-    return (
-        bool(text)
-        and os.sep not in text
-        and not text.startswith((".", "~"))
-        and not Path(text).exists()
-    )

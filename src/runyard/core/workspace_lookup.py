@@ -132,3 +132,20 @@ def write_pointer(config_path: Path, folder: Path, file_name: str, labels: dict[
     tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, target)
     return target
+
+
+def is_sdk_name(path: str | Path, subscription_id: str | None, resource_group: str | None) -> bool:
+    """Whether ``Workspace.create``'s first argument is the SDK's workspace name rather
+    than Runyard's folder: a plain name that is not an existing folder, or any call
+    that passes the SDK's subscription or resource group."""
+    if isinstance(path, Path):
+        return False
+    if subscription_id is not None or resource_group is not None:
+        return True
+    text = str(path)
+    return (
+        bool(text)
+        and os.sep not in text
+        and not text.startswith((".", "~"))
+        and not Path(text).exists()
+    )
