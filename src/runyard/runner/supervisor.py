@@ -64,6 +64,10 @@ def say(message: str) -> None:
     print(f"[runyard runner {stamp}] {message}", file=sys.stderr, flush=True)
 
 
+class _CanceledEarly(Exception):
+    """Canceled while preparing: the status is written, nothing else is left to do."""
+
+
 def _needs_build(definition: Mapping[str, Any]) -> bool:
     environment = definition.get("environment")
     return isinstance(environment, Mapping) and environment.get("spec") is not None
@@ -100,6 +104,9 @@ class Supervisor:
             say(f"stopped: {gone}")
             self._stop_monitor()
             status = EXIT_UNREACHABLE  # the job fails, with the reason in its log
+        except _CanceledEarly as early:
+            say(f"run {self.run_id} Canceled: {early}")
+            self._stop_monitor()
         except RunGone as gone:
             say(f"stopped without writing the run's status: {gone}")
             self._stop_monitor()
@@ -138,7 +145,7 @@ class Supervisor:
             launch = None  # the build failed because it was stopped
         if self._cancel_reason() is not None or launch is None:
             self._end(RunStatus.CANCELED, error="canceled before the script started")
-            raise RunGone("it was canceled before the script started")
+            raise _CanceledEarly(f"{self._cancel_reason()}, before the script started")
         arguments = [str(a) for a in self.definition.get("arguments") or []]
         self.child = ScriptProcess(
             [str(launch.python), launch.script, *arguments],
