@@ -199,7 +199,7 @@ def show(cli: CliContext, run_id: str, as_json: bool) -> None:
         for key, s in sorted(summaries.items()):
             click.echo(
                 f"  {key}: last {fmt_number(s.last)}, min {fmt_number(s.min)}, "
-                f"max {fmt_number(s.max)} ({s.count} points)"
+                f"max {fmt_number(s.max)} ({s.count} point{'' if s.count == 1 else 's'})"
             )
 
 
