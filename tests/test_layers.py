@@ -13,10 +13,18 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "runyard"
 BASE = {"entities", "errors", "config"}
 ALLOWED: dict[str, set[str]] = {
     "cli": {"cli", "core", "server", "targets", "runner", "environments", "tracking", "remote"}
-    | {"store", "workspace"}
+    | {"store", "workspace", "sweeps", "train"}
     | BASE,
     "server": {"server", "tracking", "store", "wire"} | BASE,
     "core": {"core", "targets", "runner", "environments", "tracking", "remote", "store"}
+    | {"workspace", "sweeps"}
+    | BASE,
+    # SDK-v1 facade (runyard.train.hyperdrive) over the sweeps package.
+    "train": {"train", "core", "sweeps", "targets", "runner", "tracking", "store"}
+    | {"workspace"}
+    | BASE,
+    # Sweep controllers, samplers, policies: they submit trials like a control script.
+    "sweeps": {"sweeps", "targets", "runner", "environments", "tracking", "remote", "store"}
     | {"workspace"}
     | BASE,
     # Where runners start (local slots, Ray): `runyard.compute` would collide with the

@@ -53,6 +53,7 @@ class RunKind(str, enum.Enum):
     INTERACTIVE = "interactive"  # experiment.start_logging(): the process itself logs
     SUBMITTED = "submitted"  # experiment.submit(): a runner supervises it
     CHILD = "child"  # run.child_run()
+    SWEEP = "sweep"  # experiment.submit(HyperDriveConfig): a controller drives its trials
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,12 @@ class Experiment:
         )
 
     def submit(self, config: ScriptRunConfig, tags: Mapping[str, str] | None = None) -> Run:
-        """Snapshots the source folder and queues the script on its compute target."""
+        """Snapshots the source folder and queues the script on its compute target. A
+        config that submits itself (``HyperDriveConfig``) returns its own kind of run."""
+        submit_to = getattr(config, "_submit_to", None)
+        if submit_to is not None:
+            run: Run = submit_to(self, tags)
+            return run
         from runyard.core.submit import submit
 
         return submit(self, config, tags=tags)

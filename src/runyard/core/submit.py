@@ -40,6 +40,15 @@ def _target_name(config: ScriptRunConfig) -> str:
 def submit(
     experiment: Experiment, config: ScriptRunConfig, tags: Mapping[str, str] | None = None
 ) -> Run:
+    target, definition = prepare(experiment, config)
+    return _queue(experiment.workspace, experiment.id, target, definition, tags)
+
+
+def prepare(
+    experiment: Experiment, config: ScriptRunConfig
+) -> tuple[ComputeTargetConfig, dict[str, Any]]:
+    """Checks ``config`` and snapshots its source: the target and the definition a run
+    of it gets (a sweep's trials share one: runyard.train.hyperdrive)."""
     from runyard.config import snapshot_limits
     from runyard.core.local_build import submittable_spec
     from runyard.store.snapshots import SnapshotStore, git_info
@@ -84,7 +93,7 @@ def submit(
         "git": git_info(source),
         **recorded,
     }
-    return _queue(ws, experiment.id, target, definition, tags)
+    return target, definition
 
 
 def _queue(

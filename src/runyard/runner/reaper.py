@@ -42,6 +42,8 @@ def reap_dead_runs(store: Store) -> list[str]:
     now = time.time()
     reaped: list[str] = []
     for run in list(_active_runs(store)):
+        if run.kind is RunKind.SWEEP:
+            continue  # a dead sweep controller is resumed, not reaped (runyard.sweeps)
         if run.owner is None and run.heartbeat_at is None:
             _start_clock(store, run)
             continue
