@@ -13,11 +13,11 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "runyard"
 BASE = {"entities", "errors", "config"}
 ALLOWED: dict[str, set[str]] = {
     "cli": {"cli", "core", "server", "targets", "runner", "environments", "tracking", "remote"}
-    | {"store", "workspace", "sweeps", "train"}
+    | {"store", "workspace", "assets", "sweeps", "train"}
     | BASE,
     "server": {"server", "tracking", "store", "wire"} | BASE,
     "core": {"core", "targets", "runner", "environments", "tracking", "remote", "store"}
-    | {"workspace", "sweeps"}
+    | {"workspace", "assets", "sweeps"}
     | BASE,
     # SDK-v1 facade (runyard.train.hyperdrive) over the sweeps package.
     "train": {"train", "core", "sweeps", "targets", "runner", "tracking", "store"}
@@ -27,11 +27,16 @@ ALLOWED: dict[str, set[str]] = {
     "sweeps": {"sweeps", "targets", "runner", "environments", "tracking", "remote", "store"}
     | {"workspace"}
     | BASE,
+    # The SDK's ``azureml.data`` module paths, re-exporting core's dataset classes.
+    "data": {"data", "core", "assets"} | BASE,
+    # Datastores, datasets, models: under core, beside runner (which resolves inputs).
+    "assets": {"assets", "store"} | BASE,
     # Where runners start (local slots, Ray): `runyard.compute` would collide with the
     # SDK's name space, so the package is `targets`.
     "targets": {"targets", "runner", "environments", "tracking", "remote", "store", "workspace"}
     | BASE,
-    "runner": {"runner", "environments", "tracking", "remote", "store", "workspace"} | BASE,
+    "runner": {"runner", "environments", "tracking", "remote", "store", "workspace", "assets"}
+    | BASE,
     "environments": {"environments", "store"} | BASE,
     "tracking": {"tracking", "store"} | BASE,
     "store": {"store"} | BASE,
@@ -98,9 +103,12 @@ def test_public_names() -> None:
         "VERSION",
         "AmlCompute",
         "ComputeTarget",
+        "Dataset",
+        "Datastore",
         "Environment",
         "Experiment",
         "LocalCompute",
+        "Model",
         "RayCompute",
         "Run",
         "RunConfiguration",

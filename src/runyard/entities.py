@@ -218,3 +218,76 @@ class ComputeTargetConfig:
     max_concurrent_runs: int = 1
     address: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+
+
+# -- assets ------------------------------------------------------------------------------
+# A manifest maps each file's relative posix path to [sha256, size].
+Manifest = Mapping[str, Sequence[Any]]
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    """A registered, immutable dataset version. ``definition`` says where its files
+    are (datastore, paths) and how to read them (tabular options)."""
+
+    dataset_id: str
+    name: str
+    version: int
+    kind: str  # "file" or "tabular"
+    description: str
+    tags: Mapping[str, str]
+    definition: Mapping[str, Any]
+    content_hash: str
+    file_count: int
+    total_bytes: int
+    manifest: Manifest
+    run_id: str | None
+    created_at: float
+    created: bool = False  # True when this call made it (register), else it existed
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """A registered model version: files in the blob store, by hash."""
+
+    name: str
+    version: int
+    description: str
+    tags: Mapping[str, str]
+    properties: Mapping[str, str]
+    content_hash: str
+    file_count: int
+    total_bytes: int
+    manifest: Manifest
+    run_id: str | None
+    dataset_ids: Sequence[str]
+    created_at: float
+    aliases: Sequence[str] = ()
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.name}:{self.version}"
+
+
+@dataclass(frozen=True)
+class AliasEvent:
+    """One move of a model alias: from_version None = created, to_version None = removed."""
+
+    model_name: str
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    actor: str
+    at: float
+
+
+@dataclass(frozen=True)
+class RunDatasetLink:
+    """Lineage: a dataset a run read ("input") or wrote ("output")."""
+
+    run_id: str
+    direction: str
+    name: str
+    dataset_id: str | None
+    source: Mapping[str, Any]
+    created_at: float

@@ -11,7 +11,10 @@
     │   ├── RunNotFoundError
     │   ├── EnvironmentNotFoundError
     │   ├── ComputeTargetNotFoundError (also a ComputeTargetException)
-    │   └── ArtifactNotFoundError
+    │   ├── ArtifactNotFoundError
+    │   ├── DatastoreNotFoundError
+    │   ├── DatasetNotFoundError
+    │   └── ModelNotFoundError
     ├── ConflictError               the thing exists already, or changed under us
     ├── StoreError                  the store failed (disk full, server gone)
     ├── EnvironmentBuildError       building an environment failed
@@ -80,6 +83,18 @@ class ArtifactNotFoundError(NotFoundError):
     pass
 
 
+class DatastoreNotFoundError(NotFoundError):
+    pass
+
+
+class DatasetNotFoundError(NotFoundError):
+    pass
+
+
+class ModelNotFoundError(NotFoundError):
+    pass
+
+
 class ConflictError(RunyardError):
     """The operation conflicts with the current state (exists, or changed)."""
 
@@ -109,3 +124,7 @@ class RunFailedError(RunyardError):
 
 class AuthError(RunyardError):
     """A request lacked the access token or carried a wrong one."""
+
+
+class DatastoreAccessError(RunyardError):
+    """A datastore refused the credentials, or its endpoint could not be reached."""

@@ -15,9 +15,12 @@ __all__ = [
     "VERSION",
     "AmlCompute",
     "ComputeTarget",
+    "Dataset",
+    "Datastore",
     "Environment",
     "Experiment",
     "LocalCompute",
+    "Model",
     "RayCompute",
     "Run",
     "RunConfiguration",
@@ -27,8 +30,11 @@ __all__ = [
 
 if TYPE_CHECKING:
     from runyard.core.compute_target import AmlCompute, ComputeTarget, LocalCompute, RayCompute
+    from runyard.core.dataset import Dataset
+    from runyard.core.datastore import Datastore
     from runyard.core.environment import Environment
     from runyard.core.experiment import Experiment
+    from runyard.core.model import Model
     from runyard.core.run import Run
     from runyard.core.script_run_config import RunConfiguration, ScriptRunConfig
     from runyard.core.workspace import Workspace
@@ -40,6 +46,9 @@ _WHERE = {
     "ComputeTarget": "runyard.core.compute_target",
     "LocalCompute": "runyard.core.compute_target",
     "RayCompute": "runyard.core.compute_target",
+    "Dataset": "runyard.core.dataset",
+    "Datastore": "runyard.core.datastore",
+    "Model": "runyard.core.model",
     "Environment": "runyard.core.environment",
     "Experiment": "runyard.core.experiment",
     "Run": "runyard.core.run",

@@ -49,6 +49,14 @@ def run_details(info: RunInfo, file_names: Iterable[str]) -> dict[str, Any]:
         },
         "logFiles": {p: p for p in (DRIVER_LOG, ENVIRONMENT_BUILD_LOG) if p in files},
         "exitCode": info.exit_code,
+        # The datasets the run reads, as the SDK reports them (assets/inputs.py).
+        "inputDatasets": [
+            {
+                "dataset": {k: v for k, v in r["dataset"].items() if k != "definition"},
+                "consumptionDetails": {"inputName": name, "mechanism": r["mode"]},
+            }
+            for name, r in (definition.get("inputs") or {}).items()
+        ],
     }
     if info.error:
         details["error"] = {"message": info.error}

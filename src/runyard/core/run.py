@@ -27,6 +27,7 @@ from runyard.tracking.sinks import IngestSink, MetricSink, StoreSink
 
 if TYPE_CHECKING:
     from runyard.core.experiment import Experiment
+    from runyard.core.model import Model
     from runyard.core.workspace import Workspace
     from runyard.store.base import Store
 
@@ -274,6 +275,23 @@ class Run:
             if prefix is None or name.startswith(prefix):
                 done.append(self.download_file(name, out / name))
         return done
+
+    # -- assets (runyard.core.model, runyard.assets.inputs) -----------------------------
+
+    @property
+    def input_datasets(self) -> dict[str, str]:
+        """Inside a submitted run: each dataset input's local path, by input name."""
+        from runyard.assets.inputs import input_datasets
+
+        return input_datasets()
+
+    def register_model(
+        self, model_name: str, model_path: str | None = None, **options: Any
+    ) -> Model:
+        """Registers the run's file or folder (``outputs/model.pt``) as a model version."""
+        from runyard.core.model import register_from_run
+
+        return register_from_run(self, model_name, model_path, **options)
 
     # -- state -------------------------------------------------------------------------
 

@@ -40,8 +40,12 @@ def _target_name(config: ScriptRunConfig) -> str:
 def submit(
     experiment: Experiment, config: ScriptRunConfig, tags: Mapping[str, str] | None = None
 ) -> Run:
+    from runyard.assets.inputs import record_lineage
+
     target, definition = prepare(experiment, config)
-    return _queue(experiment.workspace, experiment.id, target, definition, tags)
+    run = _queue(experiment.workspace, experiment.id, target, definition, tags)
+    record_lineage(experiment.workspace.store, run.id, definition.get("inputs", {}))
+    return run
 
 
 def prepare(
@@ -49,6 +53,7 @@ def prepare(
 ) -> tuple[ComputeTargetConfig, dict[str, Any]]:
     """Checks ``config`` and snapshots its source: the target and the definition a run
     of it gets (a sweep's trials share one: runyard.train.hyperdrive)."""
+    from runyard.assets.inputs import submission_inputs
     from runyard.config import snapshot_limits
     from runyard.core.local_build import submittable_spec
     from runyard.store.snapshots import SnapshotStore, git_info
@@ -56,6 +61,12 @@ def prepare(
     ws = experiment.workspace
     target = ws.compute_target_config(_target_name(config))
     recorded = config.submission_record()  # refuses what cannot run here, before a snapshot
+    # Dataset inputs become tokens the runner replaces by local paths (assets/inputs.py).
+    # ``run_config.data = {"input": ds.as_named_input("input").as_mount()}`` works too.
+    data = getattr(config.run_config, "data", None)
+    arguments, inputs = submission_inputs(
+        config.arguments, list(data.values()) if isinstance(data, dict) else ()
+    )
     source = Path(config.source_directory).expanduser().resolve()
     if not source.is_dir():
         raise ValidationError(
@@ -83,7 +94,7 @@ def prepare(
         environment = {"name": env.name, "version": env.version, "spec": submittable_spec(env)}
     definition: dict[str, Any] = {
         "script": script.relative_to(source).as_posix(),
-        "arguments": list(config.arguments),
+        "arguments": arguments,
         "source_directory": str(source),
         "snapshot_id": snapshot.snapshot_id,
         "snapshot": {"files": snapshot.file_count, "bytes": snapshot.total_bytes},
@@ -93,6 +104,8 @@ def prepare(
         "git": git_info(source),
         **recorded,
     }
+    if inputs:
+        definition["inputs"] = inputs
     return target, definition
 
 

@@ -18,6 +18,7 @@ compare-and-set, so a run finished by someone else (the reaper) is never reopene
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import select
 import shutil
 import signal
@@ -27,6 +28,8 @@ import traceback
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from runyard.assets.inputs import resolve_inputs
+from runyard.assets.outputs import finish_outputs
 from runyard.entities import ACTIVE_STATUSES, ComputeTargetConfig, RunStatus
 from runyard.errors import ConflictError, RunyardError
 from runyard.runner import workdir
@@ -126,6 +129,9 @@ class Supervisor:
         self._next_and_clean()
         return status
 
+    def _dataset_manifest(self, dataset_id: str) -> Mapping[str, Any]:
+        return self.store().get_dataset_by_id(dataset_id).manifest
+
     def _start(self) -> None:
         claim = self.parts.source.claim(self.store)
         self.definition = claim.definition
@@ -146,11 +152,16 @@ class Supervisor:
         if self._cancel_reason() is not None or launch is None:
             self._end(RunStatus.CANCELED, error="canceled before the script started")
             raise _CanceledEarly(f"{self._cancel_reason()}, before the script started")
-        arguments = [str(a) for a in self.definition.get("arguments") or []]
+        try:  # dataset inputs become local paths on this machine (runyard.assets.inputs)
+            arguments, inputs_env = resolve_inputs(
+                self.definition, self.paths.work_dir, self._dataset_manifest, run_id=self.run_id
+            )
+        except RunyardError as exc:
+            raise SetupFailed(str(exc)) from None
         self.child = ScriptProcess(
             [str(launch.python), launch.script, *arguments],
             cwd=self.paths.work_dir,
-            env=launch.env,
+            env={**launch.env, **inputs_env},
             log_path=self.paths.driver_log,
         )
         say(f"started {launch.script} as pid {self.child.pid} with {launch.python}")
@@ -218,6 +229,14 @@ class Supervisor:
                 workdir.collect(store, self.run_id, self.paths.work_dir / folder, folder)
             except (OSError, RunyardError) as exc:
                 say(f"collecting ./{folder} failed: {exc}")
+        if outcome.status is RunStatus.COMPLETED and self.definition.get("inputs"):
+            try:  # dataset outputs: uploaded and registered (runyard.assets.outputs)
+                done = finish_outputs(store, self.run_id, self.definition, self.paths.work_dir)
+                for line in done:
+                    say(line)
+            except (OSError, RunyardError) as exc:
+                error = f"saving the run's dataset outputs failed: {exc}"
+                outcome = dataclasses.replace(outcome, status=RunStatus.FAILED, error=error)
         monitor.ingest(final=True)
         self._end(
             outcome.status,

@@ -15,13 +15,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runyard.entities import (
+    AliasEvent,
+    DatasetVersion,
     EnvironmentRecord,
     Experiment,
     ExperimentStats,
+    Manifest,
     MetricColumns,
     MetricRecord,
     MetricSeries,
     MetricSummary,
+    ModelVersion,
+    RunDatasetLink,
     RunInfo,
     RunKind,
     RunPage,
@@ -200,6 +205,112 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def list_environments(self) -> list[EnvironmentRecord]:
         """Every version of every registered environment, by name then version."""
+
+    # -- assets: datasets, models, lineage (ASSETS) -------------------------------------
+
+    @abc.abstractmethod
+    def register_dataset(
+        self,
+        name: str,
+        *,
+        kind: str,
+        definition: Mapping[str, Any],
+        manifest: Manifest,
+        content_hash: str,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+        create_new_version: bool = False,
+        run_id: str | None = None,
+    ) -> DatasetVersion:
+        """Registers a dataset version. If the latest version of ``name`` has the same
+        ``content_hash`` it is returned (``created`` False) and nothing is written;
+        other content is version latest + 1 with ``create_new_version``, else a
+        ConflictError naming that fix."""
+
+    @abc.abstractmethod
+    def get_dataset(self, name: str, version: int | None = None) -> DatasetVersion:
+        """The given version, or the latest. Raises DatasetNotFoundError."""
+
+    @abc.abstractmethod
+    def get_dataset_by_id(self, dataset_id: str) -> DatasetVersion:
+        """Raises DatasetNotFoundError."""
+
+    @abc.abstractmethod
+    def list_datasets(self, name: str | None = None) -> list[DatasetVersion]:
+        """Every version (of ``name``, or of all), by name then version; manifests are
+        left empty (read one version for its files)."""
+
+    @abc.abstractmethod
+    def register_model(
+        self,
+        name: str,
+        *,
+        manifest: Manifest,
+        content_hash: str,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+        properties: Mapping[str, str] | None = None,
+        run_id: str | None = None,
+        dataset_ids: Sequence[str] = (),
+    ) -> ModelVersion:
+        """A new version of model ``name`` (latest + 1, atomically: concurrent callers
+        get consecutive versions). The files' blobs must be stored first."""
+
+    @abc.abstractmethod
+    def get_model(
+        self, name: str, version: int | None = None, *, alias: str | None = None
+    ) -> ModelVersion:
+        """The given version, the one ``alias`` points at, or the latest. Raises
+        ModelNotFoundError."""
+
+    @abc.abstractmethod
+    def list_models(
+        self, name: str | None = None, tags: Mapping[str, str | None] | None = None
+    ) -> list[ModelVersion]:
+        """Versions by name then version, with every tag given (a None value: the key
+        alone); manifests are left empty."""
+
+    @abc.abstractmethod
+    def update_model(
+        self,
+        name: str,
+        version: int,
+        *,
+        add_tags: Mapping[str, str] | None = None,
+        remove_tags: Sequence[str] = (),
+        add_properties: Mapping[str, str] | None = None,
+    ) -> ModelVersion:
+        """Changes tags; adds properties (a key set to another value is a
+        ConflictError and nothing is written)."""
+
+    @abc.abstractmethod
+    def set_model_alias(
+        self, name: str, alias: str, version: int | None, actor: str = ""
+    ) -> AliasEvent:
+        """Points ``alias`` at ``version`` (None removes it) and appends the move to
+        the alias history. Raises ModelNotFoundError for a version that does not exist."""
+
+    @abc.abstractmethod
+    def get_model_alias_history(
+        self, name: str, alias: str | None = None, as_of: float | None = None
+    ) -> list[AliasEvent]:
+        """Every move of the model's aliases (or one alias) up to ``as_of``, oldest first."""
+
+    @abc.abstractmethod
+    def add_run_dataset(
+        self,
+        run_id: str,
+        direction: str,
+        name: str,
+        dataset_id: str | None = None,
+        source: Mapping[str, Any] | None = None,
+    ) -> RunDatasetLink:
+        """Records that the run read (``"input"``) or wrote (``"output"``) a dataset:
+        a registered version by id, or an unregistered one by ``source``."""
+
+    @abc.abstractmethod
+    def get_run_datasets(self, run_id: str) -> list[RunDatasetLink]:
+        """The run's lineage links, in the order they were recorded."""
 
     # -- lifetime ----------------------------------------------------------------------
 

@@ -14,7 +14,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from runyard.entities import MetricColumns, MetricRecord, RunInfo, RunStatus
+from runyard.entities import (
+    DatasetVersion,
+    Manifest,
+    MetricColumns,
+    MetricRecord,
+    RunDatasetLink,
+    RunInfo,
+    RunStatus,
+)
 from runyard.store.artifacts import ArtifactRepository
 
 __all__ = ["RunnerStore"]
@@ -61,5 +69,31 @@ class RunnerStore(Protocol):
     ) -> None: ...
 
     def get_journal_offset(self, run_id: str) -> int: ...
+
+    # Dataset inputs and outputs of the run (ASSETS: runyard.assets.inputs, .outputs).
+    def get_dataset_by_id(self, dataset_id: str) -> DatasetVersion: ...
+
+    def register_dataset(
+        self,
+        name: str,
+        *,
+        kind: str,
+        definition: Mapping[str, Any],
+        manifest: Manifest,
+        content_hash: str,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+        create_new_version: bool = False,
+        run_id: str | None = None,
+    ) -> DatasetVersion: ...
+
+    def add_run_dataset(
+        self,
+        run_id: str,
+        direction: str,
+        name: str,
+        dataset_id: str | None = None,
+        source: Mapping[str, Any] | None = None,
+    ) -> RunDatasetLink: ...
 
     def close(self) -> None: ...

@@ -137,6 +137,14 @@ class SnapshotStore:
     def _manifest_path(self, snapshot_id: str) -> Path:
         return self.root / "manifests" / f"{_check_hash('snapshot id', snapshot_id)}.json"
 
+    def blob_path(self, sha256: str) -> Path:
+        """Where a blob is (or would be) stored; datasets and models share the blobs."""
+        return self._blob_path(sha256)
+
+    def store_file(self, path: str | Path) -> str:
+        """Stores one file's content as a blob (once) and returns its sha256."""
+        return self._store_file(str(path))
+
     def has_blob(self, sha256: str) -> bool:
         return self._blob_path(sha256).is_file()
 

@@ -1,0 +1,133 @@
+"""Uploads to and downloads from a datastore, many files at once, with a progress bar.
+
+Each file is written under a temporary name and renamed into place (see
+:mod:`runyard.assets.backends`), so an upload killed midway leaves whole files only
+and a retry with ``overwrite=False`` sends just the rest.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from runyard.assets.backends import Backend
+from runyard.assets.datastores import clean_path
+from runyard.errors import ValidationError
+
+WORKERS = 8
+_PROGRESS_MIN_FILES = 20  # below this a bar only flickers
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    files: int  # moved
+    skipped: int  # already there and not overwritten
+    bytes: int
+
+
+@contextmanager
+def _progress(show: bool, total: int, what: str) -> Iterator[Callable[[], None]]:
+    if not show or total < _PROGRESS_MIN_FILES:
+        yield lambda: None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda: bar.advance(task)
+
+
+def _join(target: str, rel: str) -> str:
+    return f"{target}/{rel}" if target else rel
+
+
+def tree_files(src_dir: Path) -> list[tuple[str, Path]]:
+    """(relative path, file) of every file under a local folder."""
+    src = Path(src_dir).expanduser()
+    if not src.is_dir():
+        what = "is not a folder" if src.exists() else "does not exist"
+        raise ValidationError(f"src_dir {str(src_dir)!r} {what}; give the folder to upload")
+    out = []
+    for dirpath, dirnames, filenames in os.walk(src):
+        dirnames.sort()
+        for name in filenames:
+            full = Path(dirpath) / name
+            out.append((full.relative_to(src).as_posix(), full))
+    return sorted(out)
+
+
+def upload(
+    backend: Backend,
+    files: Sequence[tuple[str, Path]],
+    target_path: str | None,
+    *,
+    overwrite: bool,
+    show_progress: bool,
+) -> TransferResult:
+    """Copies (relative path, local file) pairs to ``target_path`` in the datastore.
+    Without ``overwrite`` a file already there is left as it is."""
+    target = clean_path(target_path or "")
+    jobs = [(_join(target, clean_path(rel, allow_root=False)), full) for rel, full in files]
+    for _, full in jobs:
+        if not full.is_file():
+            raise ValidationError(f"{full} is not a file; upload only existing files")
+    moved = skipped = size = 0
+
+    def one(job: tuple[str, Path]) -> int:
+        dest, full = job
+        if not overwrite and backend.exists(dest):
+            return -1
+        backend.put_file(full, dest)
+        return full.stat().st_size
+
+    with (
+        _progress(show_progress, len(jobs), f"uploading to {backend.spec.name}") as tick,
+        ThreadPoolExecutor(max_workers=WORKERS) as pool,
+    ):
+        for n in pool.map(one, jobs):
+            tick()
+            if n < 0:
+                skipped += 1
+            else:
+                moved += 1
+                size += n
+    return TransferResult(moved, skipped, size)
+
+
+def download(
+    backend: Backend,
+    target_path: Path,
+    prefix: str | None,
+    *,
+    overwrite: bool,
+    show_progress: bool,
+) -> TransferResult:
+    """Copies every file under ``prefix`` to the same relative paths in a local folder."""
+    files = backend.list_files(clean_path(prefix or ""))
+    target = Path(target_path).expanduser()
+    moved = skipped = size = 0
+
+    def one(item: tuple[str, int]) -> int:
+        rel, n = item
+        dest = target / rel
+        if dest.exists() and not overwrite:
+            return -1
+        backend.get_file(rel, dest)
+        return n
+
+    with (
+        _progress(show_progress, len(files), f"downloading from {backend.spec.name}") as tick,
+        ThreadPoolExecutor(max_workers=WORKERS) as pool,
+    ):
+        for n in pool.map(one, files):
+            tick()
+            if n < 0:
+                skipped += 1
+            else:
+                moved += 1
+                size += n
+    return TransferResult(moved, skipped, size)
