@@ -228,5 +228,15 @@ def test_run_log_reads_back_exactly(workspace: Workspace) -> None:
         big = summaries["metrics"]["big"]
         assert (big["last"], big["min"], big["max"]) == (BIG, BIG, BIG)
         assert type(big["last"]) is int
+        # The HTTP store (what a run on another machine talks to) reads them the same.
+        from runyard.remote.store import HttpStore
+
+        remote = HttpStore(server.url, token="t")
+        try:
+            for key, want in (("big", [BIG]), ("f", FLOATS), ("ok", BOOLS), ("s", SERIES)):
+                assert _same(remote.get_metric_series(run.id, key).values, want), key
+            assert _same([remote.get_metric_summaries(run.id)["neg"].min], [NEG])
+        finally:
+            remote.close()
     finally:
         server.stop()

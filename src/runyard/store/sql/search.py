@@ -74,14 +74,6 @@ def parse_sort(sort: str) -> tuple[str, str | None]:
     return sort, None
 
 
-def _summary_column(column: str, name: str) -> Any:
-    return (
-        sa.select(metric_summaries.c[column])
-        .where(metric_summaries.c.run_id == runs.c.id, metric_summaries.c.key == name)
-        .scalar_subquery()
-    )
-
-
 def search(conn: Connection, query: RunQuery) -> RunPage:
     if query.limit < 0 or query.offset < 0:
         raise ValidationError("limit and offset must not be negative")
@@ -95,10 +87,21 @@ def search(conn: Connection, query: RunQuery) -> RunPage:
     exact: Any = None
     if agg is not None:
         # A correlated lookup by primary key per run: one plan whatever the table
-        # statistics say (a fresh PostgreSQL database has none).
-        key: Any = _summary_column(agg, name)
-        # Ints beyond 2**53 share a float64: their exact column breaks the tie.
-        exact = _summary_column(f"{agg}_int", name)
+        # statistics say (a fresh PostgreSQL database has none). Ints beyond 2**53
+        # share a float64, so int metrics sort by their exact column as well: SQLite
+        # compares an INTEGER with a REAL exactly, so one key does; PostgreSQL would
+        # cast both to double, so there one lateral lookup gives both columns and the
+        # exact one breaks the float key's ties.
+        c = metric_summaries.c
+        own = (c.run_id == runs.c.id, c.key == name)
+        if conn.dialect.name == "sqlite":
+            exact_or_float = sa.func.coalesce(c[f"{agg}_int"], c[agg])
+            key: Any = sa.select(exact_or_float).where(*own).scalar_subquery()
+        else:
+            both = sa.select(c[agg].label("key"), c[f"{agg}_int"].label("exact"))
+            lookup = both.where(*own).lateral("summary")
+            page = page.select_from(runs.outerjoin(lookup, sa.true()))
+            key, exact = lookup.c.key, lookup.c.exact
     elif name == "duration":
         key = sa.func.coalesce(runs.c.ended_at, runs.c.heartbeat_at) - runs.c.started_at
     else:
