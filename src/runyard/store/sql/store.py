@@ -41,6 +41,7 @@ from runyard.store.sql import assets as assets_mod
 from runyard.store.sql import engine as engine_mod
 from runyard.store.sql import environments as environments_mod
 from runyard.store.sql import experiments as experiments_mod
+from runyard.store.sql import models as models_mod
 from runyard.store.sql import runs as runs_mod
 from runyard.store.sql import search as search_mod
 from runyard.store.sql import summaries as summaries_mod
@@ -333,7 +334,7 @@ class SqlStore(Store):
         dataset_ids: Sequence[str] = (),
     ) -> ModelVersion:
         with self._tx("register a model", write=True) as conn:
-            return assets_mod.register_model(
+            return models_mod.register_model(
                 conn,
                 name,
                 manifest=manifest,
@@ -349,13 +350,13 @@ class SqlStore(Store):
         self, name: str, version: int | None = None, *, alias: str | None = None
     ) -> ModelVersion:
         with self._tx("read a model", write=False) as conn:
-            return assets_mod.get_model(conn, name, version, alias)
+            return models_mod.get_model(conn, name, version, alias)
 
     def list_models(
         self, name: str | None = None, tags: Mapping[str, str | None] | None = None
     ) -> list[ModelVersion]:
         with self._tx("list models", write=False) as conn:
-            return assets_mod.list_models(conn, name, tags)
+            return models_mod.list_models(conn, name, tags)
 
     def update_model(
         self,
@@ -367,7 +368,7 @@ class SqlStore(Store):
         add_properties: Mapping[str, str] | None = None,
     ) -> ModelVersion:
         with self._tx("update a model", write=True) as conn:
-            return assets_mod.update_model(
+            return models_mod.update_model(
                 conn,
                 name,
                 version,
@@ -380,13 +381,13 @@ class SqlStore(Store):
         self, name: str, alias: str, version: int | None, actor: str = ""
     ) -> AliasEvent:
         with self._tx("set a model alias", write=True) as conn:
-            return assets_mod.set_alias(conn, name, alias, version, actor)
+            return models_mod.set_alias(conn, name, alias, version, actor)
 
     def get_model_alias_history(
         self, name: str, alias: str | None = None, as_of: float | None = None
     ) -> list[AliasEvent]:
         with self._tx("read a model's alias history", write=False) as conn:
-            return assets_mod.alias_history(conn, name, alias, as_of)
+            return models_mod.alias_history(conn, name, alias, as_of)
 
     def add_run_dataset(
         self,
