@@ -168,6 +168,9 @@ def route_requests(server: RunningServer, world: dict[str, Any]) -> list[tuple[s
         "snapshot_id": world["snap_a"],
         "sha256": "0" * 64,
         "compute_target": "local",
+        "dataset_id": "no-such-dataset",
+        "version": "1",
+        "alias": "champion",
     }
     headers = {"Authorization": f"Bearer {TOKEN}"}
     schema = httpx.get(server.url + "/api/openapi.json", headers=headers, timeout=30).json()
