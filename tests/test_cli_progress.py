@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,45 @@ def test_submit_json_wait_prints_only_the_run_on_stdout(tmp_path: Path) -> None:
     run = json.loads(proc.stdout)
     assert run["status"] == "Completed" and run["environment"] is None
     assert "hi there" in proc.stderr and "Submitted" in proc.stderr
+
+
+def _on_a_terminal(argv: list[str], env: dict[str, str]) -> str:
+    """Runs argv with a pseudo-terminal as stdout and stderr; returns what it showed."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(300) == 0, b"".join(chunks).decode()
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.slow
+def test_env_build_shows_one_summary_line_not_the_raw_log(tmp_path: Path) -> None:
+    ws = Workspace.create(tmp_path / "proj", name="proj")
+    (tmp_path / "tools.txt").write_text("pathspec\nfilelock\n")
+    cache = tmp_path / "cache"
+    env = {**os.environ, "RUNYARD_CACHE_DIR": str(cache), "COLUMNS": "200"}
+    argv = [sys.executable, "-m", "runyard.cli", "env", "build", str(tmp_path / "tools.txt"),
+            "-w", str(ws.root)]  # fmt: skip
+    tmp_root = Path(tempfile.gettempdir())
+    before = set(tmp_root.glob("runyard-build-*"))
+    shown = _on_a_terminal(argv, env)
+    assert set(tmp_root.glob("runyard-build-*")) <= before  # no temp folder left behind
+    assert "building tools: " in shown
+    assert "built tools (2 packages) in " in shown
+    assert "uv pip install" not in shown and ".tmp-" not in shown  # the raw log stays in the file
+    log = next((cache / "logs").glob("*.log"))
+    assert "uv pip install" in log.read_text() and f"build log: {log}" in shown
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
+    assert again.returncode == 0 and "environment tools is built already" in again.stderr

@@ -23,6 +23,7 @@ def env() -> None:
 @pass_cli
 def build(cli: CliContext, ref: str, as_json: bool) -> None:
     """Build REF (requirements.txt, conda .yml, or NAME[:VERSION]) into the cache."""
+    from runyard.cli.progress import build_summary
     from runyard.cli.submit import load_environment
     from runyard.config import cache_dir
     from runyard.environments import build as build_env
@@ -32,7 +33,8 @@ def build(cli: CliContext, ref: str, as_json: bool) -> None:
     spec = environment.to_spec()
     # Beside the cache entry it describes, not in a temp folder nobody cleans up.
     log = cache_dir() / "logs" / f"{spec_hash(spec)}.log"
-    prepared = build_env(spec, log)
+    with build_summary(environment.name, log):
+        prepared = build_env(spec, log)
     if as_json:
         echo_json(
             {
@@ -44,7 +46,7 @@ def build(cli: CliContext, ref: str, as_json: bool) -> None:
             }
         )
         return
-    click.echo(f"built {environment.name} ({prepared.spec_hash[:12]}): {prepared.python}")
+    click.echo(f"environment {environment.name} ({prepared.spec_hash[:12]}): {prepared.python}")
     click.echo(f"build log: {log}")
 
 

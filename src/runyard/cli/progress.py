@@ -8,10 +8,14 @@ Progress goes to stderr, so a command's stdout stays its output (or its JSON).
 from __future__ import annotations
 
 import contextlib
+import io
 import re
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 
 from runyard.cli.output import status_text
@@ -122,3 +126,53 @@ def follow(store: Store, run_id: str, *, err: IO[str] | None = None) -> RunInfo:
         )
     out.flush()
     return wait(store, run_id, show_output=True)
+
+
+@contextlib.contextmanager
+def build_summary(name: str, log: Path, *, err: IO[str] | None = None) -> Iterator[None]:
+    """Around an environment build in this process (``env build``): one live line on a
+    terminal instead of the tools' raw output (the full log stays in ``log``), and a
+    last line with the package count and the time."""
+    out = err if err is not None else sys.stderr
+    tty = out.isatty()
+    progress = BuildProgress()
+    offset = log.stat().st_size if log.exists() else 0  # the log is appended to
+    progress.offset = offset
+    started = time.monotonic()
+    done = threading.Event()
+
+    def tick() -> None:
+        while not done.wait(_POLL_S):
+            _feed_file(progress, log)
+            out.write(f"\r\x1b[K{build_line(name, progress, time.monotonic() - started)}")
+            out.flush()
+
+    ticker = threading.Thread(target=tick, name="runyard-build-progress", daemon=True)
+    if tty:
+        ticker.start()
+    try:
+        # The build log echoes every line to a terminal's stderr; hide that copy.
+        with contextlib.redirect_stderr(io.StringIO()) if tty else contextlib.nullcontext():
+            yield
+    finally:
+        done.set()
+        if tty:
+            ticker.join()
+            out.write("\r\x1b[K")
+        _feed_file(progress, log)
+        out.flush()
+    if progress.cached:
+        out.write(f"environment {name} is built already\n")
+    else:
+        counted = f" ({_packages(progress.packages)})" if progress.packages else ""
+        out.write(f"built {name}{counted} in {time.monotonic() - started:.0f} s\n")
+    out.flush()
+
+
+def _feed_file(progress: BuildProgress, log: Path) -> None:
+    try:
+        with log.open("rb") as fh:
+            fh.seek(progress.offset)
+            progress.feed(fh.read())
+    except FileNotFoundError:
+        pass
