@@ -192,8 +192,10 @@ def download_files(
         if manifest is not None and name in manifest and sha256_file(target) != manifest[name][0]:
             target.unlink(missing_ok=True)
             raise ValidationError(
-                f"{path!r} in datastore {backend.spec.name!r} no longer has the content "
-                "registered for this version; register a new version"
+                f"file {name!r} changed in the datastore {backend.spec.name!r} since this "
+                "version was registered, so this version can no longer be read as it was; "
+                "register the current files as a new version (create_new_version=True), "
+                "or restore the file"
             )
         return target
 

@@ -56,6 +56,7 @@ def run_details(info: RunInfo, file_names: Iterable[str]) -> dict[str, Any]:
                 "consumptionDetails": {"inputName": name, "mechanism": r["mode"]},
             }
             for name, r in (definition.get("inputs") or {}).items()
+            if "dataset" in r  # outputs are not inputs
         ],
     }
     if info.error:
