@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar, overload
 
 from runyard.config import validate_resource_name
 from runyard.entities import RunKind, RunQuery
@@ -13,6 +13,15 @@ if TYPE_CHECKING:
     from runyard.core.run import Run
     from runyard.core.script_run_config import ScriptRunConfig
     from runyard.core.workspace import Workspace
+
+_R_co = TypeVar("_R_co", covariant=True)
+
+
+class SelfSubmitting(Protocol[_R_co]):
+    """A config that submits itself (``HyperDriveConfig``): ``experiment.submit`` hands
+    it over and returns its kind of run, so core needs not know the config."""
+
+    def _submit_to(self, experiment: Experiment, tags: Mapping[str, str] | None) -> _R_co: ...
 
 
 class Experiment:
@@ -46,13 +55,23 @@ class Experiment:
             self.workspace, self.id, kind=RunKind.INTERACTIVE, display_name=display_name or ""
         )
 
-    def submit(self, config: ScriptRunConfig, tags: Mapping[str, str] | None = None) -> Run:
+    @overload
+    def submit(self, config: ScriptRunConfig, tags: Mapping[str, str] | None = None) -> Run: ...
+
+    @overload
+    def submit(
+        self, config: SelfSubmitting[_R_co], tags: Mapping[str, str] | None = None
+    ) -> _R_co: ...
+
+    def submit(
+        self,
+        config: ScriptRunConfig | SelfSubmitting[object],
+        tags: Mapping[str, str] | None = None,
+    ) -> object:
         """Snapshots the source folder and queues the script on its compute target. A
         config that submits itself (``HyperDriveConfig``) returns its own kind of run."""
-        submit_to = getattr(config, "_submit_to", None)
-        if submit_to is not None:
-            run: Run = submit_to(self, tags)
-            return run
+        if hasattr(config, "_submit_to"):
+            return config._submit_to(self, tags)
         from runyard.core.submit import submit
 
         return submit(self, config, tags=tags)

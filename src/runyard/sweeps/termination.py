@@ -17,6 +17,7 @@ from runyard.sweeps.policies import Policy
 from runyard.sweeps.spec import SweepSpec
 from runyard.sweeps.trials import Trial
 
+_NEVER = 2**62
 PRUNERS = ("median", "percentile", "successive_halving", "asha", "hyperband")
 
 
@@ -67,6 +68,7 @@ class CurveTerminator:
                     rid, interval, self.curves, frozenset(self.finished), maximize=self.maximize
                 )
                 if reason is not None:
+                    self.judged[rid] = _NEVER  # stopped once: never judged again
                     return reason
         return None
 
@@ -101,6 +103,7 @@ class PrunerTerminator:
         self.trials: dict[str, Any] = {}
         self.reported: dict[str, tuple[int, float]] = {}
         self.told: set[str] = set()
+        self.pruned: set[str] = set()
 
     def adopt(self, trial: Trial) -> None:
         self.trials[trial.run_id] = self.study.ask()
@@ -116,6 +119,10 @@ class PrunerTerminator:
             return None
         if rid not in self.trials:
             self.trials[rid] = self.study.ask()
+        if rid in self.pruned:  # stopped already: only its end is told
+            if trial.finished:
+                self._tell(trial)
+            return None
         optuna_trial = self.trials[rid]
         step, previous = self.reported.get(rid, (0, None))
         reason = None
@@ -127,6 +134,7 @@ class PrunerTerminator:
             self.reported[rid] = (count, last)
             if not trial.finished and optuna_trial.should_prune():
                 reason = f"{self.name} pruned the trial at interval {count} (value {last:.6g})"
+                self.pruned.add(rid)
         if trial.finished:
             self._tell(trial)
         return reason

@@ -13,7 +13,6 @@ from runyard.train.hyperdrive.sampling import GridParameterSampling, HyperParame
 
 if TYPE_CHECKING:
     from runyard.core.experiment import Experiment
-    from runyard.core.run import Run
     from runyard.core.script_run_config import ScriptRunConfig
     from runyard.train.hyperdrive.run import HyperDriveRun
 
@@ -107,7 +106,7 @@ class HyperDriveConfig:
             resume_child_runs=self.resume_child_runs,
         )
 
-    def _submit_to(self, experiment: Experiment, tags: Mapping[str, str] | None) -> Run:
+    def _submit_to(self, experiment: Experiment, tags: Mapping[str, str] | None) -> HyperDriveRun:
         """What ``experiment.submit(self)`` does: one snapshot for every trial, the sweep
         run, and its controller started."""
         return submit_sweep(experiment, self, tags)
