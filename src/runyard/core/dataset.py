@@ -136,18 +136,18 @@ class Dataset:
     Tabular = _TabularFactory
 
     @staticmethod
-    def get_by_name(
-        workspace: Workspace, name: str, version: int | str = "latest"
-    ) -> AbstractDataset:
+    def get_by_name(workspace: Workspace, name: str, version: int | str = "latest") -> Any:
+        """The version (default the latest): a FileDataset or a TabularDataset."""
         wanted = None if version in ("latest", None) else int(version)
         return _wrap(workspace, workspace.store.get_dataset(name, wanted))
 
     @staticmethod
-    def get_by_id(workspace: Workspace, id: str) -> AbstractDataset:
+    def get_by_id(workspace: Workspace, id: str) -> Any:
+        """A FileDataset or TabularDataset by its version's id."""
         return _wrap(workspace, workspace.store.get_dataset_by_id(id))
 
     @staticmethod
-    def get_all(workspace: Workspace) -> dict[str, AbstractDataset]:
+    def get_all(workspace: Workspace) -> dict[str, Any]:
         """The latest version of every registered dataset, by name."""
         latest: dict[str, DatasetVersion] = {}
         for v in workspace.store.list_datasets():
