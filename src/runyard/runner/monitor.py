@@ -145,6 +145,9 @@ class Monitor:
                 self._say(f"ingesting the journal failed: {exc}")
             self._ingest_error = str(exc)
             if final:
-                self.store.set_tags(self.run_id, {INGEST_ERROR_TAG: str(exc)[:4000]})
+                try:
+                    self.store.set_tags(self.run_id, {INGEST_ERROR_TAG: str(exc)[:4000]})
+                except RunyardError as tag_exc:  # a full disk: the run's end comes first
+                    self._say(f"could not tag the ingest error: {tag_exc}")
             return False
         return True

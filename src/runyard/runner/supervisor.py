@@ -350,7 +350,7 @@ class Supervisor:
         """Marks the run Failed if it is still active; never raises."""
         try:
             if self.monitor is not None:
-                self.monitor.ingest(final=True)
+                self.monitor.ingest(final=True)  # reports its own failure; the end goes on
             self._logs_home = self.parts.logs.finish()
             self.store().set_status(
                 self.run_id, RunStatus.FAILED, error=reason, expected=list(ACTIVE_STATUSES)
