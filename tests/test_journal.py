@@ -289,7 +289,8 @@ def test_control_records_are_their_own_kind(tmp_path: Path) -> None:
     assert kinds.count(KIND_CONTROL) == 3
     state = DecodeState()
     batch = decode(path.read_bytes(), 0, state, 10**9)
-    assert [(c.kind, c.payload) for c in batch.control][0] == ("tags", {"phase": "train"})
+    assert [c.kind for c in batch.control] == ["tags", "upload", "properties"]
+    assert batch.control[0].payload == {"phase": "train"}
     assert batch.records == [] and [c.key for c in batch.columns(state.names)] == ["loss"]
     # Reopening appends after them; ingest applies them to the run.
     JournalWriter(path).close()
