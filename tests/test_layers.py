@@ -47,6 +47,8 @@ ALLOWED: dict[str, set[str]] = {
     "remote": {"remote", "wire", "store"} | BASE,
     # Request/response models and the error table, shared by server and remote.
     "wire": {"wire"} | BASE,
+    # The SDK-v1 notebook widget (``azureml.widgets``): reads a Run's store.
+    "widgets": {"widgets", "core", "store"} | BASE,
     "entities": set(),
     "errors": set(),
     "config": {"entities", "errors"},
