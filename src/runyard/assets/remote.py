@@ -54,7 +54,6 @@ def _filesystem(spec: DatastoreSpec, credentials: Mapping[str, str] | None = Non
                 client_kwargs=client,
                 # Fail in seconds, not after minutes of retries, when the endpoint is wrong.
                 config_kwargs={"connect_timeout": 5, "retries": {"max_attempts": 2}},
-                retries=2,
                 skip_instance_cache=True,
             )
         if spec.kind == "az":
