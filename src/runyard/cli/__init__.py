@@ -14,6 +14,7 @@ from runyard.cli.runs import runs
 from runyard.cli.runs_actions import cancel, download, logs, rerun
 from runyard.cli.studio import studio
 from runyard.cli.submit import submit
+from runyard.cli.sweeps import sweeps
 from runyard.cli.workspace import init
 
 __all__ = ["cli", "main"]
@@ -35,7 +36,7 @@ def cli(ctx: click.Context) -> None:
 
 
 cli.params.insert(0, workspace_option())
-for command in (init, experiments, runs, submit, compute, env, studio):
+for command in (init, experiments, runs, submit, compute, env, studio, sweeps):
     cli.add_command(command)
 add_workspace_option(cli)
 

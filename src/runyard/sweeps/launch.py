@@ -54,38 +54,58 @@ def controller_lock(artifact_root: Path, sweep_id: str) -> Iterator[bool]:
         os.close(fd)
 
 
+@contextmanager
+def _held_lock(artifact_root: Path, sweep_id: str, fd: int | None) -> Iterator[bool]:
+    """The lock the starter handed over (``fd``), or one taken now."""
+    if fd is None:
+        with controller_lock(artifact_root, sweep_id) as mine:
+            yield mine
+        return
+    try:
+        yield True
+    finally:
+        os.close(fd)
+
+
 def controller_alive(artifact_root: Path, sweep_id: str) -> bool:
     with controller_lock(artifact_root, sweep_id) as free:
         return not free
 
 
-def start_controller(config_path: Path, sweep_id: str) -> int:
-    """Starts ``python -m runyard.sweeps SWEEP_ID --workspace-config PATH`` detached;
-    returns its pid. A controller that finds another one alive exits at once."""
+def start_controller(config_path: Path, sweep_id: str) -> int | None:
+    """Starts ``python -m runyard.sweeps SWEEP_ID --workspace-config PATH`` detached and
+    returns its pid; None when the sweep's controller is alive. The lock is taken here
+    and handed to the child (an inherited descriptor), so there is no moment between
+    the start and the child's first step in which a second one could start."""
     ws = ResolvedWorkspace.load(config_path)
     folder = sweep_dir(ws.artifact_root, sweep_id)
-    log_fd = os.open(folder / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    lock_fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "runyard.sweeps",
-                sweep_id,
-                "--workspace-config",
-                str(ws.config_path),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=log_fd,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-            cwd=folder,
-        )
-    except OSError as exc:
-        raise ComputeError(f"could not start the controller of sweep {sweep_id}: {exc}") from exc
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None
+        log_fd = os.open(folder / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "runyard.sweeps", sweep_id, "--workspace-config",
+                 str(ws.config_path), "--lock-fd", str(lock_fd)],
+                stdin=subprocess.DEVNULL,
+                stdout=log_fd,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+                pass_fds=(lock_fd,),
+                cwd=folder,
+            )  # fmt: skip
+        except OSError as exc:
+            raise ComputeError(
+                f"could not start the controller of sweep {sweep_id}: {exc}"
+            ) from exc
+        finally:
+            os.close(log_fd)
     finally:
-        os.close(log_fd)
+        os.close(lock_fd)  # the child's copy keeps the lock
     return proc.pid
 
 
@@ -110,10 +130,7 @@ def resume(store: Store, config_path: Path, sweep_id: str) -> bool:
     if run.status is not RunStatus.RUNNING:
         raise ConflictError(f"sweep {sweep_id} is {run.status.value}: nothing to resume")
     ws = ResolvedWorkspace.load(config_path)
-    if controller_alive(ws.artifact_root, sweep_id):
-        return False
-    start_controller(config_path, sweep_id)
-    return True
+    return start_controller(ws.config_path, sweep_id) is not None
 
 
 def resume_orphans(store: Store, config_path: Path) -> list[str]:
@@ -140,10 +157,11 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m runyard.sweeps")
     parser.add_argument("sweep_id")
     parser.add_argument("--workspace-config", required=True, type=Path)
+    parser.add_argument("--lock-fd", type=int, default=None, help="the lock, taken already")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     ws, store = open_workspace_store(args.workspace_config)
-    with controller_lock(ws.artifact_root, args.sweep_id) as mine:
+    with _held_lock(ws.artifact_root, args.sweep_id, args.lock_fd) as mine:
         if not mine:
             log.info("sweep %s has a live controller already", args.sweep_id)
             return 0
