@@ -252,3 +252,23 @@ def test_max_duration_ends_the_sweep(ws: Workspace, src: Path) -> None:
     rows = run.get_children_sorted_by_primary_metric()
     assert rows and all(r["status"] == "Canceled" for r in rows)
     assert all("max_duration_minutes" in r["end_reason"] for r in rows)
+
+
+def test_bayesian_sampling_with_early_termination(ws: Workspace, src: Path) -> None:
+    from runyard.train.hyperdrive import BayesianParameterSampling, OptunaPrunerPolicy
+
+    sampling = BayesianParameterSampling(
+        {"--v": uniform(0.1, 1.0)}, seed=5, sampler_options={"n_startup_trials": 2}
+    )
+    policy = OptunaPrunerPolicy("median", n_startup_trials=1)
+    hd = _config(
+        src, sampling, "--epochs", "4", policy=policy, max_total_runs=4, max_concurrent_runs=2
+    )
+    run = Experiment(ws, "bayes").submit(hd)
+    run.wait_for_completion(timeout=180)
+    rows = run.get_children_sorted_by_primary_metric()
+    assert sorted(r["trial"] for r in rows) == [0, 1, 2, 3]
+    assert all(0.1 <= r["hyperparameters"]["--v"] <= 1.0 for r in rows)
+    assert all(r["status"] in ("Completed", "Canceled") for r in rows)
+    assert all(r["end_reason"] for r in rows)
+    assert run.info.status is RunStatus.COMPLETED
