@@ -145,6 +145,17 @@ def test_bandit_stops_the_losing_trial(ws: Workspace, src: Path) -> None:
 
 
 def test_random_sweep_runs_exactly_max_total_runs_four_at_a_time(ws: Workspace, src: Path) -> None:
+    _eight_trials_four_at_a_time(ws, src)
+
+
+@pytest.mark.postgres
+def test_random_sweep_on_postgresql(tmp_path: Path, src: Path, postgres_db_url: str) -> None:
+    ws = Workspace.create(tmp_path / "pg", name="pg", tracking_uri=postgres_db_url)
+    LocalCompute.create(ws, "cpu4", LocalCompute.provisioning_configuration(max_concurrent_runs=4))
+    _eight_trials_four_at_a_time(ws, src)
+
+
+def _eight_trials_four_at_a_time(ws: Workspace, src: Path) -> None:
     sampling = RandomParameterSampling({"--v": uniform(0.1, 1.0)}, properties={"rngseed": 1})
     hd = _config(src, sampling, "--sleep", "0.05", max_total_runs=8, max_concurrent_runs=4)
     run = Experiment(ws, "random").submit(hd)
