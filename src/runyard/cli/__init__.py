@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from runyard.cli.assets import dataset, datastore, model
 from runyard.cli.common import CliContext, add_workspace_option, run_cli, workspace_option
 from runyard.cli.compute import compute
 from runyard.cli.environments import env
@@ -36,7 +37,19 @@ def cli(ctx: click.Context) -> None:
 
 
 cli.params.insert(0, workspace_option())
-for command in (init, experiments, runs, submit, compute, env, studio, sweeps):
+for command in (
+    init,
+    experiments,
+    runs,
+    submit,
+    compute,
+    env,
+    studio,
+    sweeps,
+    datastore,
+    dataset,
+    model,
+):
     cli.add_command(command)
 add_workspace_option(cli)
 
