@@ -171,7 +171,7 @@ def resolve_inputs(
         if text.startswith(TOKEN_PREFIX) and text[len(TOKEN_PREFIX) :] in paths:
             text = paths[text[len(TOKEN_PREFIX) :]]
         arguments.append(text)
-    return arguments, {ENV_INPUT_DATASETS: json.dumps(paths)}
+    return arguments, ({ENV_INPUT_DATASETS: json.dumps(paths)} if paths else {})
 
 
 def input_datasets() -> dict[str, str]:

@@ -38,14 +38,25 @@ def datastore_list(cli: CliContext, as_json: bool) -> None:
 @click.option("--target-path", default="", help="Folder in the datastore.")
 @click.option("--name", "name", default=None, help="Datastore (default: the workspace's).")
 @click.option("--overwrite", is_flag=True, help="Replace files already there.")
+@_JSON
 @pass_cli
 def datastore_upload(
-    cli: CliContext, src_dir: str, target_path: str, name: str | None, overwrite: bool
+    cli: CliContext,
+    src_dir: str,
+    target_path: str,
+    name: str | None,
+    overwrite: bool,
+    as_json: bool,
 ) -> None:
     """Upload every file under SRC_DIR."""
     from runyard.core.datastore import Datastore
 
-    ref = Datastore(cli.ws, name).upload(src_dir, target_path, overwrite=overwrite)
+    ref = Datastore(cli.ws, name).upload(
+        src_dir, target_path, overwrite=overwrite, show_progress=not as_json
+    )
+    if as_json:
+        echo_json({"datastore": ref.datastore.name, "path": ref.path_on_datastore})
+        return
     click.echo(f"uploaded {src_dir} to {ref.datastore.name}:{ref.path_on_datastore or '/'}")
 
 
@@ -113,15 +124,19 @@ def dataset_show(cli: CliContext, name: str, version: int | None, as_json: bool)
 @click.argument("target", type=click.Path(file_okay=False))
 @click.option("--version", type=int, default=None, help="Default: the latest.")
 @click.option("--overwrite", is_flag=True, help="Replace files already there.")
+@_JSON
 @pass_cli
 def dataset_download(
-    cli: CliContext, name: str, target: str, version: int | None, overwrite: bool
+    cli: CliContext, name: str, target: str, version: int | None, overwrite: bool, as_json: bool
 ) -> None:
     """Copy a file dataset's files into TARGET, checking each sha256."""
     from runyard.core.dataset import Dataset
 
     found = Dataset.get_by_name(cli.ws, name, version or "latest")
     paths = found.download(target, overwrite=overwrite)
+    if as_json:
+        echo_json(list_json("file", paths))
+        return
     click.echo(f"downloaded {len(paths)} files of {name}:{found.version} to {target}")
 
 
@@ -168,11 +183,15 @@ def model_show(cli: CliContext, ref: str, as_json: bool) -> None:
 @click.argument("ref")
 @click.argument("target", type=click.Path(file_okay=False), default=".")
 @click.option("--exist-ok", is_flag=True, help="Overwrite files already there.")
+@_JSON
 @pass_cli
-def model_download(cli: CliContext, ref: str, target: str, exist_ok: bool) -> None:
+def model_download(cli: CliContext, ref: str, target: str, exist_ok: bool, as_json: bool) -> None:
     """Copy a model's files into TARGET, checking each sha256."""
-    m = _model(cli, ref)
-    click.echo(m.download(target, exist_ok=exist_ok))
+    path = _model(cli, ref).download(target, exist_ok=exist_ok)
+    if as_json:
+        echo_json({"path": path})
+        return
+    click.echo(path)
 
 
 @model.command("alias")
@@ -181,21 +200,32 @@ def model_download(cli: CliContext, ref: str, target: str, exist_ok: bool) -> No
 @click.argument("version", type=int, required=False)
 @click.option("--remove", is_flag=True, help="Remove the alias.")
 @click.option("--history", is_flag=True, help="Print the alias's moves instead.")
+@_JSON
 @pass_cli
 def model_alias(
-    cli: CliContext, name: str, alias: str, version: int | None, remove: bool, history: bool
+    cli: CliContext,
+    name: str,
+    alias: str,
+    version: int | None,
+    remove: bool,
+    history: bool,
+    as_json: bool,
 ) -> None:
     """Point ALIAS of model NAME at VERSION (default: the latest)."""
     store = cli.ws.store
     if history:
-        rows = [
-            [e.from_version or "", e.to_version or "", e.actor, fmt_time(e.at)]
-            for e in store.get_model_alias_history(name, alias)
-        ]
+        events = store.get_model_alias_history(name, alias)
+        if as_json:
+            echo_json(list_json("event", [e.__dict__ for e in events]))
+            return
+        rows = [[e.from_version or "", e.to_version or "", e.actor, fmt_time(e.at)] for e in events]
         echo_table(["from", "to", "by", "at"], rows)
         return
     target = None if remove else (version or store.get_model(name).version)
     event = store.set_model_alias(name, alias, target, _actor())
+    if as_json:
+        echo_json(event.__dict__)
+        return
     click.echo(f"{name}@{alias}: {event.from_version} -> {event.to_version}")
 
 

@@ -28,7 +28,7 @@ import traceback
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from runyard.assets.inputs import resolve_inputs
+from runyard.assets.inputs import ENV_INPUT_DATASETS, resolve_inputs
 from runyard.assets.outputs import finish_outputs
 from runyard.entities import ACTIVE_STATUSES, ComputeTargetConfig, RunStatus
 from runyard.errors import ConflictError, RunyardError
@@ -158,6 +158,7 @@ class Supervisor:
             )
         except RunyardError as exc:
             raise SetupFailed(str(exc)) from None
+        launch.env.pop(ENV_INPUT_DATASETS, None)  # a parent run's, when submitted from one
         self.child = ScriptProcess(
             [str(launch.python), launch.script, *arguments],
             cwd=self.paths.work_dir,
