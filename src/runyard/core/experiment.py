@@ -79,21 +79,26 @@ class Experiment:
     def get_runs(
         self,
         type: str | None = None,
-        tags: Mapping[str, str] | None = None,
+        tags: str | Mapping[str, str] | None = None,
+        properties: str | Mapping[str, str] | None = None,
         include_children: bool = False,
     ) -> Iterator[Run]:
-        """The experiment's runs, newest first."""
+        """The experiment's runs, newest first. ``tags`` and ``properties`` are a name
+        (the run has it) or a dict (the run has each with that value), as in the SDK."""
         from runyard.core.run import Run
 
+        exact = dict(tags) if isinstance(tags, Mapping) else {}
         offset = 0
         while True:
             page = self.workspace.store.search_runs(
-                RunQuery(experiment_id=self.id, tags=dict(tags or {}), limit=500, offset=offset)
+                RunQuery(experiment_id=self.id, tags=exact, limit=500, offset=offset)
             )
             for info in page.runs:
                 if not include_children and info.parent_run_id:
                     continue
                 if type is not None and info.kind.value != type:
+                    continue
+                if not (_has(info.tags, tags) and _has(info.properties, properties)):
                     continue
                 yield Run(self.workspace.store, info, workspace=self.workspace)
             offset += len(page.runs)
@@ -106,3 +111,11 @@ class Experiment:
 
     def __repr__(self) -> str:
         return f"Experiment(name={self.name!r}, workspace={self.workspace.name!r})"
+
+
+def _has(values: Mapping[str, str], wanted: str | Mapping[str, str] | None) -> bool:
+    if wanted is None:
+        return True
+    if isinstance(wanted, str):
+        return wanted in values
+    return all(values.get(k) == v for k, v in wanted.items())

@@ -18,14 +18,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from runyard.core import details as _details
-from runyard.core.context import RunParts, context_parts, offline_parts
-from runyard.entities import RunInfo, RunKind, RunQuery, RunStatus
-from runyard.errors import ConflictError, ValidationError
-from runyard.store.artifacts import DRIVER_LOG, clean_relative_path
+from runyard.core import run_sdk as _sdk
+from runyard.core.context import RunParts, context_parts
+from runyard.entities import RunInfo, RunKind, RunStatus
+from runyard.errors import ValidationError
+from runyard.store.artifacts import clean_relative_path
 from runyard.tracking import validation as check
 from runyard.tracking.sinks import IngestSink, MetricSink, StoreSink
 
 if TYPE_CHECKING:
+    from runyard.core.environment import Environment
     from runyard.core.experiment import Experiment
     from runyard.core.model import Model
     from runyard.core.workspace import Workspace
@@ -51,7 +53,7 @@ class Run:
 
     def __init__(
         self,
-        store: Store | None,
+        store: Store | Experiment | None,
         info: RunInfo | str,
         *,
         workspace: Workspace | None = None,
@@ -59,6 +61,12 @@ class Run:
         open_store: Callable[[], Store] | None = None,
         portal_url: str | None = None,
     ) -> None:
+        from runyard.core.experiment import Experiment
+
+        if isinstance(store, Experiment):  # the SDK's form: Run(experiment, run_id)
+            workspace = store.workspace
+            store = workspace.store
+            info = store.get_run(info.run_id if isinstance(info, RunInfo) else info)
         self._store = store
         self._open_store = open_store
         self._info = info if isinstance(info, RunInfo) else None
@@ -124,6 +132,15 @@ class Run:
     @property
     def display_name(self) -> str:
         return self._known().display_name or self.id
+
+    @property
+    def parent(self) -> Run | None:
+        """The run this one is a child of; None for a top-level run."""
+        parent_id = self._known().parent_run_id
+        if parent_id is None:
+            return None
+        store = self._require_store("parent")
+        return Run(store, store.get_run(parent_id), workspace=self._workspace)
 
     @property
     def experiment(self) -> Experiment:
@@ -267,14 +284,24 @@ class Run:
         return target
 
     def download_files(
-        self, prefix: str | None = None, output_directory: str | Path | None = None
+        self,
+        prefix: str | None = None,
+        output_directory: str | Path | None = None,
+        append_prefix: bool = True,
+        **_: object,  # the SDK's output_paths, batch_size, timeout_seconds: no meaning here
     ) -> list[Path]:
-        out = Path(output_directory or ".")
-        done = []
-        for name in self.get_file_names():
-            if prefix is None or name.startswith(prefix):
-                done.append(self.download_file(name, out / name))
-        return done
+        """Downloads the files under ``prefix``; ``append_prefix=False`` drops it."""
+        return _sdk.download_files(self, prefix, output_directory, append_prefix)
+
+    def restore_snapshot(
+        self, snapshot_id: str | None = None, path: str | Path | None = None
+    ) -> str:
+        """Writes the run's source snapshot as a ZIP file; returns its path."""
+        return _sdk.restore_snapshot(self, snapshot_id, path)
+
+    def get_environment(self) -> Environment:
+        """The environment the run was submitted with."""
+        return _sdk.run_environment(self)
 
     # -- assets (runyard.core.model, runyard.assets.inputs) -----------------------------
 
@@ -301,6 +328,10 @@ class Run:
 
     def get_details(self) -> dict[str, Any]:
         return _details.run_details(self.info, self.get_file_names())
+
+    def get_details_with_logs(self) -> dict[str, Any]:
+        """The details, with ``logFiles`` mapping each log's name to its text."""
+        return _sdk.details_with_logs(self)
 
     def complete(self) -> None:
         """Marks an interactive run Completed, after ingesting everything it logged."""
@@ -337,25 +368,10 @@ class Run:
 
     def child_run(self, name: str | None = None) -> Run:
         """Starts a child run, logged by this process like ``start_logging``."""
-        if self._offline:
-            return _from_parts(offline_parts())
-        if self._workspace is None:
-            raise ConflictError("child runs of a submitted run are not supported yet")
-        return Run._start_interactive(
-            self._workspace,
-            self._known().experiment_id,
-            kind=RunKind.CHILD,
-            display_name=name or "",
-            parent_run_id=self.id,
-        )
+        return _sdk.child_run(self, name)
 
     def get_children(self) -> Iterator[Run]:
-        store = self._reader()
-        if store is None:
-            return
-        page = store.search_runs(RunQuery(parent_run_id=self.id, limit=10_000, descending=False))
-        for info in page.runs:
-            yield Run(store, info, workspace=self._workspace)
+        return _sdk.children(self)
 
     # -- watching ----------------------------------------------------------------------
 
@@ -368,17 +384,11 @@ class Run:
     ) -> dict[str, Any]:
         """Waits for a terminal status, streaming the driver log when ``show_output``.
         A Failed or Canceled run raises RunFailedError unless ``raise_on_error=False``."""
-        from runyard.core.watch import wait
+        from runyard.core.watch import wait_for
 
-        store = self._require_store("status to wait for")
-        self._info = info = wait(store, self.id, show_output=show_output, timeout=timeout)
-        result = self.get_details()
-        if raise_on_error and info.status in (RunStatus.FAILED, RunStatus.CANCELED):
-            from runyard.errors import RunFailedError
-
-            error = info.error or "no error recorded"
-            raise RunFailedError(f"run {self.id} ended {info.status.value}: {error}", result)
-        return result
+        return wait_for(
+            self, show_output=show_output, timeout=timeout, raise_on_error=raise_on_error
+        )
 
     def get_portal_url(self) -> str:
         if self._portal_url is not None:
@@ -386,13 +396,7 @@ class Run:
         return self._require_workspace().portal_url(self.id)
 
     def get_driver_log(self) -> str:
-        store = self._reader()
-        if store is None:
-            return ""
-        try:
-            return store.artifacts.read_bytes(self.id, DRIVER_LOG).decode("utf-8", "replace")
-        except LookupError:
-            return ""
+        return _sdk.driver_log(self)
 
     def resubmit(self, compute_target: str | None = None) -> Run:
         """Starts a new run from this run's snapshot, arguments and locked environment."""

@@ -5,11 +5,15 @@ from __future__ import annotations
 import codecs
 import sys
 import time
+from typing import TYPE_CHECKING, Any
 
-from runyard.entities import RunInfo
+from runyard.entities import RunInfo, RunStatus
 from runyard.errors import ArtifactNotFoundError, RunyardError
 from runyard.store.artifacts import DRIVER_LOG
 from runyard.store.base import Store
+
+if TYPE_CHECKING:
+    from runyard.core.run import Run
 
 _POLL_S = 0.1
 
@@ -52,3 +56,19 @@ def _show_new(store: Store, run_id: str, offset: int, decoder: codecs.Incrementa
         sys.stdout.write(decoder.decode(data))
         sys.stdout.flush()
     return offset + len(data)
+
+
+def wait_for(
+    run: Run, *, show_output: bool, timeout: float | None, raise_on_error: bool
+) -> dict[str, Any]:
+    """``run.wait_for_completion``: waits, then the details; a Failed or Canceled run
+    raises RunFailedError (carrying the details) unless ``raise_on_error=False``."""
+    from runyard.errors import RunFailedError
+
+    store = run._require_store("status to wait for")
+    run._info = info = wait(store, run.id, show_output=show_output, timeout=timeout)
+    result = run.get_details()
+    if raise_on_error and info.status in (RunStatus.FAILED, RunStatus.CANCELED):
+        error = info.error or "no error recorded"
+        raise RunFailedError(f"run {run.id} ended {info.status.value}: {error}", result)
+    return result

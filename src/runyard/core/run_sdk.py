@@ -1,0 +1,125 @@
+"""The SDK-v1 conveniences of ``Run`` built on its handle: logs in the details,
+downloading many files, the run's snapshot, and its environment. Kept apart from
+core/run.py so the handle stays one screenful of identity, sink and state."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from runyard.entities import RunKind, RunQuery
+from runyard.errors import ArtifactNotFoundError, ConflictError, ValidationError
+from runyard.store.artifacts import DRIVER_LOG
+
+if TYPE_CHECKING:
+    from runyard.core.environment import Environment
+    from runyard.core.run import Run
+
+
+def details_with_logs(run: Run) -> dict[str, Any]:
+    """``run.get_details_with_logs()``: the details, with each log file's text."""
+    details = run.get_details()
+    store = run._require_store("logs")
+    logs: dict[str, str] = {}
+    for name in details["logFiles"]:
+        try:
+            logs[name] = store.artifacts.read_bytes(run.id, name).decode("utf-8", "replace")
+        except LookupError:  # listed a moment ago, gone now: report it empty
+            logs[name] = ""
+    details["logFiles"] = logs
+    return details
+
+
+def download_files(
+    run: Run, prefix: str | None, output_directory: str | Path | None, append_prefix: bool
+) -> list[Path]:
+    """The SDK's ``download_files``: every file whose name starts with ``prefix`` into
+    ``output_directory`` (default: the current folder), at its full name, or, with
+    ``append_prefix=False``, at its name with the prefix taken off."""
+    out = Path(output_directory or ".")
+    start = (prefix or "").lstrip("/")
+    done = []
+    for name in run.get_file_names():
+        if not name.startswith(start):
+            continue
+        relative = name if append_prefix or not start else name[len(start) :].lstrip("/")
+        done.append(run.download_file(name, out / (relative or Path(name).name)))
+    return done
+
+
+def restore_snapshot(run: Run, snapshot_id: str | None, path: str | Path | None) -> str:
+    """The SDK's ``restore_snapshot``: the run's source snapshot as a ZIP file, written
+    at ``path`` (a folder gets ``<snapshot_id>.zip``; default: the current folder).
+    Returns the ZIP's path."""
+    from runyard.store.snapshots import SnapshotStore
+
+    sid = snapshot_id or run._known().definition.get("snapshot_id")
+    if not sid:
+        raise ArtifactNotFoundError(f"run {run.id} has no snapshot (it was not submitted)")
+    ws = run._require_workspace()
+    snapshots = SnapshotStore(ws.artifact_root / "snapshots")
+    manifest = snapshots.manifest(str(sid))
+    target = Path(path) if path is not None else Path.cwd()
+    if target.is_dir() or path is None:
+        target = target / f"{sid}.zip"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(manifest):
+            archive.writestr(name, snapshots.read_file(str(sid), name))
+    return str(target)
+
+
+def run_environment(run: Run) -> Environment:
+    """``run.get_environment()``: the environment the run was submitted with."""
+    from runyard.core.environment import Environment
+
+    recorded = run._known().definition.get("environment")
+    if not recorded:
+        raise ValidationError(f"run {run.id} records no environment (only submitted runs have one)")
+    env = Environment.from_spec(recorded["spec"])
+    env.name = recorded.get("name") or env.name
+    env.version = recorded.get("version")
+    return env
+
+
+def driver_log(run: Run) -> str:
+    """The script's output so far; "" for an offline run or before it started."""
+    store = run._reader()
+    if store is None:
+        return ""
+    try:
+        return store.artifacts.read_bytes(run.id, DRIVER_LOG).decode("utf-8", "replace")
+    except LookupError:
+        return ""
+
+
+def child_run(run: Run, name: str | None) -> Run:
+    """``run.child_run()``: a child logged by this process (offline: an offline run)."""
+    from runyard.core.context import offline_parts
+    from runyard.core.run import Run, _from_parts
+
+    if run._offline:
+        return _from_parts(offline_parts())
+    if run._workspace is None:
+        raise ConflictError("child runs of a submitted run are not supported yet")
+    return Run._start_interactive(
+        run._workspace,
+        run._known().experiment_id,
+        kind=RunKind.CHILD,
+        display_name=name or "",
+        parent_run_id=run.id,
+    )
+
+
+def children(run: Run) -> Iterator[Run]:
+    """``run.get_children()``: the run's children, oldest first."""
+    from runyard.core.run import Run
+
+    store = run._reader()
+    if store is None:
+        return
+    page = store.search_runs(RunQuery(parent_run_id=run.id, limit=10_000, descending=False))
+    for info in page.runs:
+        yield Run(store, info, workspace=run._workspace)
