@@ -116,9 +116,10 @@ def manifest_of(
     backend = open_backend(spec)
     files = list_files(definition, backend)
     if spec.kind == "file":
-        local = [(name, backend.local_path(path)) for name, path, _ in files]
+        # Paths the listing itself found inside the folder: no need to check each again.
+        root = spec.root
         manifest = hash_local_files(
-            [(n, p) for n, p in local if p is not None], statcache_path(cache_root, spec)
+            [(name, root / path) for name, path, _ in files], statcache_path(cache_root, spec)
         )
     else:
         from runyard.assets.remote import hash_remote_files
