@@ -96,3 +96,31 @@ def test_submitted_run_logs_snapshot_and_environment(ws: Workspace, tmp_path: Pa
     with pytest.raises(ValidationError, match="records no environment"):
         interactive.get_environment()
     interactive.complete()
+
+
+CHILD_SCRIPT = """
+from runyard.core import Run
+
+run = Run.get_context()
+print("workspace", run.experiment.workspace.name)
+child = run.child_run("inner")
+child.log("x", 1.5)
+child.complete()
+print("children", [c.id for c in run.get_children()])
+print("parent-of-child", child.parent.id)
+"""
+
+
+def test_a_submitted_script_reaches_its_workspace_and_makes_children(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "script.py").write_text(CHILD_SCRIPT)
+    run = Experiment(ws, "kids").submit(ScriptRunConfig(source_directory=src, script="script.py"))
+    run.wait_for_completion(timeout=120)
+    log = run.get_driver_log()
+    assert "workspace proj" in log
+    (child,) = run.get_children()
+    assert child.get_status() == "Completed" and child.get_metrics() == {"x": 1.5}
+    assert f"children ['{child.id}']" in log and f"parent-of-child {run.id}" in log

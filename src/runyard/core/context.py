@@ -14,12 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runyard.config import DEFAULT_STUDIO_PORT, RunContextEnv, run_context_from_environ
+from runyard.config import (
+    DEFAULT_STUDIO_PORT,
+    ENV_WORKSPACE,
+    RunContextEnv,
+    run_context_from_environ,
+)
 from runyard.entities import RunInfo, RunKind, RunStatus
-from runyard.errors import ValidationError
+from runyard.errors import ConfigError, ValidationError
 from runyard.tracking.sinks import JournalSink, MetricSink, OfflineSink
 
 if TYPE_CHECKING:
+    from runyard.core.workspace import Workspace
     from runyard.store.base import Store
 
 OFFLINE_RUN_ID = "OfflineRun"
@@ -33,6 +39,7 @@ class RunParts:
     sink: MetricSink
     open_store: Callable[[], Store] | None  # None: no store at all (offline)
     portal_url: str
+    open_workspace: Callable[[], Workspace] | None = None  # read on first use
 
 
 def context_parts(allow_offline: bool = True) -> RunParts:
@@ -70,4 +77,22 @@ def submitted_parts(env: RunContextEnv) -> RunParts:
         return open_store(env.tracking_uri, artifact_root=Path(env.artifact_root), token=env.token)
 
     base = (env.studio_url or f"http://127.0.0.1:{DEFAULT_STUDIO_PORT}").rstrip("/")
-    return RunParts(env.run_id, JournalSink(env.journal), open_store, f"{base}/runs/{env.run_id}")
+    portal = f"{base}/runs/{env.run_id}"
+    return RunParts(env.run_id, JournalSink(env.journal), open_store, portal, _run_workspace)
+
+
+def _run_workspace() -> Workspace:
+    """The workspace of the submitted run this process is: a local runner names its
+    config in RUNYARD_WORKSPACE. A Ray node has no workspace config (its store is the
+    studio's HTTP API), so there this is an error that says so."""
+    from runyard.core.workspace import Workspace
+    from runyard.core.workspace_lookup import run_workspace_config
+
+    path = run_workspace_config()
+    if path is None:
+        raise ConfigError(
+            f"this run's process has no workspace config ({ENV_WORKSPACE} is not set to a "
+            "file: a run on a Ray node has none); run.experiment.workspace is only "
+            "available to runs on a local target"
+        )
+    return Workspace.from_config(path)

@@ -60,6 +60,7 @@ class Run:
         sink: MetricSink | None = None,
         open_store: Callable[[], Store] | None = None,
         portal_url: str | None = None,
+        open_workspace: Callable[[], Workspace] | None = None,
     ) -> None:
         from runyard.core.experiment import Experiment
 
@@ -72,6 +73,7 @@ class Run:
         self._info = info if isinstance(info, RunInfo) else None
         self._run_id = info.run_id if isinstance(info, RunInfo) else info
         self._workspace = workspace
+        self._open_workspace = open_workspace
         self._portal_url = portal_url
         if sink is None:
             sink = StoreSink(self._require_store("writes"), self._run_id)
@@ -187,6 +189,8 @@ class Run:
         return store
 
     def _require_workspace(self) -> Workspace:
+        if self._workspace is None and self._open_workspace is not None:
+            self._workspace = self._open_workspace()
         if self._workspace is None:
             raise ValidationError("this run was opened without its workspace")
         return self._workspace
@@ -412,4 +416,5 @@ def _from_parts(parts: RunParts) -> Run:
         sink=parts.sink,
         open_store=parts.open_store,
         portal_url=parts.portal_url,
+        open_workspace=parts.open_workspace,
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runyard.entities import RunKind, RunQuery
-from runyard.errors import ArtifactNotFoundError, ConflictError, ValidationError
+from runyard.errors import ArtifactNotFoundError, ValidationError
 from runyard.store.artifacts import DRIVER_LOG
 
 if TYPE_CHECKING:
@@ -102,10 +102,10 @@ def child_run(run: Run, name: str | None) -> Run:
 
     if run._offline:
         return _from_parts(offline_parts())
-    if run._workspace is None:
-        raise ConflictError("child runs of a submitted run are not supported yet")
+    # Inside a submitted script this opens the run's workspace (local targets only):
+    # the child is logged by this process straight to the store, like start_logging.
     return Run._start_interactive(
-        run._workspace,
+        run._require_workspace(),
         run._known().experiment_id,
         kind=RunKind.CHILD,
         display_name=name or "",
