@@ -69,7 +69,9 @@ def test_non_loopback_bind_without_token_is_refused_before_binding(store: Store)
         check_bind("0.0.0.0", None)
     with pytest.raises(ConfigError, match="token"):
         serve(store, host="0.0.0.0", port=1, token=None)
-    assert check_bind("0.0.0.0", "tok") is False
+    assert check_bind("0.0.0.0", "a-strong-token-0123") is False
+    with pytest.raises(ConfigError, match="at least 16 characters"):
+        check_bind("0.0.0.0", "tok")  # a short token on an open address is guessable
     assert check_bind("127.0.0.1", None) is True
 
 

@@ -13,6 +13,7 @@ test was a strict xfail with that description until the bug was fixed).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -25,7 +26,7 @@ import httpx
 
 from runyard.core import Environment, Experiment, Run, ScriptRunConfig, Workspace
 from runyard.entities import RunStatus
-from runyard.errors import ConflictError
+from runyard.errors import ConflictError, ValidationError
 
 TOKEN = "bad-input-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -254,6 +255,53 @@ SURROGATES = (
     "(store/sql/validate.py) should refuse them with a ValidationError naming the value"
 )
 
+ARGUMENTS = (
+    "core/submit.py: arguments were not checked: a NUL or a lone surrogate (what Python "
+    "makes of a non-UTF-8 byte in argv) was queued, then the runner crashed ('embedded null "
+    "byte') or every JSON read of the run (/api/runs/ID, the run page, the runs list, POST "
+    "/api/runs/search) answered 500 for good"
+)
+
+
+def numpy_step_then_plain(run: Run) -> None:
+    """A refused step must not poison the calls after it (issue 13 item 5)."""
+    import numpy as np
+
+    try:
+        run.log("a", 1.0, step=np.uint64(2**63))  # type: ignore[arg-type]
+    except ValidationError:
+        run.log("a", 2.0)
+        run.log("b", 3.0)
+        got = run.get_metrics()
+        assert got["a"] == 2.0 and got["b"] == 3.0, got
+        raise
+    raise AssertionError("step=np.uint64(2**63) was accepted")
+
+
+def source_with(ctx: Context, name: str, setup: Callable[[Path], Any]) -> Run:
+    folder = ctx.tmp / name
+    folder.mkdir()
+    (folder / "train.py").write_text("print(1)\n")
+    setup(folder)
+    return submit(ctx, source_directory=str(folder))
+
+
+def link_out_of_source(ctx: Context) -> Outcome:
+    """A symlink to /etc/passwd is skipped (with a warning), never stored."""
+    import warnings
+
+    from runyard.store.snapshots import SnapshotStore
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = source_with(ctx, "linked", lambda f: (f / "x").symlink_to("/etc/passwd"))
+    manifest = SnapshotStore(ctx.ws.artifact_root / "snapshots").manifest(
+        run.info.definition["snapshot_id"]
+    )
+    said = "; ".join(str(w.message) for w in caught)
+    return Outcome("x not stored" if "x" not in manifest else "x stored", said)
+
+
 # A table: one row per line group, kept as written (the formatter would spread each
 # row over a dozen lines).
 # fmt: off
@@ -359,6 +407,14 @@ CATALOGUE: list[BadInput] = [
                  "already 2**63+1 by then, so every later run.log(name, v) without a step "
                  "fails too. Fix: `elif type(step) is not int or not _INT64_MIN <= step <= "
                  "_INT64_MAX: step = _check_step(name, step)`"),
+    BadInput("py-step-numpy-uint64", "python",
+             'run.log("a", 1.0, step=np.uint64(2**63)), then plain run.log calls',
+             "ValidationError", ("'a'", "does not fit in 64 bits"),
+             lambda c: numpy_step_then_plain(c.run()),
+             fixed="tracking/journal.py _check_step: a numpy int step was converted with "
+                 "__index__ but never range-checked, so np.uint64(2**63) raised a raw "
+                 "struct.error and left the next automatic step at 2**63+1: every later "
+                 "run.log(name, v) failed with 'does not fit in 64 bits'"),
     BadInput("py-log-list-str", "python", 'run.log_list("l", "abc")',
              "MetricTypeError", ("log_list('l')", "must be a list, got str"),
              lambda c: c.run().log_list("l", "abc")),
@@ -457,6 +513,34 @@ CATALOGUE: list[BadInput] = [
                  "with 'runner crashed: ValueError: embedded null byte' (or 'illegal "
                  "environment variable name'), naming neither the variable nor the fix. "
                  "Fix: check names and values when the ScriptRunConfig is made"),
+    BadInput("py-submit-argument-nul", "python", 'arguments=["a\\x00b"] (a NUL)',
+             "ValidationError", ("argument 1", "NUL character"),
+             lambda c: submit(c, arguments=["a\x00b"]), fixed=ARGUMENTS),
+    BadInput("py-submit-argument-surrogate", "python", 'arguments=["\\udcff"] (a lone surrogate)',
+             "ValidationError", ("argument 1", "not valid UTF-8"),
+             lambda c: submit(c, arguments=["\udcff"]), fixed=ARGUMENTS),
+    BadInput("py-submit-script-link-loop", "python", "train.py is a symlink to itself",
+             "ValidationError", ("'train.py' cannot be resolved", "Symlink loop"),
+             lambda c: source_with(c, "loop", lambda f: ((f / "train.py").unlink(),
+                                                         (f / "train.py").symlink_to("train.py"))),
+             fixed="core/submit.py prepare: Path.resolve() raised a raw RuntimeError"),
+    BadInput("py-submit-ignore-everything", "python", "a .runyardignore holding '*'",
+             "ValidationError", ("'train.py' is left out of the snapshot", "Remove the rule"),
+             lambda c: source_with(c, "ignored",
+                                   lambda f: (f / ".runyardignore").write_text("*\n")),
+             fixed="core/submit.py prepare: the run was queued with an empty snapshot and "
+                 "failed at start"),
+    BadInput("py-submit-name-not-utf8", "python", "a file named b'bad\\xff.txt' in the source",
+             "ValidationError", ("is not UTF-8", "bad\\xff.txt", "rename it"),
+             lambda c: source_with(c, "bytes", lambda f: (f / os.fsdecode(b"bad\xff.txt"))
+                                   .write_text("x")),
+             fixed="store/source_walk.py: the name reached the manifest's UTF-8 encode: a raw "
+                 "UnicodeEncodeError"),
+    BadInput("py-submit-link-out-of-source", "python", "src/x -> /etc/passwd",
+             "x not stored", ("skipped", "/etc/passwd", "outside"),
+             link_out_of_source,
+             fixed="store/source_walk.py: a symlinked file was followed wherever it led, so "
+                 "/etc/passwd's content was stored and served at /api/snapshots/ID/files/x"),
     BadInput("py-config-duration-zero", "python", "max_run_duration_seconds=0",
              "ValidationError", ("max_run_duration_seconds must be a positive whole number",),
              lambda c: ScriptRunConfig(script="t.py", max_run_duration_seconds=0)),
@@ -663,6 +747,17 @@ CATALOGUE: list[BadInput] = [
              "exit 1",
              ("refusing to serve the studio on '0.0.0.0' without an access token", "--token"),
              lambda c: c.cli("studio", "--host", "0.0.0.0")),
+    BadInput("cli-submit-argument-not-utf8", "cli", "runyard submit train.py $'\\xff'",
+             "exit 1", ("argument", "not valid UTF-8"),
+             lambda c: c.cli("submit", "train.py", "-e", "x", "--source-dir", str(c.src),
+                             "\udcff"),
+             fixed="core/submit.py: the byte was stored as a lone surrogate and every JSON "
+                 "read of the run answered 500 for good"),
+    BadInput("cli-studio-weak-token", "cli", "runyard studio --host 0.0.0.0 --token a",
+             "exit 1", ("1-character access token", "at least 16"),
+             lambda c: c.cli("studio", "--host", "0.0.0.0", "--token", "a"),
+             fixed="server/binding.py check_bind: any non-empty token passed for an open "
+                 "address"),
     # -- the REST API ----------------------------------------------------------------
     BadInput("rest-run-unknown", "rest", "GET /api/runs/nope",
              "HTTP 404 RunNotFoundError", ("no run with id 'nope'",),

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from runyard.core.script_run_config import ScriptRunConfig
     from runyard.core.workspace import Workspace
 
+
 def _check_variables(variables: Mapping[str, Any]) -> dict[str, str]:
     """Environment variables a process can be given: checked now, not when the runner
     tries to start the script."""
@@ -30,6 +31,23 @@ def _check_variables(variables: Mapping[str, Any]) -> dict[str, str]:
             raise ValidationError(f"environment variable {name!r} has a NUL character in its value")
         out[name] = text
     return out
+
+
+def _check_arguments(arguments: list[str]) -> list[str]:
+    """Arguments a process can be given and the studio can show: a NUL cannot be in an
+    argv, and a lone surrogate (what Python makes of a non-UTF-8 byte on the command
+    line) cannot be stored as text or sent as JSON."""
+    for i, arg in enumerate(arguments):
+        if "\x00" in arg:
+            raise ValidationError(f"argument {i + 1} ({arg!r}) has a NUL character")
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError(
+                f"argument {i + 1} ({arg!r}) is not valid UTF-8 text (a byte that is not "
+                "UTF-8, or a lone surrogate); pass the argument as UTF-8 text"
+            ) from None
+    return arguments
 
 
 def _target_name(config: ScriptRunConfig) -> str:
@@ -73,7 +91,10 @@ def prepare(
             f"source_directory {config.source_directory!r} ({source}) is not a folder; "
             "point it at the folder holding your training script"
         )
-    script = (source / config.script).resolve()
+    try:
+        script = (source / config.script).resolve()
+    except (RuntimeError, OSError) as exc:  # a symlink loop
+        raise ValidationError(f"script {config.script!r} cannot be resolved: {exc}") from None
     if not script.is_relative_to(source):
         raise ValidationError(f"script {config.script!r} must be inside source_directory {source}")
     if not script.is_file():
@@ -85,6 +106,15 @@ def prepare(
     snapshot = SnapshotStore(ws.artifact_root / "snapshots").capture(
         source, max_bytes=max_bytes, max_files=max_files
     )
+    rel_script = script.relative_to(source).as_posix()
+    if rel_script not in SnapshotStore(ws.artifact_root / "snapshots").manifest(
+        snapshot.snapshot_id
+    ):
+        raise ValidationError(
+            f"script {rel_script!r} is left out of the snapshot by the ignore rules "
+            f"({source / '.runyardignore'} or a .gitignore); the run could not start. "
+            "Remove the rule that matches it"
+        )
     variables = _check_variables(config.run_config.environment_variables)
     env = config.environment
     if env is not None:
@@ -94,7 +124,7 @@ def prepare(
         environment = {"name": env.name, "version": env.version, "spec": submittable_spec(env)}
     definition: dict[str, Any] = {
         "script": script.relative_to(source).as_posix(),
-        "arguments": arguments,
+        "arguments": _check_arguments(arguments),
         "source_directory": str(source),
         "snapshot_id": snapshot.snapshot_id,
         "snapshot": {"files": snapshot.file_count, "bytes": snapshot.total_bytes},

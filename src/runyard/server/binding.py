@@ -43,7 +43,19 @@ def check_bind(host: str, token: str | None) -> bool:
             "can reach that address could read and write the workspace. Pass a token "
             f"(runyard studio --token ..., or set {ENV_TOKEN}), or bind to 127.0.0.1"
         )
+    if not loopback and token is not None and len(token) < MIN_TOKEN_LENGTH:
+        # A short token on an open address can be guessed; 16 characters of a random
+        # token (secrets.token_urlsafe) carry well over 64 bits.
+        raise ConfigError(
+            f"refusing to serve the studio on {host!r} with a {len(token)}-character access "
+            f"token: a token for a non-loopback address must be at least {MIN_TOKEN_LENGTH} "
+            "characters. Make one with: python -c 'import secrets; "
+            "print(secrets.token_urlsafe(24))'"
+        )
     return loopback
+
+
+MIN_TOKEN_LENGTH = 16
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

@@ -2,7 +2,9 @@
 
 ``.runyardignore`` at the top of the folder if present, else every ``.gitignore``
 (nested ones apply below their folder), in gitignore syntax. ``.git/``, ``.runyard/``
-and ``__pycache__/`` are always skipped; symlinked folders are not followed.
+and ``__pycache__/`` are always skipped; symlinked folders are not followed, and a
+symlinked file is taken only when its target is inside the folder (others are skipped
+with a warning). A file name that is not UTF-8 is refused.
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ from __future__ import annotations
 import os
 import re
 import stat
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from runyard.errors import ValidationError
 
 ALWAYS_SKIPPED = frozenset({".git", ".runyard", "__pycache__"})
 RUNYARD_IGNORE = ".runyardignore"
@@ -94,6 +99,10 @@ class _IgnoreRules:
         return verdict
 
 
+def _inside(source: Path, path: str) -> bool:
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(source))
+
+
 def walk(source: Path) -> Iterator[Entry]:
     """The files of ``source`` that a snapshot takes, after the ignore rules."""
     rules = _IgnoreRules(source)
@@ -116,9 +125,26 @@ def walk(source: Path) -> Iterator[Entry]:
                     continue
                 if entry.is_symlink() and entry.is_dir():
                     continue
-                st = entry.stat()  # follows a symlinked file: its content is stored
+                st = entry.stat()  # follows a symlinked file inside the folder
             except OSError:
-                continue  # a broken symlink or a file removed while walking
+                continue  # a broken symlink, a link loop, or a file removed while walking
             if not stat.S_ISREG(st.st_mode) or rules.ignored(rel, False):
                 continue
+            if entry.is_symlink() and not _inside(source, entry.path):
+                # A link out of the folder (src/x -> /etc/passwd) would copy a file the
+                # user never meant to share into the snapshot, served by the studio.
+                warnings.warn(
+                    f"snapshot: skipped {entry.path}, a symlink to "
+                    f"{os.path.realpath(entry.path)} outside {source}",
+                    stacklevel=2,
+                )
+                continue
+            try:
+                rel.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValidationError(
+                    f"the source folder has a file whose name is not UTF-8: "
+                    f"{os.fsencode(entry.path)!r}; rename it or add it to "
+                    f"{source / RUNYARD_IGNORE}"
+                ) from None
             yield Entry(rel, entry.path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode)

@@ -104,7 +104,16 @@ class JournalWriter:
     """
 
     def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
+        self._open(Path(path))
+
+    def reopen(self, path: Path) -> None:
+        """Goes on in ``path``: a forked child's own journal (tracking.journals)."""
+        self._mm.close()
+        os.close(self._fd)
+        self._open(path)
+
+    def _open(self, path: Path) -> None:
+        self.path = path
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         self._lock = threading.Lock()
@@ -307,9 +316,11 @@ class JournalWriter:
 
 def _check_step(name: str, step: object) -> int:
     if isinstance(step, bool) or not isinstance(step, int):
-        if hasattr(step, "__index__"):
-            return int(step.__index__())
-        raise MetricTypeError(f"metric {name!r}: step must be an int, got {type(step).__name__}")
+        if not hasattr(step, "__index__"):
+            raise MetricTypeError(
+                f"metric {name!r}: step must be an int, got {type(step).__name__}"
+            )
+        step = int(step.__index__())  # numpy ints: range-checked like any int (np.uint64)
     if not _INT64_MIN <= step <= _INT64_MAX:
         raise ValidationError(f"metric {name!r}: step {step} does not fit in 64 bits")
     return step
