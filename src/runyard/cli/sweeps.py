@@ -127,14 +127,21 @@ def cancel(cli: CliContext, sweep_id: str, wait_: bool, as_json: bool) -> None:
 
 @sweeps.command("resume")
 @click.argument("sweep_id")
+@click.option(
+    "--json", "as_json", is_flag=True, help='Print {"sweep": {...}, "controller_started": B}.'
+)
 @pass_cli
-def resume(cli: CliContext, sweep_id: str) -> None:
+def resume(cli: CliContext, sweep_id: str, as_json: bool) -> None:
     """Restart the controller of a Running sweep whose controller died; it goes on
     from the trials in the store. (Any command that opens the workspace does this.)"""
     from runyard.sweeps.launch import resume as resume_sweep
 
     _sweep(cli, sweep_id)
     started = resume_sweep(cli.ws.store, cli.ws.config_path, sweep_id)
+    if as_json:
+        info = cli.ws.store.get_run(sweep_id)
+        echo_json({"sweep": run_json(info), "controller_started": bool(started)})
+        return
     click.echo(
         f"{sweep_id}: controller started" if started else f"{sweep_id}: its controller is running"
     )
