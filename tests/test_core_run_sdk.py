@@ -106,6 +106,9 @@ print("workspace", run.experiment.workspace.name)
 child = run.child_run("inner")
 child.log("x", 1.5)
 child.complete()
+for kid in run.create_children(tag_key="lr", tag_values=["0.1", "0.01"]):
+    kid.log("lr_seen", float(kid.get_tags()["lr"]))
+    kid.complete()
 print("children", [c.id for c in run.get_children()])
 print("parent-of-child", child.parent.id)
 """
@@ -121,6 +124,21 @@ def test_a_submitted_script_reaches_its_workspace_and_makes_children(
     run.wait_for_completion(timeout=120)
     log = run.get_driver_log()
     assert "workspace proj" in log
-    (child,) = run.get_children()
+    child, *swept = run.get_children()
     assert child.get_status() == "Completed" and child.get_metrics() == {"x": 1.5}
-    assert f"children ['{child.id}']" in log and f"parent-of-child {run.id}" in log
+    assert [k.get_tags()["lr"] for k in swept] == ["0.1", "0.01"]
+    assert [k.get_metrics()["lr_seen"] for k in swept] == [0.1, 0.01]
+    assert f"children {[child.id] + [k.id for k in swept]}" in log
+    assert f"parent-of-child {run.id}" in log
+
+
+def test_create_children_from_a_notebook(ws: Workspace) -> None:
+    run = Experiment(ws, "nb-kids").start_logging()
+    kids = run.create_children(count=3)
+    for kid in kids:
+        kid.complete()
+    assert [k.id for k in run.get_children()] == [k.id for k in kids]
+    assert all(k.parent is not None and k.parent.id == run.id for k in kids)
+    with pytest.raises(ValidationError, match="2 tag_values"):
+        run.create_children(count=3, tag_key="a", tag_values=["x", "y"])
+    run.complete()

@@ -24,7 +24,7 @@ from runyard.entities import RunInfo, RunKind, RunStatus
 from runyard.errors import ValidationError
 from runyard.store.artifacts import clean_relative_path
 from runyard.tracking import validation as check
-from runyard.tracking.sinks import IngestSink, MetricSink, StoreSink
+from runyard.tracking.sinks import MetricSink, StoreSink
 
 if TYPE_CHECKING:
     from runyard.core.environment import Environment
@@ -100,26 +100,10 @@ class Run:
 
     @classmethod
     def _start_interactive(
-        cls,
-        workspace: Workspace,
-        experiment_id: str,
-        *,
-        kind: RunKind,
-        display_name: str = "",
-        parent_run_id: str | None = None,
+        cls, workspace: Workspace, experiment_id: str, *, kind: RunKind, **options: Any
     ) -> Run:
-        store = workspace.store
-        info = store.create_run(
-            experiment_id,
-            kind=kind,
-            status=RunStatus.RUNNING,
-            parent_run_id=parent_run_id,
-            display_name=display_name,
-            owner=owner_id(),
-        )
-        journal = workspace.artifact_root / "runs" / info.run_id / "journal.bin"
-        sink = IngestSink(store, info.run_id, journal)
-        return cls(store, info, workspace=workspace, sink=sink)
+        """A new Running run logged by this process (``start_logging``, a child)."""
+        return _sdk.start_interactive(workspace, experiment_id, kind=kind, **options)
 
     # -- identity ----------------------------------------------------------------------
 
@@ -373,6 +357,16 @@ class Run:
     def child_run(self, name: str | None = None) -> Run:
         """Starts a child run, logged by this process like ``start_logging``."""
         return _sdk.child_run(self, name)
+
+    def create_children(
+        self,
+        count: int | None = None,
+        tag_key: str | None = None,
+        tag_values: list[str] | None = None,
+    ) -> list[Run]:
+        """Starts ``count`` children, or one per value of ``tag_values``, tagged with
+        ``tag_key``; they log from this process as ``child_run`` does."""
+        return _sdk.create_children(self, count, tag_key, tag_values)
 
     def get_children(self) -> Iterator[Run]:
         return _sdk.children(self)

@@ -9,13 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runyard.entities import RunKind, RunQuery
+from runyard.entities import RunKind, RunQuery, RunStatus
 from runyard.errors import ArtifactNotFoundError, ValidationError
 from runyard.store.artifacts import DRIVER_LOG
 
 if TYPE_CHECKING:
     from runyard.core.environment import Environment
     from runyard.core.run import Run
+    from runyard.core.workspace import Workspace
 
 
 def details_with_logs(run: Run) -> dict[str, Any]:
@@ -123,3 +124,50 @@ def children(run: Run) -> Iterator[Run]:
     page = store.search_runs(RunQuery(parent_run_id=run.id, limit=10_000, descending=False))
     for info in page.runs:
         yield Run(store, info, workspace=run._workspace)
+
+
+def start_interactive(
+    workspace: Workspace,
+    experiment_id: str,
+    *,
+    kind: RunKind,
+    display_name: str = "",
+    parent_run_id: str | None = None,
+) -> Run:
+    """A Running run whose writes this process ingests (``IngestSink``)."""
+    from runyard.core.run import Run, owner_id
+    from runyard.tracking.sinks import IngestSink
+
+    store = workspace.store
+    info = store.create_run(
+        experiment_id,
+        kind=kind,
+        status=RunStatus.RUNNING,
+        parent_run_id=parent_run_id,
+        display_name=display_name,
+        owner=owner_id(),
+    )
+    journal = workspace.artifact_root / "runs" / info.run_id / "journal.bin"
+    return Run(store, info, workspace=workspace, sink=IngestSink(store, info.run_id, journal))
+
+
+def create_children(
+    run: Run, count: int | None, tag_key: str | None, tag_values: list[str] | None
+) -> list[Run]:
+    """The SDK's ``create_children``: ``count`` children, or one per tag value."""
+    if tag_values is not None and tag_key is None:
+        raise ValidationError("create_children: tag_values needs a tag_key")
+    if tag_values is not None and count is not None and count != len(tag_values):
+        raise ValidationError(
+            f"create_children: count={count} but {len(tag_values)} tag_values were given"
+        )
+    n = len(tag_values) if tag_values is not None else count
+    if n is None or n < 1:
+        raise ValidationError("create_children needs count >= 1 or tag_values")
+    made = []
+    for i in range(n):
+        child = child_run(run, None)
+        if tag_key is not None:
+            child.tag(tag_key, tag_values[i] if tag_values is not None else None)
+        made.append(child)
+    return made
