@@ -12,9 +12,13 @@ const RYCharts = (() => {
     return PALETTE[i % PALETTE.length];
   }
 
-  /* TensorBoard's debiased exponential moving average; gaps stay gaps. */
+  /* TensorBoard's debiased exponential moving average, step for step as its
+   * scalars dashboard computes it: a constant series and non-finite values pass
+   * through unsmoothed (gaps stay gaps), and weight 1 skips the debiasing. */
   function smooth(ys, weight) {
     const out = new Array(ys.length);
+    const first = ys.find((v) => v !== null);
+    const constant = ys.every((v) => v === null || v === first);
     let last = 0;
     let n = 0;
     for (let i = 0; i < ys.length; i++) {
@@ -23,9 +27,13 @@ const RYCharts = (() => {
         out[i] = null;
         continue;
       }
+      if (constant) {
+        out[i] = v;
+        continue;
+      }
       last = last * weight + (1 - weight) * v;
       n++;
-      out[i] = last / (1 - Math.pow(weight, n));
+      out[i] = weight === 1 ? last : last / (1 - Math.pow(weight, n));
     }
     return out;
   }

@@ -1,0 +1,86 @@
+"""The studio's chart smoothing, run in real Chromium, against TensorBoard's formula.
+
+TensorBoard's scalars dashboard (tf-smoothing / vz_line_chart) smooths with an EMA debiased
+at the start: ``last = last * w + (1 - w) * y; smoothed = last / (1 - w ** n)``, where n
+counts the finite points so far; a constant series and non-finite points pass through."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from runyard.entities import MetricColumns, RunKind, RunStatus
+from runyard.server import create_app
+from runyard.store.base import Store
+from tests.support.server import RunningServer, open_test_store, start_server
+from tests.test_studio_browser import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.browser
+
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+SERIES: list[float | None] = [3.0, 1.0, 4.0, 1.0, 5.0, None, 9.0, 2.0, 6.0, 5.0, 3.0, 5.0]
+
+
+def tensorboard_ema(values: list[float | None], weight: float) -> list[float | None]:
+    """TensorBoard's smoothing, transcribed (gaps as None)."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    constant = all(v == finite[0] for v in finite) if finite else True
+    last, n, out = 0.0, 0, []
+    for v in values:
+        if v is None or not math.isfinite(v) or constant:
+            out.append(v if v is not None and math.isfinite(v) else None)
+            continue
+        last = last * weight + (1 - weight) * v
+        n += 1
+        out.append(last if weight == 1 else last / (1 - weight**n))
+    return out
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, str]]:
+    store: Store = open_test_store(tmp_path_factory.mktemp("smoothing"))
+    exp = store.get_or_create_experiment("smoothing")
+    run = store.create_run(exp.experiment_id, kind=RunKind.INTERACTIVE, status=RunStatus.RUNNING)
+    steps = list(range(len(SERIES)))
+    values = [math.nan if v is None else v for v in SERIES]
+    store.append_metrics(
+        run.run_id, [MetricColumns("loss", "float", steps, [time.time()] * len(steps), values)]
+    )
+    store.set_status(run.run_id, RunStatus.COMPLETED)
+    srv = start_server(create_app(store, token="tok", workspace_name="smoothing"))
+    yield srv, run.run_id
+    srv.stop()
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def page(server: tuple[RunningServer, str]) -> Iterator[Page]:
+    srv, run_id = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        pg = browser.new_page()
+        pg.goto(f"{srv.url}/runs/{run_id}#metrics")
+        pg.wait_for_function("() => typeof RYCharts !== 'undefined'")
+        yield pg
+        browser.close()
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.3, 0.6, 0.9, 0.99, 1.0])
+def test_ema_matches_tensorboard(page: Page, weight: float) -> None:
+    got = page.evaluate("([ys, w]) => RYCharts.smooth(ys, w)", [SERIES, weight])
+    want = tensorboard_ema(SERIES, weight)
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        assert (g is None and w is None) or g == pytest.approx(w, rel=1e-12, abs=1e-12)
+    # The debiasing: the first smoothed point is the first value itself, not (1-w) of it.
+    if weight < 1:
+        assert got[0] == pytest.approx(SERIES[0])
+
+
+def test_constant_series_passes_through(page: Page) -> None:
+    ys = [0.1] * 50
+    assert page.evaluate("(ys) => RYCharts.smooth(ys, 0.9)", ys) == ys
