@@ -142,3 +142,19 @@ def test_create_children_from_a_notebook(ws: Workspace) -> None:
     with pytest.raises(ValidationError, match="2 tag_values"):
         run.create_children(count=3, tag_key="a", tag_values=["x", "y"])
     run.complete()
+
+
+def test_submit_child_from_a_notebook(ws: Workspace, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "train.py").write_text(
+        "from runyard.core import Run\nRun.get_context().log('acc', 0.75)\n"
+    )
+    parent = Experiment(ws, "parent").start_logging()
+    config = ScriptRunConfig(source_directory=src, script="train.py")
+    child = parent.submit_child(config, tags={"role": "trial"})
+    child.wait_for_completion(timeout=120)
+    assert child.get_metrics() == {"acc": 0.75} and child.get_tags()["role"] == "trial"
+    assert [c.id for c in parent.get_children()] == [child.id]
+    assert child.parent is not None and child.parent.id == parent.id
+    parent.complete()

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from runyard.core.environment import Environment
     from runyard.core.experiment import Experiment
     from runyard.core.model import Model
+    from runyard.core.script_run_config import ScriptRunConfig
     from runyard.core.workspace import Workspace
     from runyard.store.base import Store
 
@@ -367,6 +368,10 @@ class Run:
         """Starts ``count`` children, or one per value of ``tag_values``, tagged with
         ``tag_key``; they log from this process as ``child_run`` does."""
         return _sdk.create_children(self, count, tag_key, tag_values)
+
+    def submit_child(self, config: ScriptRunConfig, tags: Mapping[str, str] | None = None) -> Run:
+        """Submits ``config`` as a child run of this one (as ``experiment.submit``)."""
+        return _sdk.submit_child(self, config, tags)
 
     def get_children(self) -> Iterator[Run]:
         return _sdk.children(self)

@@ -5,7 +5,7 @@ core/run.py so the handle stays one screenful of identity, sink and state."""
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +16,7 @@ from runyard.store.artifacts import DRIVER_LOG
 if TYPE_CHECKING:
     from runyard.core.environment import Environment
     from runyard.core.run import Run
+    from runyard.core.script_run_config import ScriptRunConfig
     from runyard.core.workspace import Workspace
 
 
@@ -171,3 +172,17 @@ def create_children(
             child.tag(tag_key, tag_values[i] if tag_values is not None else None)
         made.append(child)
     return made
+
+
+def submit_child(run: Run, config: ScriptRunConfig, tags: Mapping[str, str] | None) -> Run:
+    """The SDK's ``run.submit_child(config)``: submits ``config`` as a child of ``run``
+    in its experiment (queued on the config's target like ``experiment.submit``)."""
+    from runyard.assets.inputs import record_lineage
+    from runyard.core.submit import _queue, prepare
+
+    experiment = run.experiment
+    target, definition = prepare(experiment, config)
+    ws = experiment.workspace
+    child = _queue(ws, experiment.id, target, definition, tags, parent_run_id=run.id)
+    record_lineage(ws.store, child.id, definition.get("inputs", {}))
+    return child

@@ -146,6 +146,7 @@ def _queue(
     definition: Mapping[str, Any],
     tags: Mapping[str, str] | None,
     properties: Mapping[str, str] | None = None,
+    parent_run_id: str | None = None,
 ) -> Run:
     from runyard.core.run import Run
     from runyard.targets import get_dispatcher
@@ -162,6 +163,7 @@ def _queue(
         tags=dict(tags or {}),
         properties=dict(properties or {}),
         definition=definition,
+        parent_run_id=parent_run_id,  # run.submit_child (core/run_sdk.py)
     )
     dispatcher.dispatch(store, ws.config_path, target)
     return Run(store, store.get_run(info.run_id), workspace=ws)
