@@ -263,6 +263,11 @@ ARGUMENTS = (
 )
 
 
+def log_list_over_scalars(run: Run) -> None:
+    run.log("m", 1.0)
+    run.log_list("m", [1, 2])
+
+
 def numpy_step_then_plain(run: Run) -> None:
     """A refused step must not poison the calls after it (issue 13 item 5)."""
     import numpy as np
@@ -415,6 +420,12 @@ CATALOGUE: list[BadInput] = [
                  "__index__ but never range-checked, so np.uint64(2**63) raised a raw "
                  "struct.error and left the next automatic step at 2**63+1: every later "
                  "run.log(name, v) failed with 'does not fit in 64 bits'"),
+    BadInput("py-log-list-over-scalars", "python",
+             'run.log("m", 1.0), then run.log_list("m", [1, 2])',
+             "MetricTypeError", ("'m'", "holds single values", "under another name"),
+             lambda c: log_list_over_scalars(c.run()),
+             fixed="tracking/journal.py log_record: a record under a scalar metric's name was "
+                 "taken, and get_metrics() then showed the record only (the scalars hidden)"),
     BadInput("py-log-list-str", "python", 'run.log_list("l", "abc")',
              "MetricTypeError", ("log_list('l')", "must be a list, got str"),
              lambda c: c.run().log_list("l", "abc")),

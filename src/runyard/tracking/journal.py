@@ -57,6 +57,8 @@ TYPE_FLOAT = 0
 TYPE_INT = 1
 TYPE_BOOL = 2
 TYPE_STR = 3
+# In memory only: a name that holds list/row/table/image records (never written as a type).
+_RECORDS = 4
 TYPE_NAMES = ("float", "int", "bool", "str")
 
 _HEADER = struct.Struct("<II")
@@ -160,9 +162,10 @@ class JournalWriter:
         else:
             self._log_other(name, entry, value, step)
             return
-        if entry[1] == TYPE_STR:
+        if entry[1] >= TYPE_STR:  # str, or records (one comparison on the hot path)
+            was = "str" if entry[1] == TYPE_STR else "a list, row, table or image"
             raise MetricTypeError(
-                f"metric {name!r} was logged as str before; a value of type "
+                f"metric {name!r} was logged as {was} before; a value of type "
                 f"{vt.__name__} cannot follow. Log numbers under another name"
             )
         if step is None:
@@ -196,8 +199,9 @@ class JournalWriter:
         """The slow path: numpy scalars, strings, and refusals."""
         if isinstance(value, str):
             if entry[1] not in (-1, TYPE_STR):
+                was = "a number" if entry[1] != _RECORDS else "a list, row, table or image"
                 raise MetricTypeError(
-                    f"metric {name!r} was logged as a number before; a str cannot follow. "
+                    f"metric {name!r} was logged as {was} before; a str cannot follow. "
                     "Log text under another name"
                 )
             if len(value) > MAX_STRING_METRIC_LENGTH:
@@ -239,6 +243,12 @@ class JournalWriter:
         entry = self._names.get(name)
         if entry is None:
             entry = self._define(name)
+        if entry[1] not in (-1, _RECORDS):
+            # get_metrics() shows one value per name: records would hide the scalars.
+            raise MetricTypeError(
+                f"metric {name!r} holds single values (run.log) already; log the {kind} "
+                "under another name"
+            )
         try:
             text = json.dumps({"kind": kind, "payload": payload}, allow_nan=True)
         except (TypeError, ValueError) as exc:
@@ -246,6 +256,7 @@ class JournalWriter:
                 f"metric {name!r}: {kind} values must be JSON-able: {exc}"
             ) from None
         self._append(_RECORD.pack(KIND_RECORD, entry[0], time.time()) + text.encode())
+        entry[1] = _RECORDS
 
     def log_control(self, kind: str, payload: dict[str, Any]) -> None:
         """Appends a control record (``kind`` one of ``CONTROL_KINDS``): tags,
