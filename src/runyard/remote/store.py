@@ -15,6 +15,7 @@ that is already in.
 from __future__ import annotations
 
 import time
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -212,8 +213,9 @@ class HttpStore(AssetCalls, Store):
         records: Sequence[MetricRecord] = (),
         *,
         journal_offset: int | None = None,
+        journal: str = "",
     ) -> None:
-        body = wire.MetricsIn.of(columns, records, journal_offset)
+        body = wire.MetricsIn.of(columns, records, journal_offset, journal)
         path = _run(run_id, "/metrics")
         give_up = time.monotonic() + self._http.retry_for
         while True:
@@ -225,11 +227,14 @@ class HttpStore(AssetCalls, Store):
                     raise
             # The offset is stored with the points, in one transaction: if it has
             # reached ours, this batch is in and must not be sent again.
-            if self.get_journal_offset(run_id) >= journal_offset:
+            if self.get_journal_offset(run_id, journal) >= journal_offset:
                 return
 
-    def get_journal_offset(self, run_id: str) -> int:
-        return self._get(wire.JournalOffsetOut, _run(run_id, "/journal-offset")).offset
+    def get_journal_offset(self, run_id: str, journal: str = "") -> int:
+        path = _run(run_id, "/journal-offset")
+        if journal:
+            path += "?" + urllib.parse.urlencode({"journal": journal})
+        return self._get(wire.JournalOffsetOut, path).offset
 
     def get_metric_summaries(self, run_id: str) -> dict[str, MetricSummary]:
         data = self._get(wire.SummariesOut, _run(run_id, "/metrics")).metrics

@@ -133,9 +133,10 @@ class Monitor:
             self.store = self._connect()
         try:
             if self._ingester is None:
-                from runyard.tracking.ingest import JournalIngester
+                from runyard.tracking.ingest import RunJournalsIngester
 
-                self._ingester = JournalIngester(self.store, self.run_id, self.journal)  # type: ignore[arg-type,unused-ignore]
+                # Every process of the script that logged has a journal: all are ingested.
+                self._ingester = RunJournalsIngester(self.store, self.run_id, self.journal)  # type: ignore[arg-type,unused-ignore]
             if final:
                 self._ingester.drain()
             else:

@@ -132,11 +132,11 @@ def _drain(store: Store, run: RunInfo) -> None:
     repo = store.artifacts
     if not isinstance(repo, LocalArtifactRepository):
         return  # the journal is on the machine that ran the script
-    from runyard.tracking.ingest import JournalIngester
+    from runyard.tracking.ingest import RunJournalsIngester
 
     journal: Path = repo.journal_path(run.run_id)
     try:
-        JournalIngester(store, run.run_id, journal).drain()
+        RunJournalsIngester(store, run.run_id, journal).drain()
     except (OSError, RunyardError) as exc:
         # The run is dead either way; failing to reap it would hold its slot forever.
         log.warning("run %s: ingesting what is left of %s failed: %s", run.run_id, journal, exc)

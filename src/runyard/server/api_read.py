@@ -194,9 +194,9 @@ def metric_records(store: StoreDep, run_id: str, key: str | None = None) -> Wire
 
 
 @router.get("/runs/{run_id}/journal-offset", response_model=wire.JournalOffsetOut)
-def journal_offset(store: StoreDep, run_id: str) -> WireJSON:
-    """How many bytes of the run's journal the store holds."""
-    return answer(wire.JournalOffsetOut(offset=store.get_journal_offset(run_id)))
+def journal_offset(store: StoreDep, run_id: str, journal: str = "") -> WireJSON:
+    """How many bytes of the run's journal (``journal``: "" the main one) the store holds."""
+    return answer(wire.JournalOffsetOut(offset=store.get_journal_offset(run_id, journal)))
 
 
 @router.get("/environments", response_model=wire.EnvironmentsOut)

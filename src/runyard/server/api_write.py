@@ -102,6 +102,7 @@ def append_metrics(store: StoreDep, run_id: str, body: wire.MetricsIn) -> Respon
         [c.to_entity() for c in body.columns],
         [r.to_entity() for r in body.records],
         journal_offset=body.journal_offset,
+        journal=body.journal,
     )
     return no_content()
 

@@ -158,16 +158,20 @@ class Store(abc.ABC):
         records: Sequence[MetricRecord] = (),
         *,
         journal_offset: int | None = None,
+        journal: str = "",
     ) -> None:
         """Appends points and structured records and updates the per-metric summaries,
         in one transaction. With ``journal_offset``, also records how far the run's
         journal has been ingested, in that same transaction, so a crash between
         batches never stores a point twice or loses one. A str metric given numbers
-        (or the reverse) is a MetricTypeError naming the metric; nothing is written."""
+        (or the reverse) is a MetricTypeError naming the metric; nothing is written.
+        ``journal`` names which of the run's journals the offset is for ("" is the
+        main one; each other process that logs has its own, e.g. "journal.4242.bin")."""
 
     @abc.abstractmethod
-    def get_journal_offset(self, run_id: str) -> int:
-        """How many bytes of the run's journal are in the store (0 at first)."""
+    def get_journal_offset(self, run_id: str, journal: str = "") -> int:
+        """How many bytes of the run's journal ``journal`` ("" the main one) are in
+        the store (0 at first)."""
 
     @abc.abstractmethod
     def get_metric_summaries(self, run_id: str) -> dict[str, MetricSummary]: ...

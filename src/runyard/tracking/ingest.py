@@ -18,6 +18,7 @@ from runyard.store.base import Store
 from runyard.tracking.control import apply_control
 from runyard.tracking.decode import decode, has_data_after
 from runyard.tracking.journal import DecodeState, iter_records
+from runyard.tracking.journals import process_journals
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +33,13 @@ _BATCH_RECORDS = 200_000
 class JournalIngester:
     """Ingests one run's journal. Not thread-safe: one ingester per run at a time."""
 
-    def __init__(self, store: Store, run_id: str, journal_path: Path | str) -> None:
+    def __init__(
+        self, store: Store, run_id: str, journal_path: Path | str, journal: str = ""
+    ) -> None:
         self.store = store
         self.run_id = run_id
         self.path = Path(journal_path)
+        self.journal = journal  # which offset: "" the main journal's, else the file name
         self.damage: str | None = None
         self._state: DecodeState | None = None
         self._read_size = _MIN_READ
@@ -43,7 +47,7 @@ class JournalIngester:
     def _load_state(self) -> DecodeState:
         """Resumes from the store's offset; the name table is rebuilt from the start."""
         state = DecodeState()
-        offset = self.store.get_journal_offset(self.run_id)
+        offset = self.store.get_journal_offset(self.run_id, self.journal)
         if offset:
             with open(self.path, "rb") as f:
                 head = f.read(offset)
@@ -90,6 +94,7 @@ class JournalIngester:
                             batch.columns(state.names),
                             batch.records,
                             journal_offset=state.offset,
+                            journal=self.journal,
                         )
                     except BaseException:
                         # The decoder has moved past this batch but the store does not
@@ -134,13 +139,40 @@ class JournalIngester:
         self.store.set_tags(self.run_id, {DAMAGE_TAG: self.damage[:4000]})
 
 
+class RunJournalsIngester:
+    """Ingests all of a run's journals: the main one and each other process's
+    (``tracking.journals``), found afresh on every pass. Same calls as one ingester."""
+
+    def __init__(self, store: Store, run_id: str, journal_path: Path | str) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.path = Path(journal_path)
+        self._ingesters = {self.path: JournalIngester(store, run_id, self.path)}
+
+    @property
+    def damage(self) -> str | None:
+        return next((i.damage for i in self._ingesters.values() if i.damage), None)
+
+    def _all(self) -> list[JournalIngester]:
+        for path in process_journals(self.path):
+            if path not in self._ingesters:
+                self._ingesters[path] = JournalIngester(self.store, self.run_id, path, path.name)
+        return list(self._ingesters.values())
+
+    def ingest_once(self) -> int:
+        return sum(i.ingest_once() for i in self._all())
+
+    def drain(self) -> int:
+        return sum(i.drain() for i in self._all())
+
+
 class IngestThread:
     """Runs an ingester in the background (for interactive runs: the process that
     logs is also the one that ingests) until ``stop``, which drains what is left."""
 
     def __init__(
         self,
-        ingester: JournalIngester,
+        ingester: JournalIngester | RunJournalsIngester,
         interval: float = 0.2,
         on_tick: Callable[[], None] | None = None,
         tick_every: float = 2.0,

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from runyard.entities import RunInfo, RunKind, RunStatus
 from runyard.errors import ConflictError
 from runyard.tracking.journal import JournalWriter
+from runyard.tracking.journals import claim_journal, follow_forks
 from runyard.tracking.readback import metrics_from_journal, shape_metrics
 from runyard.tracking.validation import Upload
 
@@ -162,15 +163,17 @@ class IngestSink(MetricSink):
 
     def __init__(self, store: Store, run_id: str, journal_path: Path) -> None:
         # Imported here: ingest needs numpy, which a submitted script may lack.
-        from runyard.tracking.ingest import IngestThread, JournalIngester
+        from runyard.tracking.ingest import IngestThread, RunJournalsIngester
 
         self._writes = StoreSink(store, run_id)
         self._journal: JournalWriter | None = JournalWriter(journal_path)
+        follow_forks(self._journal)  # a forked worker logs to a journal of its own
+        self._pid = os.getpid()
         # Swapped for refusals once the run is finished (the journal is closed then).
         self._log = sdk_log(self._journal.log)
         self._record: Callable[..., None] = self._journal.log_record
         self._thread: IngestThread | None = IngestThread(
-            JournalIngester(store, run_id, journal_path),
+            RunJournalsIngester(store, run_id, journal_path),
             on_tick=lambda: store.heartbeat(run_id),
         ).start()
         _open_sinks.add(self)
@@ -201,6 +204,13 @@ class IngestSink(MetricSink):
 
     def finish(self, status: RunStatus, error: str | None) -> RunInfo | None:
         run_id = self._writes.run_id
+        if os.getpid() != self._pid:
+            # A forked worker: its journal is safe as written; the process that
+            # started the run ingests it and ends the run, never a child.
+            _open_sinks.discard(self)
+            if self._journal is not None:
+                self._journal.close()
+            return None
         if self._thread is not None:
             self._thread.stop()  # drains the journal into the store
             self._thread = None
@@ -228,7 +238,10 @@ class JournalSink(MetricSink):
     """A script a runner started: every write goes into the run's journal."""
 
     def __init__(self, journal_path: Path | str) -> None:
-        self.journal = JournalWriter(journal_path)
+        # The script's first process writes the main journal; a spawned worker gets
+        # its own, and a forked one switches to its own (tracking.journals).
+        self.journal = JournalWriter(claim_journal(journal_path))
+        follow_forks(self.journal)
         self._log = sdk_log(self.journal.log)
         self._uploads = self.journal.path.parent / "uploads"
         self._upload_seq = itertools.count()

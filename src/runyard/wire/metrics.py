@@ -113,6 +113,7 @@ class MetricsIn(Body):
     columns: list[ColumnsIn] = Field(default_factory=list)
     records: list[RecordBody] = Field(default_factory=list)
     journal_offset: NonNegativeInt64 | None = None
+    journal: str = Field(default="", max_length=255)
 
     @classmethod
     def of(
@@ -120,11 +121,13 @@ class MetricsIn(Body):
         columns: Sequence[MetricColumns],
         records: Sequence[MetricRecord],
         journal_offset: int | None,
+        journal: str = "",
     ) -> MetricsIn:
         return cls(
             columns=[ColumnsIn.of(c) for c in columns],
             records=[RecordBody.of(r) for r in records],
             journal_offset=journal_offset,
+            journal=journal,
         )
 
 

@@ -65,6 +65,18 @@ runs = sa.Table(
     sa.Index("ix_runs_created", "created_at"),
 )
 
+# How far each of a run's other journals (one per process that logs, beyond the main
+# one, whose offset is runs.journal_offset) has been ingested.
+journal_offsets = sa.Table(
+    "journal_offsets",
+    metadata,
+    sa.Column(
+        "run_id", sa.String(255), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("journal", sa.String(255), primary_key=True),
+    sa.Column("offset", sa.BigInteger, nullable=False, server_default="0"),
+)
+
 run_tags = sa.Table(
     "run_tags",
     metadata,

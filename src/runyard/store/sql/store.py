@@ -42,6 +42,7 @@ from runyard.store.sql import engine as engine_mod
 from runyard.store.sql import environments as environments_mod
 from runyard.store.sql import experiments as experiments_mod
 from runyard.store.sql import models as models_mod
+from runyard.store.sql import offsets as offsets_mod
 from runyard.store.sql import runs as runs_mod
 from runyard.store.sql import search as search_mod
 from runyard.store.sql import summaries as summaries_mod
@@ -226,20 +227,21 @@ class SqlStore(Store):
         records: Sequence[MetricRecord] = (),
         *,
         journal_offset: int | None = None,
+        journal: str = "",
     ) -> None:
         # Checking and packing happen before the write lock is taken.
         from runyard.store.sql import metrics as metrics_mod  # numpy: only when needed
 
         batches = metrics_mod.prepare(columns)
         record_rows = metrics_mod.prepare_records(records)
+        main_offset = None if journal else journal_offset
         with self._tx("append metrics", write=True) as conn:
-            metrics_mod.append(conn, run_id, batches, record_rows, journal_offset)
+            metrics_mod.append(conn, run_id, batches, record_rows, main_offset)
+            offsets_mod.set_offset(conn, run_id, journal, journal_offset)  # another journal's
 
-    def get_journal_offset(self, run_id: str) -> int:
-        from runyard.store.sql import metrics as metrics_mod
-
+    def get_journal_offset(self, run_id: str, journal: str = "") -> int:
         with self._tx("read a journal offset", write=False) as conn:
-            return metrics_mod.journal_offset(conn, run_id)
+            return offsets_mod.get_offset(conn, run_id, journal)
 
     def get_metric_summaries(self, run_id: str) -> dict[str, MetricSummary]:
         with self._tx("read metric summaries", write=False) as conn:

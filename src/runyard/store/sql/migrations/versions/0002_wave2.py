@@ -54,9 +54,22 @@ def upgrade() -> None:
         "metric_summaries s WHERE s.run_id = metric_blocks.run_id "
         "AND s.key = metric_blocks.key AND s.value_type = 'str')"
     )
+    # One journal per process that logs: the offsets of all but the main one.
+    op.create_table(
+        "journal_offsets",
+        sa.Column(
+            "run_id",
+            sa.String(255),
+            sa.ForeignKey("runs.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("journal", sa.String(255), primary_key=True),
+        sa.Column("offset", sa.BigInteger, nullable=False, server_default="0"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("journal_offsets")
     with op.batch_alter_table("metric_blocks") as batch:
         batch.drop_column("vals_type")
     with op.batch_alter_table("metric_summaries") as batch:

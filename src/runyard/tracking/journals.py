@@ -1,0 +1,64 @@
+"""A run's journals: one per process that logs to it.
+
+The script's first process writes the run's main journal (``journal.bin``, the path the
+runner names); every other process (a forked or spawned worker, a DataLoader worker, a
+rank) writes its own beside it, ``journal.<pid>.bin``. Ingest reads them all, each
+with an offset of its own, so every process's points are stored exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from runyard.tracking.journal import JournalWriter
+
+
+def process_journal_path(main: Path, pid: int) -> Path:
+    """The journal of process ``pid`` beside the run's main journal ``main``
+    (``journal.bin`` -> ``journal.<pid>.bin``): one writer process per journal file."""
+    return main.with_name(f"{main.stem}.{pid}{main.suffix}")
+
+
+def process_journals(main: Path) -> list[Path]:
+    """The other processes' journals beside ``main``, in a stable order."""
+    return sorted(main.parent.glob(f"{main.stem}.*{main.suffix}"))
+
+
+def claim_journal(main: Path | str) -> Path:
+    """The journal this process writes to a run's main journal ``main``: the main
+    one for the first process that claims it, else this process's own (a spawned
+    worker of the script). The claim is a file created exclusively, naming the pid."""
+    main = Path(main)
+    main.parent.mkdir(parents=True, exist_ok=True)
+    owner = main.with_name(main.name + ".owner")
+    pid = str(os.getpid())
+    try:
+        fd = os.open(owner, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        try:
+            holder = owner.read_text().strip()
+        except OSError:
+            holder = ""
+        return main if holder == pid else process_journal_path(main, os.getpid())
+    with os.fdopen(fd, "w") as f:
+        f.write(pid)
+    return main
+
+
+def follow_forks(writer: JournalWriter) -> None:
+    """Makes a forked child of this process write its own journal beside ``writer``'s
+    main one: the child's copy of the mapping and of the lock are its parent's, so it
+    must never write through them."""
+    main = writer.path
+    ref = weakref.ref(writer)
+
+    def reopen_in_child() -> None:
+        child = ref()
+        if child is not None and not child.closed:
+            child.reopen(process_journal_path(main, os.getpid()))
+
+    os.register_at_fork(after_in_child=reopen_in_child)
