@@ -84,3 +84,45 @@ def test_ema_matches_tensorboard(page: Page, weight: float) -> None:
 def test_constant_series_passes_through(page: Page) -> None:
     ys = [0.1] * 50
     assert page.evaluate("(ys) => RYCharts.smooth(ys, 0.9)", ys) == ys
+
+
+def running_average(values: list[float | None], window: int) -> list[float | None]:
+    """The mean of the last ``window`` finite points (gaps skipped)."""
+    held: list[float] = []
+    out: list[float | None] = []
+    for v in values:
+        if v is None:
+            out.append(None)
+            continue
+        held = [*held, v][-window:]
+        out.append(sum(held) / len(held))
+    return out
+
+
+def test_running_average_values(page: Page) -> None:
+    for window in (1, 3, 5, 100):
+        got = page.evaluate("([ys, n]) => RYCharts.runningAverage(ys, n)", [SERIES, window])
+        assert got == pytest.approx(running_average(SERIES, window))
+
+
+@pytest.mark.parametrize(("kind", "weight"), [("ema", "0.6"), ("avg", "0.04")])
+def test_the_chart_draws_the_chosen_smoothing_over_the_raw_curve(
+    page: Page, kind: str, weight: str
+) -> None:
+    page.wait_for_function("() => window.runyard.metrics.get('loss')?.chart?.plot")
+    page.select_option("#smoothing-kind", kind)
+    page.eval_on_selector(
+        "#smoothing",
+        "(el, w) => { el.value = w; el.dispatchEvent(new Event('input')); }",
+        weight,
+    )
+    data = page.evaluate("() => window.runyard.metrics.get('loss').chart.plot.data")
+    raw, drawn = data[1], data[2]  # the raw curve stays, faint, behind the smoothed one
+    assert raw == [v for v in SERIES]
+    want = (
+        tensorboard_ema(SERIES, float(weight))
+        if kind == "ema"
+        else running_average(SERIES, 1 + round(float(weight) * 100))
+    )
+    assert drawn == pytest.approx(want)
+    assert page.inner_text("#smoothing-value") == weight

@@ -38,6 +38,36 @@ const RYCharts = (() => {
     return out;
   }
 
+  /* Trailing running average over the last `window` finite points (W&B's "running
+   * average"); gaps stay gaps and do not count. */
+  function runningAverage(ys, window) {
+    const out = new Array(ys.length);
+    const held = [];
+    let sum = 0;
+    for (let i = 0; i < ys.length; i++) {
+      const v = ys[i];
+      if (v === null || !Number.isFinite(v)) {
+        out[i] = null;
+        continue;
+      }
+      held.push(v);
+      sum += v;
+      if (held.length > window) sum -= held.shift();
+      out[i] = sum / held.length;
+    }
+    return out;
+  }
+
+  /* The slider's weight (0 .. 0.99) as a running average's window: 1 .. 100 points. */
+  function windowOf(weight) {
+    return 1 + Math.round(weight * 100);
+  }
+
+  function smoothed(ys, options) {
+    if (options.smoothingKind === "avg") return runningAverage(ys, windowOf(options.smoothing));
+    return smooth(ys, options.smoothing);
+  }
+
   /* Numbers for uPlot: NaN and ±inf become gaps, and so do values a log axis cannot show. */
   function plottable(values, log) {
     const out = new Array(values.length);
@@ -67,7 +97,7 @@ const RYCharts = (() => {
     /* container: an element to fill; title: text shown above the plot. */
     constructor(container, title, options) {
       this.container = container;
-      this.options = Object.assign({ xMode: "step", log: false, smoothing: 0 }, options || {});
+      this.options = Object.assign({ xMode: "step", log: false, smoothing: 0, smoothingKind: "ema" }, options || {});
       this.series = [];
       this.plot = null;
       this.shape = "";
@@ -109,7 +139,7 @@ const RYCharts = (() => {
       for (const [xs, ys] of tables) {
         const cols = [];
         if (withRaw) cols.push(ys);
-        if (smoothing > 0) cols.push(smooth(ys, smoothing));
+        if (smoothing > 0) cols.push(smoothed(ys, this.options));
         columns.push([xs, ...cols]);
       }
       if (single) return columns[0];
@@ -191,10 +221,12 @@ const RYCharts = (() => {
     const log = document.getElementById("log-scale");
     const smoothing = document.getElementById("smoothing");
     const shown = document.getElementById("smoothing-value");
+    const kind = document.getElementById("smoothing-kind");
     const current = () => ({
       xMode: xMode.value,
       log: log.checked,
       smoothing: Number(smoothing.value),
+      smoothingKind: kind ? kind.value : "ema",
     });
     const apply = () => {
       shown.textContent = smoothing.value;
@@ -203,8 +235,9 @@ const RYCharts = (() => {
     xMode.addEventListener("change", apply);
     log.addEventListener("change", apply);
     smoothing.addEventListener("input", apply);
+    if (kind) kind.addEventListener("change", apply);
     return current;
   }
 
-  return { Chart, bindControls, color, smooth };
+  return { Chart, bindControls, color, smooth, runningAverage, windowOf };
 })();
