@@ -11,7 +11,7 @@ DEMO_STAMP := $(VENV)/.demo-stamp
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,ray]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,ray,assets,sweeps,widgets]'
 	touch $(STAMP)
 
 # Debian's chromium for the studio's browser tests (Playwright drives it by path).
