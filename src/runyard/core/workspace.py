@@ -27,7 +27,7 @@ from runyard.config import (
 from runyard.core import workspace_lookup as lookup
 from runyard.core.notices import notice
 from runyard.entities import ComputeTargetConfig
-from runyard.errors import ConfigError, ConflictError, WorkspaceNotFoundError
+from runyard.errors import ConfigError, ConflictError, RunyardError, WorkspaceNotFoundError
 from runyard.store.base import Store
 from runyard.workspace import find_config, read_config, resolve_paths, write_config
 from runyard.workspace.targets import DEFAULT_LOCAL_TARGET as LOCAL_TARGET
@@ -286,7 +286,12 @@ class Workspace:
 
             uri, root = resolve_paths(self.config, self.config_path.parent)
             self._store = open_store(uri, artifact_root=root)
-            self._reap()
+            try:
+                self._reap()
+            except (OSError, RunyardError) as exc:
+                # Housekeeping (a read-only artifact folder, a full disk) must never
+                # break the command that opened the store: it is retried next time.
+                log.warning("could not finish runs whose process died: %s", exc)
         return self._store
 
     def _reap(self) -> None:
