@@ -126,3 +126,37 @@ def test_the_chart_draws_the_chosen_smoothing_over_the_raw_curve(
     )
     assert drawn == pytest.approx(want)
     assert page.inner_text("#smoothing-value") == weight
+
+
+def test_chart_state_is_kept_in_the_url(server: tuple[RunningServer, str], page: Page) -> None:
+    srv, run_id = server
+    browser = page.context.browser
+    assert browser is not None
+    pg = browser.new_page()  # a page of its own: the shared one keeps its state
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.goto(f"{srv.url}/runs/{run_id}?x=reltime&log=1&smooth=0.3&kind=avg#metrics")
+    pg.wait_for_function("() => window.runyard.metrics.get('loss')?.chart?.plot")
+    assert pg.input_value("#x-mode") == "reltime"
+    assert pg.is_checked("#log-scale")
+    assert pg.input_value("#smoothing") == "0.3"
+    assert pg.input_value("#smoothing-kind") == "avg"
+    options = pg.evaluate("() => window.runyard.metrics.get('loss').chart.options")
+    assert options == {
+        "xMode": "reltime",
+        "log": True,
+        "smoothing": 0.3,
+        "smoothingKind": "avg",
+    }
+    # Changing a control rewrites the query and keeps the tab's hash.
+    pg.select_option("#x-mode", "step")
+    pg.uncheck("#log-scale")
+    assert pg.evaluate("() => location.search") == "?smooth=0.3&kind=avg"
+    assert pg.evaluate("() => location.hash") == "#metrics"
+    # A bad value in a shared link is ignored, not obeyed.
+    pg.goto(f"{srv.url}/runs/{run_id}?x=<b>&smooth=7#metrics")
+    pg.wait_for_function("() => window.runyard.metrics.get('loss')?.chart?.plot")
+    assert pg.input_value("#x-mode") == "step"
+    assert pg.input_value("#smoothing") == "0"
+    assert errors == []
+    pg.close()

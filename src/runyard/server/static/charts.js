@@ -228,9 +228,36 @@ const RYCharts = (() => {
       smoothing: Number(smoothing.value),
       smoothingKind: kind ? kind.value : "ema",
     });
+    // The chart state lives in the URL's query (x, log, smooth, kind), so a link shows
+    // the same view; other parameters (compare's runs=) and the tab's #hash are kept.
+    const params = new URLSearchParams(window.location.search);
+    const pick = (select, value) => {
+      if (value !== null && Array.from(select.options).some((o) => o.value === value)) {
+        select.value = value;
+      }
+    };
+    pick(xMode, params.get("x"));
+    if (kind) pick(kind, params.get("kind"));
+    log.checked = params.get("log") === "1";
+    const weight = Number(params.get("smooth"));
+    if (params.has("smooth") && weight >= 0 && weight <= 0.99) smoothing.value = String(weight);
+    shown.textContent = smoothing.value;
+    const remember = () => {
+      const q = new URLSearchParams(window.location.search);
+      const o = current();
+      const set = (name, value, unset) => (value === unset ? q.delete(name) : q.set(name, value));
+      set("x", o.xMode, "step");
+      set("log", o.log ? "1" : "0", "0");
+      set("smooth", smoothing.value, "0");
+      set("kind", o.smoothingKind, "ema");
+      const query = q.toString();
+      const url = window.location.pathname + (query ? "?" + query : "") + window.location.hash;
+      window.history.replaceState(window.history.state, "", url);
+    };
     const apply = () => {
       shown.textContent = smoothing.value;
       for (const c of getCharts()) c.setOptions(current());
+      remember();
     };
     xMode.addEventListener("change", apply);
     log.addEventListener("change", apply);
