@@ -3,20 +3,26 @@
 ``wait_for_completion()`` checks the runner's liveness while it waits: after the runner
 is SIGKILLed while Running the waiter reaps the run (Failed, naming the dead process)
 and returns within seconds, and the Queued run behind it starts without a new submit.
-Before, the waiter saw "Running" for ever and the queued run stayed Queued.
+Before, the waiter saw "Running" for ever and the queued run stayed Queued. A cancel
+while the environment builds (Preparing) stops the build and ends the run Canceled.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from runyard.core import Experiment, ScriptRunConfig
+from runyard.core.environment import CondaDependencies, Environment
 from runyard.entities import RunStatus
 
-from .harness import Project, process_if, read_count, sigkill, wait_for
+from .harness import TARGET, Project, process_if, read_count, sigkill, wait_for
 
 
 @pytest.fixture
@@ -66,3 +72,62 @@ def test_a_waiter_ends_within_seconds_of_the_runner_dying_and_the_queued_run_sta
     # The slot the dead runner held is free: the queued run starts with no new submit.
     done = project.wait_terminal([behind.id], timeout=120)[behind.id]
     assert done.status is RunStatus.COMPLETED, project.logs(behind.id)
+
+
+class _SilentIndex:
+    """A package index that accepts connections and never answers: a build that
+    needs it stays in Preparing until it is stopped."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = self.sock.accept()
+                self.connections.append(conn)  # held open, never answered
+
+    def close(self) -> None:
+        for conn in self.connections:
+            conn.close()
+        self.sock.close()
+
+
+def test_cancel_while_preparing_stops_the_build_and_ends_canceled(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = _SilentIndex()
+    try:
+        url = f"http://127.0.0.1:{index.port}/simple"
+        monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+        monkeypatch.setenv("PIP_INDEX_URL", url)
+        monkeypatch.setenv("UV_INDEX_URL", url)
+        monkeypatch.setenv("UV_NO_CACHE", "1")
+        env = Environment("slow-index")
+        env.python.conda_dependencies = CondaDependencies.create(
+            pip_packages=[f"runyard-not-on-any-index-{index.port}"]
+        )
+        config = ScriptRunConfig(
+            source_directory=str(project.root / "src"),
+            script="train.py",
+            arguments=[10, str(project.progress("never")), 0.0],
+            compute_target=TARGET,
+            environment=env,
+        )
+        run = Experiment(project.ws, "slow-build").submit(config)
+        project.runs.append(run.id)
+        wait_for(lambda: index.connections or None, 120, "the build to reach the index")
+        assert project.store.get_run(run.id).status is RunStatus.PREPARING
+        run.cancel()
+        asked = time.monotonic()
+        info = project.wait_terminal([run.id], timeout=30)[run.id]
+        took = time.monotonic() - asked
+        assert info.status is RunStatus.CANCELED, (info.status, info.error)
+        assert took < 15, f"the run ended {took:.1f} s after the cancel"
+    finally:
+        index.close()
