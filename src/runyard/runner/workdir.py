@@ -3,6 +3,7 @@ script runs in, and ``./outputs`` and ``./logs`` collected from it afterwards.""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -26,6 +27,8 @@ from runyard.runner.paths import RunPaths
 from runyard.store.artifacts import LocalArtifactRepository, clean_relative_path
 from runyard.store.runner_protocol import RunnerStore
 from runyard.store.snapshots import SnapshotStore
+
+_log = logging.getLogger("runyard.runner")
 
 _CONTEXT_VARIABLES = (
     ENV_RUN_ID,
@@ -154,15 +157,21 @@ def record_environment(
 def collect(store: RunnerStore, run_id: str, folder: Path, prefix: str) -> int:
     """Moves (same disk) or uploads the files under ``folder`` to the run's files
     ``<prefix>/...``; returns how many."""
-    if not folder.is_dir():
-        return 0
+    if not folder.is_dir() or folder.is_symlink():
+        return 0  # ``outputs -> /`` must not upload the machine
     repo = store.artifacts
     local = isinstance(repo, LocalArtifactRepository)
+    run_folder = os.path.realpath(folder.parent)
     count = 0
     for dirpath, _dirs, names in os.walk(folder):
         for name in names:
             full = Path(dirpath) / name
             rel = f"{prefix}/{full.relative_to(folder).as_posix()}"
+            if full.is_symlink() and not Path(os.path.realpath(full)).is_relative_to(run_folder):
+                # A link out of the run's folder (outputs/x -> /etc/passwd) is never
+                # followed: its target is not the run's to publish.
+                _log.warning("run %s: skipped %s, a symlink out of the run's folder", run_id, rel)
+                continue
             if local and not full.is_symlink():
                 assert isinstance(repo, LocalArtifactRepository)
                 target = repo.local_path(run_id, rel)
