@@ -41,8 +41,14 @@ def tensorboard_ema(values: list[float | None], weight: float) -> list[float | N
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, str]]:
-    store: Store = open_test_store(tmp_path_factory.mktemp("smoothing"))
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    s = open_test_store(tmp_path_factory.mktemp("smoothing"))
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def server(store: Store) -> Iterator[tuple[RunningServer, str]]:
     exp = store.get_or_create_experiment("smoothing")
     run = store.create_run(exp.experiment_id, kind=RunKind.INTERACTIVE, status=RunStatus.RUNNING)
     steps = list(range(len(SERIES)))
@@ -54,7 +60,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSe
     srv = start_server(create_app(store, token="tok", workspace_name="smoothing"))
     yield srv, run.run_id
     srv.stop()
-    store.close()
 
 
 @pytest.fixture(scope="module")
@@ -159,4 +164,35 @@ def test_chart_state_is_kept_in_the_url(server: tuple[RunningServer, str], page:
     assert pg.input_value("#x-mode") == "step"
     assert pg.input_value("#smoothing") == "0"
     assert errors == []
+    pg.close()
+
+
+def test_metrics_are_grouped_in_sections_by_prefix(
+    server: tuple[RunningServer, str], store: Store, page: Page
+) -> None:
+    srv, _ = server
+    exp = store.get_or_create_experiment("sections")
+    run = store.create_run(exp.experiment_id, kind=RunKind.INTERACTIVE, status=RunStatus.RUNNING)
+    now = time.time()
+    keys = ["val/acc", "loss", "train/loss", "system/cpu", "train/acc"]
+    store.append_metrics(
+        run.run_id, [MetricColumns(k, "float", [0, 1], [now] * 2, [1.0, 2.0]) for k in keys]
+    )
+    store.set_status(run.run_id, RunStatus.COMPLETED)
+    browser = page.context.browser
+    assert browser is not None
+    pg = browser.new_page()
+    pg.goto(f"{srv.url}/runs/{run.run_id}#metrics")
+    pg.wait_for_selector('#charts [data-key="val/acc"] canvas')
+    layout = pg.evaluate(
+        """() => Array.from(document.querySelectorAll('#charts > .metric-section')).map((s) =>
+             [s.dataset.section, s.querySelector('h3').textContent,
+              Array.from(s.querySelectorAll('[data-key]')).map((c) => c.dataset.key)])"""
+    )
+    assert layout == [
+        ["", "other metrics", ["loss"]],
+        ["system", "system/", ["system/cpu"]],
+        ["train", "train/", ["train/acc", "train/loss"]],
+        ["val", "val/", ["val/acc"]],
+    ]
     pg.close()

@@ -215,6 +215,32 @@ const RYCharts = (() => {
     }
   }
 
+  /* A metric's section: its name's prefix before the first "/" (train/, val/, system/),
+   * or "" for a name without one. */
+  function sectionOf(key) {
+    const i = key.indexOf("/");
+    return i > 0 ? key.slice(0, i) : "";
+  }
+
+  /* Puts a chart box into its section of `container` (made on first use), sections and
+   * charts each in name order, so a page reads the same every time. */
+  function placeInSection(container, box, key) {
+    const name = sectionOf(key);
+    const sections = Array.from(container.children).filter((s) => s.dataset.section !== undefined);
+    let section = sections.find((s) => s.dataset.section === name);
+    if (!section) {
+      section = RY.el("section", { class: "metric-section", "data-section": name });
+      section.append(
+        RY.el("h3", { class: "metric-section-title" }, name ? name + "/" : "other metrics"),
+        RY.el("div", { class: "charts" }));
+      const after = sections.find((s) => s.dataset.section > name);
+      container.insertBefore(section, after || null);
+    }
+    const grid = section.querySelector(".charts");
+    const after = Array.from(grid.children).find((c) => c.dataset.key > key);
+    grid.insertBefore(box, after || null);
+  }
+
   /* Wires the x-axis / log / smoothing controls to a set of charts. */
   function bindControls(getCharts) {
     const xMode = document.getElementById("x-mode");
@@ -266,5 +292,5 @@ const RYCharts = (() => {
     return current;
   }
 
-  return { Chart, bindControls, color, smooth, runningAverage, windowOf };
+  return { Chart, bindControls, color, smooth, runningAverage, windowOf, placeInSection, sectionOf };
 })();

@@ -73,9 +73,7 @@
     metrics.set(key, m);
     if (valueType === "str") return m;
     const box = el("div", { "data-key": key, "data-points": "0" });
-    // Keep charts in key order so a page reads the same every time.
-    const after = Array.from(chartsEl.children).find((c) => c.dataset.key > key);
-    chartsEl.insertBefore(box, after || null);
+    RYCharts.placeInSection(chartsEl, box, key);
     m.chart = new RYCharts.Chart(box, key, currentOptions());
     return m;
   }
