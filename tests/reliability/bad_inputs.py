@@ -268,6 +268,21 @@ def log_list_over_scalars(run: Run) -> None:
     run.log_list("m", [1, 2])
 
 
+def missing_database(ctx: Context) -> Any:
+    """A tracking_uri to a database that is not there: an error, and nothing created."""
+    import json
+
+    path = config_file(ctx)
+    config = json.loads(path.read_text())
+    config["tracking_uri"] = "sqlite:///typo.db"
+    path.write_text(json.dumps(config))
+    try:
+        return Workspace.from_config(ctx.root).store
+    finally:
+        created = sorted(p.name for p in path.parent.iterdir() if p.name.startswith("typo"))
+        assert not created, f"opening the workspace created {created}"
+
+
 def numpy_step_then_plain(run: Run) -> None:
     """A refused step must not poison the calls after it (issue 13 item 5)."""
     import numpy as np
@@ -597,6 +612,13 @@ CATALOGUE: list[BadInput] = [
              "0 errors, versions 1-6", (),
              same_environment_at_once),
     # -- config files ----------------------------------------------------------------
+    BadInput("cfg-tracking-uri-missing-db", "config",
+             'tracking_uri="sqlite:///typo.db", a database that does not exist',
+             "WorkspaceNotFoundError", ("typo.db does not exist", "runyard init"),
+             missing_database, changes_config=True,
+             fixed="opening the store created an empty database (and a lock file) for any "
+                 "SQLite path: a typo in tracking_uri silently gave an empty workspace. Only "
+                 "Workspace.create (runyard init) creates a store now"),
     BadInput("cfg-missing", "config", ".runyard/config.json deleted",
              "WorkspaceNotFoundError", ("no workspace found", "runyard init"),
              without_config, changes_config=True),

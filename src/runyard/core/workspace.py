@@ -81,6 +81,7 @@ class Workspace:
         self.config_path = Path(config_path).resolve()
         self.config = config
         self._store: Store | None = None
+        self._may_create = False  # only create() makes a new database
 
     # -- finding and creating ----------------------------------------------------------
 
@@ -215,6 +216,7 @@ class Workspace:
         write_config(config_path, config)
         (config_path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
         ws = cls(config_path, config)
+        ws._may_create = True
         ws.store  # noqa: B018 - creates the database now, so errors show at init
         return ws
 
@@ -285,6 +287,8 @@ class Workspace:
             from runyard.store import open_store
 
             uri, root = resolve_paths(self.config, self.config_path.parent)
+            if not self._may_create:
+                lookup.check_store_exists(uri, self.config_path)
             self._store = open_store(uri, artifact_root=root)
             try:
                 self._reap()

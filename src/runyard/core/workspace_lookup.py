@@ -149,3 +149,17 @@ def is_sdk_name(path: str | Path, subscription_id: str | None, resource_group: s
         and not text.startswith((".", "~"))
         and not Path(text).exists()
     )
+
+
+def check_store_exists(uri: str, config_path: Path) -> None:
+    """Only ``runyard init`` (Workspace.create) creates a store: opening a workspace whose
+    SQLite database is missing (a typo in tracking_uri, a moved file) is an error, not a
+    fresh empty database."""
+    if not uri.startswith("sqlite:///") or uri in ("sqlite:///", "sqlite:///:memory:"):
+        return
+    path = Path(uri[len("sqlite:///") :].split("?", 1)[0])
+    if not path.exists():
+        raise WorkspaceNotFoundError(
+            f"the workspace's database {path} does not exist (tracking_uri in "
+            f"{config_path}); check the path, or create a workspace with `runyard init`"
+        )
