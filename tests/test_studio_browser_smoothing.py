@@ -7,6 +7,7 @@ counts the finite points so far; a constant series and non-finite points pass th
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Iterator
 
@@ -16,7 +17,7 @@ from runyard.entities import MetricColumns, RunKind, RunStatus
 from runyard.server import create_app
 from runyard.store.base import Store
 from tests.support.server import RunningServer, open_test_store, start_server
-from tests.test_studio_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.test_studio_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
@@ -196,3 +197,23 @@ def test_metrics_are_grouped_in_sections_by_prefix(
         ["val", "val/", ["val/acc"]],
     ]
     pg.close()
+
+
+def test_dark_mode_follows_the_os(server: tuple[RunningServer, str], page: Page) -> None:
+    srv, run_id = server
+    browser = page.context.browser
+    assert browser is not None
+    for scheme, background in (("light", "rgb(255, 255, 255)"), ("dark", "rgb(13, 17, 23)")):
+        context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 800})
+        pg = context.new_page()
+        pg.goto(f"{srv.url}/runs/{run_id}#metrics")
+        pg.wait_for_function("() => window.runyard.metrics.get('loss')?.chart?.plot")
+        assert pg.evaluate("() => getComputedStyle(document.body).backgroundColor") in (
+            background,
+            "rgba(0, 0, 0, 0)",  # the body is transparent: the root's colour shows
+        )
+        root = pg.evaluate("() => getComputedStyle(document.documentElement).backgroundColor")
+        assert root == background
+        if scheme == "dark" and os.environ.get("RUNYARD_SCREENSHOTS") == "1":
+            pg.screenshot(path=str(SCREENSHOTS / "run-metrics-dark.png"))
+        context.close()

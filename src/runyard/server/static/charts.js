@@ -163,6 +163,10 @@ const RYCharts = (() => {
           uSeries.push(raw);
         }
       });
+      // Axis and grid colours from the stylesheet, so dark mode reaches the canvas.
+      const css = getComputedStyle(document.documentElement);
+      const axis = css.getPropertyValue("--chart-axis").trim() || "#555";
+      const grid = css.getPropertyValue("--chart-grid").trim() || "#eee";
       return {
         width: Math.max(200, this.container.clientWidth - 2),
         height: HEIGHT,
@@ -172,8 +176,8 @@ const RYCharts = (() => {
           y: log ? { distr: 3, log: 10 } : {},
         },
         axes: [
-          { stroke: "#555", grid: { stroke: "#eee" } },
-          { stroke: "#555", grid: { stroke: "#eee" }, size: 60 },
+          { stroke: axis, grid: { stroke: grid } },
+          { stroke: axis, grid: { stroke: grid }, size: 60 },
         ],
         legend: { live: true },
         cursor: { drag: { x: true, y: false } },
