@@ -103,6 +103,11 @@ class StoreError(RunyardError):
     """The store could not complete an operation (disk full, server unreachable)."""
 
 
+class DiskFullError(StoreError, OSError):
+    """A file (a run's journal) could not get the space it needs: the disk is full or a
+    file size limit (``ulimit -f``) was reached. The message names the file and disk."""
+
+
 class EnvironmentBuildError(RunyardError):
     """Building an environment failed; the message points at the build log."""
 

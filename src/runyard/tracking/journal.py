@@ -45,6 +45,7 @@ from typing import Any
 
 from runyard.config import MAX_NAME_LENGTH, MAX_STRING_METRIC_LENGTH, check_utf8
 from runyard.errors import MetricTypeError, ValidationError
+from runyard.tracking.journals import reserve
 
 KIND_NAME = 1
 KIND_NUMBER = 2
@@ -126,7 +127,7 @@ class JournalWriter:
             self._resume()
         self._cap = max(existing, _INITIAL_SIZE)
         if existing < self._cap:
-            os.ftruncate(self._fd, self._cap)
+            reserve(self._fd, self.path, existing, self._cap)  # DiskFullError, not SIGBUS
         self._mm = mmap.mmap(self._fd, self._cap)
         self.closed = False
 
@@ -301,7 +302,7 @@ class JournalWriter:
         cap = self._cap
         while cap < needed:
             cap += min(cap, _MAX_GROWTH)
-        os.ftruncate(self._fd, cap)
+        reserve(self._fd, self.path, self._cap, cap)
         self._mm.close()
         self._mm = mmap.mmap(self._fd, cap)
         self._cap = cap

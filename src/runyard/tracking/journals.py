@@ -8,10 +8,15 @@ with an offset of its own, so every process's points are stored exactly once.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import resource
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from runyard.errors import DiskFullError
 
 if TYPE_CHECKING:
     from runyard.tracking.journal import JournalWriter
@@ -62,3 +67,42 @@ def follow_forks(writer: JournalWriter) -> None:
             child.reopen(process_journal_path(main, os.getpid()))
 
     os.register_at_fork(after_in_child=reopen_in_child)
+
+
+# Journals whose space could not be reserved (path -> why): a run that lost points this
+# way must not end Completed (IngestSink.finish reads it).
+_FAILED: dict[str, str] = {}
+
+
+def reserve(fd: int, path: Path, old: int, new: int) -> None:
+    """Grows the journal at ``fd`` from ``old`` to ``new`` bytes with the blocks
+    allocated now (``posix_fallocate``): a full disk is then this DiskFullError, never a
+    SIGBUS when a record is copied into a page of the mapping that has no block."""
+    try:
+        os.ftruncate(fd, new)
+        os.posix_fallocate(fd, old, new - old)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, old)  # no sparse tail left behind for the mapping
+        why = _why(path, exc, new - old)
+        _FAILED[str(path)] = why
+        raise DiskFullError(exc.errno or errno.ENOSPC, why) from None
+
+
+def failure(path: Path) -> str | None:
+    """Why ``path`` could not grow, if it could not (this process only)."""
+    return _FAILED.get(str(path))
+
+
+def _why(path: Path, exc: OSError, size: int) -> str:
+    if exc.errno == errno.EFBIG:
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        cause = f"the file size limit (ulimit -f) of {limit} bytes was reached"
+    else:
+        try:
+            st = os.statvfs(path.parent)
+            free = f"{st.f_bavail * st.f_frsize} bytes free"
+        except OSError:
+            free = "free space unknown"
+        cause = f"the disk holding {path.parent} is full ({free}): {exc.strerror}"
+    return f"logging stopped: journal {path} could not grow by {size} bytes; {cause}"

@@ -40,6 +40,7 @@ from runyard.entities import RunInfo, RunKind, RunStatus
 from runyard.errors import ConflictError
 from runyard.tracking.journal import JournalWriter
 from runyard.tracking.journals import claim_journal, follow_forks
+from runyard.tracking.journals import failure as journal_failure
 from runyard.tracking.readback import metrics_from_journal, shape_metrics
 from runyard.tracking.validation import Upload
 
@@ -216,6 +217,9 @@ class IngestSink(MetricSink):
             self._thread = None
             _open_sinks.discard(self)
         if self._journal is not None:
+            lost = journal_failure(self._journal.path)
+            if lost is not None and status is RunStatus.COMPLETED:
+                status, error = RunStatus.FAILED, lost  # logging failed: not Completed
             self._journal.close()
             self._journal = None
             self._log = self._record = _refuse(run_id)
