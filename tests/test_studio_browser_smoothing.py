@@ -217,3 +217,22 @@ def test_dark_mode_follows_the_os(server: tuple[RunningServer, str], page: Page)
         if scheme == "dark" and os.environ.get("RUNYARD_SCREENSHOTS") == "1":
             pg.screenshot(path=str(SCREENSHOTS / "run-metrics-dark.png"))
         context.close()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_pages_fit_a_phone_and_a_laptop(
+    server: tuple[RunningServer, str], store: Store, page: Page, width: int
+) -> None:
+    srv, run_id = server
+    browser = page.context.browser
+    assert browser is not None
+    pg = browser.new_page(viewport={"width": width, "height": 844})
+    experiment_id = store.get_run(run_id).experiment_id
+    for path in ("/", f"/experiments/{experiment_id}", f"/runs/{run_id}#metrics"):
+        pg.goto(srv.url + path)
+        pg.wait_for_load_state("networkidle")
+        # Nothing wider than the screen: no sideways scrolling of the whole page.
+        assert pg.evaluate("() => document.documentElement.scrollWidth") <= width, path
+    if width == 390 and os.environ.get("RUNYARD_SCREENSHOTS") == "1":
+        pg.screenshot(path=str(SCREENSHOTS / "run-metrics-phone.png"))
+    pg.close()
