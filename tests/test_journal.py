@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from runyard.errors import MetricTypeError, ValidationError
 from runyard.tracking.decode import decode
-from runyard.tracking.journal import DecodeState, JournalWriter, iter_records
+from runyard.tracking.journal import JournalWriter
+from runyard.tracking.journal_reader import DecodeState, iter_records
 
 values = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),

@@ -35,7 +35,8 @@ from runyard.core import Experiment, Run, ScriptRunConfig, Workspace
 from runyard.entities import ComputeTargetConfig, RunInfo
 from runyard.store.artifacts import DRIVER_LOG, LocalArtifactRepository
 from runyard.store.base import Store
-from runyard.tracking.journal import KIND_NUMBER, DecodeState, iter_records
+from runyard.tracking.journal import KIND_NUMBER
+from runyard.tracking.journal_reader import DecodeState, iter_records
 
 T = TypeVar("T")
 RESULTS_ENV = "RUNYARD_RELIABILITY_RESULTS"

@@ -39,15 +39,8 @@ from runyard.store.artifacts import LocalArtifactRepository
 from runyard.store.base import Store
 from runyard.store.sql import SqlStore
 from runyard.tracking.ingest import DAMAGE_TAG, JournalIngester
-from runyard.tracking.journal import (
-    KIND_NUMBER,
-    KIND_RECORD,
-    KIND_STRING,
-    DecodeState,
-    JournalWriter,
-    Record,
-    iter_records,
-)
+from runyard.tracking.journal import KIND_NUMBER, KIND_RECORD, KIND_STRING, JournalWriter
+from runyard.tracking.journal_reader import DecodeState, Record, iter_records
 from tests.reliability.harness import (
     Project,
     StudioProcess,

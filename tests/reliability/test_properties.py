@@ -25,15 +25,8 @@ from hypothesis import strategies as st
 
 from runyard.store.snapshots import SnapshotStore
 from runyard.tracking.decode import decode
-from runyard.tracking.journal import (
-    KIND_NUMBER,
-    KIND_RECORD,
-    KIND_STRING,
-    DecodeState,
-    JournalWriter,
-    Record,
-    iter_records,
-)
+from runyard.tracking.journal import KIND_NUMBER, KIND_RECORD, KIND_STRING, JournalWriter
+from runyard.tracking.journal_reader import DecodeState, Record, iter_records
 from tests.reliability.harness import record
 
 # -- the journal -----------------------------------------------------------------------

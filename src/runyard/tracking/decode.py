@@ -30,9 +30,8 @@ from runyard.tracking.journal import (
     TYPE_FLOAT,
     TYPE_INT,
     TYPE_NAMES,
-    DecodeState,
-    iter_records,
 )
+from runyard.tracking.journal_reader import DecodeState, iter_records
 
 _FIELDS = [
     ("length", "<u4"),
@@ -78,7 +77,11 @@ class DecodedBatch:
                 vtype = TYPE_INT
                 values = arr.view(_INTEGER_DTYPE)["value"]
                 if not bool(is_int.all()):  # bools among the ints: 0 and 1
-                    values = np.where(is_int, values, floats.astype(np.int64))
+                    # Cast only the bools' floats: an int record's float field holds its
+                    # int64 bits, which may read as NaN.
+                    is_bool = ~is_int
+                    values = values.copy()
+                    values[is_bool] = floats[is_bool].astype(np.int64)
             else:
                 vtype = TYPE_BOOL
                 values = floats != 0.0

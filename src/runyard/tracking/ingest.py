@@ -17,7 +17,7 @@ from pathlib import Path
 from runyard.store.base import Store
 from runyard.tracking.control import apply_control
 from runyard.tracking.decode import decode, has_data_after
-from runyard.tracking.journal import DecodeState, iter_records
+from runyard.tracking.journal_reader import DecodeState, iter_records
 from runyard.tracking.journals import process_journals
 
 log = logging.getLogger(__name__)

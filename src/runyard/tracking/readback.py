@@ -7,13 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from runyard.entities import MetricRecord
-from runyard.tracking.journal import (
-    KIND_NUMBER,
-    KIND_RECORD,
-    KIND_STRING,
-    DecodeState,
-    iter_records,
-)
+from runyard.tracking.journal import KIND_NUMBER, KIND_RECORD, KIND_STRING
+from runyard.tracking.journal_reader import DecodeState, iter_records
 
 
 def shape_metrics(
