@@ -64,6 +64,7 @@ ERROR_TABLE: tuple[ErrorKind, ...] = (
     _row(errors.ModelNotFoundError, 404),
     _row(errors.ConflictError, 409),
     _row(errors.StoreError, 503),
+    _row(errors.DiskFullError, 507),  # Insufficient Storage: the server's disk is full
     _row(errors.EnvironmentBuildError, 500),
     _row(errors.ComputeError, 500),
     _row(errors.ComputeTargetException, 500),
