@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from runyard.assets.backends import Backend
 from runyard.assets.datastores import clean_path
@@ -20,6 +21,7 @@ from runyard.errors import ValidationError
 
 WORKERS = 8
 _PROGRESS_MIN_FILES = 20  # below this a bar only flickers
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,21 @@ def _progress(show: bool, total: int, what: str) -> Iterator[Callable[[], None]]
     with Progress(transient=True) as bar:
         task = bar.add_task(what, total=total)
         yield lambda: bar.advance(task)
+
+
+def _run(one: Callable[[_T], int], items: Sequence[_T], show: bool, what: str) -> TransferResult:
+    """Runs ``one`` over ``items`` on the worker pool; each answers the bytes it moved, or
+    -1 for a file it left as it was."""
+    moved = skipped = size = 0
+    with _progress(show, len(items), what) as tick, ThreadPoolExecutor(WORKERS) as pool:
+        for n in pool.map(one, items):
+            tick()
+            if n < 0:
+                skipped += 1
+            else:
+                moved += 1
+                size += n
+    return TransferResult(moved, skipped, size)
 
 
 def _join(target: str, rel: str) -> str:
@@ -75,7 +92,6 @@ def upload(
     for _, full in jobs:
         if not full.is_file():
             raise ValidationError(f"{full} is not a file; upload only existing files")
-    moved = skipped = size = 0
 
     def one(job: tuple[str, Path]) -> int:
         dest, full = job
@@ -84,18 +100,7 @@ def upload(
         backend.put_file(full, dest)
         return full.stat().st_size
 
-    with (
-        _progress(show_progress, len(jobs), f"uploading to {backend.spec.name}") as tick,
-        ThreadPoolExecutor(max_workers=WORKERS) as pool,
-    ):
-        for n in pool.map(one, jobs):
-            tick()
-            if n < 0:
-                skipped += 1
-            else:
-                moved += 1
-                size += n
-    return TransferResult(moved, skipped, size)
+    return _run(one, jobs, show_progress, f"uploading to {backend.spec.name}")
 
 
 def download(
@@ -109,7 +114,6 @@ def download(
     """Copies every file under ``prefix`` to the same relative paths in a local folder."""
     files = backend.list_files(clean_path(prefix or ""))
     target = Path(target_path).expanduser()
-    moved = skipped = size = 0
 
     def one(item: tuple[str, int]) -> int:
         rel, n = item
@@ -119,15 +123,4 @@ def download(
         backend.get_file(rel, dest)
         return n
 
-    with (
-        _progress(show_progress, len(files), f"downloading from {backend.spec.name}") as tick,
-        ThreadPoolExecutor(max_workers=WORKERS) as pool,
-    ):
-        for n in pool.map(one, files):
-            tick()
-            if n < 0:
-                skipped += 1
-            else:
-                moved += 1
-                size += n
-    return TransferResult(moved, skipped, size)
+    return _run(one, files, show_progress, f"downloading from {backend.spec.name}")
