@@ -125,6 +125,17 @@ def test_runs_round_trip(store: HttpStore, backend: Store) -> None:
     assert store.get_run(run.run_id).owner == "2@node"
 
 
+def test_display_name_is_set_through_the_server(store: HttpStore, backend: Store) -> None:
+    run = _run(store)
+    renamed = store.set_display_name(run.run_id, "renamed \u00e9")
+    assert renamed.display_name == "renamed \u00e9" == backend.get_run(run.run_id).display_name
+    assert renamed.change_seq > run.change_seq
+    with pytest.raises(ValidationError, match="display name is 1025 characters"):
+        store.set_display_name(run.run_id, "x" * 1025)
+    with pytest.raises(RunNotFoundError):
+        store.set_display_name("no-such-run", "x")
+
+
 def test_status_compare_and_set(store: HttpStore) -> None:
     run = _run(store, status=RunStatus.QUEUED)
     with pytest.raises(ConflictError):

@@ -22,7 +22,6 @@ from runyard.core import run_sdk as _sdk
 from runyard.core.context import RunParts, context_parts
 from runyard.entities import RunInfo, RunKind, RunStatus
 from runyard.errors import ValidationError
-from runyard.store.artifacts import clean_relative_path
 from runyard.tracking import validation as check
 from runyard.tracking.sinks import MetricSink, StoreSink
 
@@ -120,6 +119,11 @@ class Run:
     def display_name(self) -> str:
         return self._known().display_name or self.id
 
+    @display_name.setter
+    def display_name(self, name: str) -> None:
+        """Renames the run (shown in the studio and in ``runyard runs list``)."""
+        _sdk.set_display_name(self, name)
+
     @property
     def parent(self) -> Run | None:
         """The run this one is a child of; None for a top-level run."""
@@ -142,10 +146,9 @@ class Run:
 
     @property
     def info(self) -> RunInfo:
-        """The run's latest state from the store."""
-        store = self._reader()
-        if store is not None:
-            self._info = store.get_run(self.id)
+        """The run's latest state from the store (with what a submitted script wrote
+        to its journal that the runner may not have stored yet)."""
+        self._info = _sdk.latest_info(self)
         return self._known()
 
     def _known(self) -> RunInfo:
@@ -265,12 +268,7 @@ class Run:
         return [] if store is None else [f.path for f in store.artifacts.list_files(self.id)]
 
     def download_file(self, name: str, output_file_path: str | Path | None = None) -> Path:
-        target = Path(output_file_path) if output_file_path else Path(Path(name).name)
-        if target.is_dir():
-            target = target / Path(name).name
-        store = self._require_store("files")
-        store.artifacts.download(self.id, clean_relative_path(name), target)
-        return target
+        return _sdk.download_file(self, name, output_file_path)
 
     def download_files(
         self,
@@ -326,17 +324,15 @@ class Run:
         """Marks an interactive run Completed, after ingesting everything it logged."""
         self._finish(RunStatus.COMPLETED)
 
-    def fail(self, error_details: Any = None) -> None:
-        self._finish(RunStatus.FAILED, str(error_details) if error_details is not None else None)
+    def fail(self, error_details: Any = None, error_code: str | None = None, **_: Any) -> None:
+        """Marks the run Failed with ``error_details`` (text or an exception) and
+        ``error_code``; a submitted run ends Failed even if its script then exits 0."""
+        self._finish(RunStatus.FAILED, _sdk.error_text(error_details, error_code))
 
     def cancel(self) -> None:
-        """Cancels the run: a submitted run's script gets SIGTERM, then SIGKILL."""
-        if self._known().kind is RunKind.SUBMITTED:
-            from runyard.targets.cancel import cancel_run
-
-            self._info = cancel_run(self._require_store("runs"), self.id)
-        else:
-            self._finish(RunStatus.CANCELED)
+        """Cancels the run: a submitted run's script gets SIGTERM, then SIGKILL (also
+        when the script cancels its own run)."""
+        _sdk.cancel(self)
 
     def _finish(self, status: RunStatus, error: str | None = None) -> None:
         info = self._sink.finish(status, error)

@@ -4,20 +4,99 @@ core/run.py so the handle stays one screenful of identity, sink and state."""
 
 from __future__ import annotations
 
+import dataclasses
+import time
+import uuid
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runyard.entities import RunKind, RunQuery, RunStatus
-from runyard.errors import ArtifactNotFoundError, ValidationError
-from runyard.store.artifacts import DRIVER_LOG
+from runyard.entities import RunInfo, RunKind, RunQuery, RunStatus
+from runyard.errors import ArtifactNotFoundError, RunNotFoundError, ValidationError
+from runyard.store.artifacts import DRIVER_LOG, clean_relative_path
+from runyard.tracking.sinks import JournalSink
 
 if TYPE_CHECKING:
     from runyard.core.environment import Environment
     from runyard.core.run import Run
     from runyard.core.script_run_config import ScriptRunConfig
     from runyard.core.workspace import Workspace
+
+
+# The children each journaled run (a submitted script) started, by parent id: the store
+# may not list them yet (the runner creates them as it reads the journal), or the
+# script's environment may have no store at all.
+_started: dict[str, list[Run]] = {}
+
+
+def set_display_name(run: Run, name: str) -> None:
+    """``run.display_name = name``: stored now, or by the runner from the journal."""
+    if not isinstance(name, str):
+        raise ValidationError(f"display_name must be a string, not {type(name).__name__}")
+    run._sink.set_display_name(name)
+    if run._info is not None:
+        run._info = dataclasses.replace(run._info, display_name=name)
+
+
+def latest_info(run: Run) -> RunInfo | None:
+    """The run as stored now. A submitted script's run (its writes go through the
+    journal) also shows what the script wrote that the runner has not stored yet, and,
+    where the store cannot tell (no SQLAlchemy in the script's environment, a child run
+    the runner has not created yet), what the script knows of it."""
+    sink = run._sink
+    if not isinstance(sink, JournalSink):
+        store = run._reader()
+        return store.get_run(run.id) if store is not None else run._info
+    try:
+        store = run._reader()
+        info = store.get_run(run.id) if store is not None else run._info
+    except (ImportError, RunNotFoundError):
+        if run._info is None:
+            raise
+        info = run._info
+    if info is None:
+        return None
+    written = sink.written
+    return dataclasses.replace(
+        info,
+        tags={**info.tags, **written["tags"]},
+        properties={**info.properties, **written["properties"]},
+        display_name=written.get("display_name", info.display_name),
+    )
+
+
+def error_text(details: Any, code: str | None) -> str | None:
+    """The run's error for ``run.fail(error_details=, error_code=)``."""
+    if isinstance(details, BaseException):
+        text = f"{type(details).__name__}: {details}"
+    else:
+        text = "" if details is None else str(details)
+    if code:
+        return f"{code}: {text}" if text else str(code)
+    return text or None
+
+
+def cancel(run: Run) -> None:
+    """``run.cancel()``: a submitted run's runner stops its script (SIGTERM, then
+    SIGKILL) and marks it Canceled; a script cancelling its own run asks through its
+    journal, the same way; an interactive run is Canceled at once."""
+    if isinstance(run._sink, JournalSink) or run._known().kind is not RunKind.SUBMITTED:
+        run._finish(RunStatus.CANCELED)
+        return
+    from runyard.targets.cancel import cancel_run
+
+    run._info = cancel_run(run._require_store("runs"), run.id)
+
+
+def download_file(run: Run, name: str, output_file_path: str | Path | None) -> Path:
+    """``run.download_file``: into ``output_file_path`` (a folder keeps the name)."""
+    target = Path(output_file_path) if output_file_path else Path(Path(name).name)
+    if target.is_dir():
+        target = target / Path(name).name
+    store = run._require_store("files")
+    store.artifacts.download(run.id, clean_relative_path(name), target)
+    return target
 
 
 def details_with_logs(run: Run) -> dict[str, Any]:
@@ -104,6 +183,32 @@ def child_run(run: Run, name: str | None) -> Run:
 
     if run._offline:
         return _from_parts(offline_parts())
+    if isinstance(run._sink, JournalSink):
+        # A submitted script: the child logs to a journal of its own, which the runner
+        # ingests into the child run it creates (no store needed here, nor SQLAlchemy).
+        child_id = f"{run.id}_{uuid.uuid4().hex[:8]}"
+        portal = run._portal_url.rsplit("/", 1)[0] + "/" + child_id if run._portal_url else None
+        parent = run._info
+        info = RunInfo(
+            run_id=child_id,
+            experiment_id=parent.experiment_id if parent is not None else "",
+            number=0,
+            kind=RunKind.CHILD,
+            status=RunStatus.RUNNING,
+            created_at=time.time(),
+            display_name=name or "",
+            parent_run_id=run.id,
+        )
+        child = Run(
+            None,
+            info,
+            sink=run._sink.start_child(child_id, name or ""),
+            open_store=run._open_store,
+            portal_url=portal,
+            open_workspace=run._open_workspace,
+        )
+        _started.setdefault(run.id, []).append(child)
+        return child
     # Inside a submitted script this opens the run's workspace (local targets only):
     # the child is logged by this process straight to the store, like start_logging.
     return Run._start_interactive(
@@ -119,12 +224,18 @@ def children(run: Run) -> Iterator[Run]:
     """``run.get_children()``: the run's children, oldest first."""
     from runyard.core.run import Run
 
-    store = run._reader()
-    if store is None:
-        return
-    page = store.search_runs(RunQuery(parent_run_id=run.id, limit=10_000, descending=False))
-    for info in page.runs:
-        yield Run(store, info, workspace=run._workspace)
+    started = _started.get(run.id, [])
+    try:
+        store = run._reader()
+    except ImportError:  # a script whose environment has no store: what it started
+        store = None
+    listed = set()
+    if store is not None:
+        page = store.search_runs(RunQuery(parent_run_id=run.id, limit=10_000, descending=False))
+        for info in page.runs:
+            listed.add(info.run_id)
+            yield Run(store, info, workspace=run._workspace)
+    yield from (child for child in started if child.id not in listed)
 
 
 def start_interactive(

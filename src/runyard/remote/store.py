@@ -178,6 +178,10 @@ class HttpStore(AssetCalls, Store):
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         self._send_only("PATCH", _run(run_id, "/tags"), wire.TagsIn(tags=dict(tags)))
 
+    def set_display_name(self, run_id: str, display_name: str) -> RunInfo:
+        body = wire.DisplayNameIn(display_name=display_name)
+        return self._send("PATCH", _run(run_id, "/display_name"), body, wire.RunOut).to_entity()
+
     def add_properties(self, run_id: str, properties: Mapping[str, str]) -> None:
         # Idempotent: adding the same value again is allowed, another value conflicts.
         body = wire.PropertiesIn(properties=dict(properties))

@@ -126,6 +126,16 @@ class Monitor:
             self.cancel_requested = True
             self._on_cancel()
 
+    @property
+    def status_request(self) -> Any:
+        """The status the script asked for (``run.fail()`` and the like), if it did:
+        a ``tracking.control.StatusRequest`` read from its journal."""
+        return None if self._ingester is None else self._ingester.status_request
+
+    def end_children(self, status: Any, error: str | None) -> list[str]:
+        """Ends the child runs the script started and left open (``child_run()``)."""
+        return [] if self._ingester is None else list(self._ingester.end_children(status, error))
+
     def ingest(self, *, final: bool) -> bool:
         """Ingests the journal (all of it when ``final``); False if that failed. Failures
         are reported, and the run goes on; a final failure is tagged on the run."""

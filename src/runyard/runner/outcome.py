@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runyard.entities import RunStatus
+from runyard.tracking.control import StatusRequest
 
 TRACEBACK_HEADER = "Traceback (most recent call last):"
 TAIL_BYTES = 64 * 1024
@@ -89,3 +90,23 @@ def decide(
         return Outcome(RunStatus.COMPLETED, 0, None)
     traceback = last_traceback(read_tail(driver_log))
     return Outcome(RunStatus.FAILED, exit_code, traceback or words)
+
+
+def with_request(outcome: Outcome, request: StatusRequest | None) -> Outcome:
+    """The outcome once the script's own status call is applied, as the SDK does:
+    ``run.fail(error_details=...)`` fails the run with those details even if the
+    script then exits 0; ``run.cancel()`` cancels it (the runner stops the script as on
+    any cancel request); ``run.complete()`` changes nothing, so a crash after it still
+    fails the run. A stop by the runner (cancel, time limit) is kept as it is."""
+    if request is None or outcome.status is RunStatus.CANCELED:
+        return outcome
+    if request.status is RunStatus.FAILED and outcome.status is RunStatus.COMPLETED:
+        error = request.error or "the script called run.fail()"
+        return Outcome(RunStatus.FAILED, outcome.exit_code, error)
+    if request.status is RunStatus.FAILED and request.error:
+        return Outcome(RunStatus.FAILED, outcome.exit_code, request.error)
+    if request.status is RunStatus.CANCELED and outcome.status is RunStatus.COMPLETED:
+        return Outcome(
+            RunStatus.CANCELED, outcome.exit_code, "canceled by the script (run.cancel())"
+        )
+    return outcome

@@ -225,6 +225,10 @@ class Supervisor:
             raise RunGone(monitor.gone)
         store = self.store()
         self._set(RunStatus.FINALIZING, expected=[RunStatus.RUNNING])
+        from runyard.runner.outcome import with_request
+
+        monitor.ingest(final=True)  # first: the script may have called run.fail()
+        outcome = with_request(outcome, monitor.status_request)
         for folder in ("outputs", "logs"):
             try:
                 workdir.collect(store, self.run_id, self.paths.work_dir / folder, folder)
@@ -239,6 +243,9 @@ class Supervisor:
                 error = f"saving the run's dataset outputs failed: {exc}"
                 outcome = dataclasses.replace(outcome, status=RunStatus.FAILED, error=error)
         monitor.ingest(final=True)
+        parent_end = None if outcome.status is RunStatus.COMPLETED else "its parent run ended"
+        if ended := monitor.end_children(outcome.status, parent_end):
+            say(f"ended the child runs the script left open: {', '.join(ended)}")
         self._end(
             outcome.status,
             exit_code=outcome.exit_code,

@@ -66,6 +66,12 @@ def set_tags(store: StoreDep, run_id: str, body: wire.TagsIn) -> Response:
     return no_content()
 
 
+@router.patch("/runs/{run_id}/display_name", response_model=wire.RunOut)
+def set_display_name(store: StoreDep, run_id: str, body: wire.DisplayNameIn) -> WireJSON:
+    """Renames the run; answers the run."""
+    return answer(wire.RunOut.of(store.set_display_name(run_id, body.display_name)))
+
+
 @router.post("/runs/{run_id}/properties", status_code=204)
 def add_properties(store: StoreDep, run_id: str, body: wire.PropertiesIn) -> Response:
     """Adds properties; changing one already set is a 409 and writes nothing."""

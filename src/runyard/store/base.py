@@ -115,6 +115,10 @@ class Store(abc.ABC):
         """Adds or overwrites tags."""
 
     @abc.abstractmethod
+    def set_display_name(self, run_id: str, display_name: str) -> RunInfo:
+        """Renames the run (``run.display_name = ...``); returns it as it is now."""
+
+    @abc.abstractmethod
     def add_properties(self, run_id: str, properties: Mapping[str, str]) -> None:
         """Adds properties; they are add-only: a key set before to another value is a
         ConflictError and nothing is written."""

@@ -7,6 +7,7 @@ the next one resumes exactly where it left off: nothing twice, nothing lost.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -14,8 +15,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from runyard.entities import ACTIVE_STATUSES, RunStatus
+from runyard.errors import ConflictError, RunNotFoundError
 from runyard.store.base import Store
-from runyard.tracking.control import apply_control
+from runyard.tracking.control import StatusRequest, apply_control, child_journals, status_request
 from runyard.tracking.decode import decode, has_data_after
 from runyard.tracking.journal_reader import DecodeState, iter_records
 from runyard.tracking.journals import process_journals
@@ -41,6 +44,7 @@ class JournalIngester:
         self.path = Path(journal_path)
         self.journal = journal  # which offset: "" the main journal's, else the file name
         self.damage: str | None = None
+        self.status: StatusRequest | None = None  # the script's run.fail() and the like
         self._state: DecodeState | None = None
         self._read_size = _MIN_READ
 
@@ -89,6 +93,7 @@ class JournalIngester:
                     try:
                         if batch.control:
                             self._report(apply_control(self.store, self.run_id, batch.control))
+                            self.status = status_request(batch.control) or self.status
                         self.store.append_metrics(
                             self.run_id,
                             batch.columns(state.names),
@@ -141,17 +146,28 @@ class JournalIngester:
 
 class RunJournalsIngester:
     """Ingests all of a run's journals: the main one and each other process's
-    (``tracking.journals``), found afresh on every pass. Same calls as one ingester."""
+    (``tracking.journals``), found afresh on every pass, then its child runs' journals
+    (``tracking.control.child_journals``), each into its child. Same calls as one
+    ingester."""
 
     def __init__(self, store: Store, run_id: str, journal_path: Path | str) -> None:
         self.store = store
         self.run_id = run_id
         self.path = Path(journal_path)
         self._ingesters = {self.path: JournalIngester(store, run_id, self.path)}
+        self._children: dict[str, RunJournalsIngester] = {}
+        self._ended = False  # a child: its status is set
+        self._beat = 0.0
 
     @property
     def damage(self) -> str | None:
         return next((i.damage for i in self._ingesters.values() if i.damage), None)
+
+    @property
+    def status_request(self) -> StatusRequest | None:
+        """The latest status the script asked for, in any of its processes."""
+        found = [i.status for i in self._ingesters.values() if i.status is not None]
+        return max(found, key=lambda r: r.timestamp, default=None)
 
     def _all(self) -> list[JournalIngester]:
         for path in process_journals(self.path):
@@ -160,10 +176,51 @@ class RunJournalsIngester:
         return list(self._ingesters.values())
 
     def ingest_once(self) -> int:
-        return sum(i.ingest_once() for i in self._all())
+        return sum(i.ingest_once() for i in self._all()) + self._each_child(final=False)
 
     def drain(self) -> int:
-        return sum(i.drain() for i in self._all())
+        return sum(i.drain() for i in self._all()) + self._each_child(final=True)
+
+    def _each_child(self, *, final: bool) -> int:
+        total = 0
+        for child_id, path in child_journals(self.path):
+            child = self._children.setdefault(
+                child_id, RunJournalsIngester(self.store, child_id, path)
+            )
+            try:
+                total += child.drain() if final else child.ingest_once()
+            except RunNotFoundError:
+                continue  # its creation is in a part of our journal not yet read
+            child._settle()
+        return total
+
+    def _settle(self) -> None:
+        """A child run: ends it as its script asked, else keeps its heartbeat fresh."""
+        if self._ended:
+            return
+        request = self.status_request
+        if request is None:
+            if time.monotonic() - self._beat >= 2.0:
+                self._beat = time.monotonic()
+                self.store.heartbeat(self.run_id)
+            return
+        self.end(request.status, request.error)
+
+    def end(self, status: RunStatus, error: str | None) -> None:
+        """Sets this (child) run's final status unless it has one."""
+        self._ended = True
+        with contextlib.suppress(ConflictError):  # finished already (the reaper)
+            self.store.set_status(self.run_id, status, error=error, expected=list(ACTIVE_STATUSES))
+
+    def end_children(self, status: RunStatus, error: str | None) -> list[str]:
+        """Ends the child runs still open when their parent ended (with its status);
+        returns their ids."""
+        ended = []
+        for child_id, child in self._children.items():
+            if not child._ended:
+                child.end(status, error)
+                ended.append(child_id)
+        return ended
 
 
 class IngestThread:

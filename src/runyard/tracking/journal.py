@@ -24,9 +24,9 @@ Bodies (little-endian):
     RECORD  u8 kind=4, u32 name_id, f64 wall time, utf-8 JSON {"kind", "payload"}
     CONTROL u8 kind=5, f64 wall time, utf-8 JSON {"kind", "payload"}
 
-CONTROL records are not metrics: tags, properties and file uploads of a script that has
-no store of its own (``CONTROL_KINDS``); ingest applies them to the run, and no metric
-reader ever sees them.
+CONTROL records are not metrics: tags, properties, file uploads, a display name, a status
+or a child run of a script that has no store of its own (``CONTROL_KINDS``,
+``runyard.tracking.control``); ingest applies them, and no metric reader sees them.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ KIND_NUMBER = 2
 KIND_STRING = 3
 KIND_RECORD = 4
 KIND_CONTROL = 5
-CONTROL_KINDS = frozenset({"tags", "properties", "upload"})
+CONTROL_KINDS = frozenset({"tags", "properties", "upload", "display_name", "status", "child"})
 
 TYPE_FLOAT = 0
 TYPE_INT = 1

@@ -84,6 +84,9 @@ class MetricSink(abc.ABC):
     def add_properties(self, properties: Mapping[str, str]) -> None: ...
 
     @abc.abstractmethod
+    def set_display_name(self, name: str) -> None: ...
+
+    @abc.abstractmethod
     def upload(self, name: str, source: Upload) -> None:
         """A file for the run's folder at ``name`` (already a clean relative path)."""
 
@@ -134,6 +137,9 @@ class StoreSink(MetricSink):
 
     def add_properties(self, properties: Mapping[str, str]) -> None:
         self.store.add_properties(self.run_id, properties)
+
+    def set_display_name(self, name: str) -> None:
+        self.store.set_display_name(self.run_id, name)
 
     def upload(self, name: str, source: Upload) -> None:
         if isinstance(source, Path):
@@ -192,6 +198,9 @@ class IngestSink(MetricSink):
     def add_properties(self, properties: Mapping[str, str]) -> None:
         self._writes.add_properties(properties)
 
+    def set_display_name(self, name: str) -> None:
+        self._writes.set_display_name(name)
+
     def upload(self, name: str, source: Upload) -> None:
         self._writes.upload(name, source)
 
@@ -245,6 +254,9 @@ class JournalSink(MetricSink):
         # The script's first process writes the main journal; a spawned worker gets
         # its own, and a forked one switches to its own (tracking.journals).
         self.journal = JournalWriter(claim_journal(journal_path))
+        self._main = Path(journal_path)
+        # What this process wrote, for reads before the runner has stored it.
+        self.written: dict[str, Any] = {"tags": {}, "properties": {}}
         follow_forks(self.journal)
         self._log = sdk_log(self.journal.log)
         self._uploads = self.journal.path.parent / "uploads"
@@ -259,9 +271,23 @@ class JournalSink(MetricSink):
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
         self.journal.log_control("tags", dict(tags))
+        self.written["tags"].update(tags)
 
     def add_properties(self, properties: Mapping[str, str]) -> None:
         self.journal.log_control("properties", dict(properties))
+        self.written["properties"].update(properties)
+
+    def set_display_name(self, name: str) -> None:
+        self.journal.log_control("display_name", {"display_name": name})
+        self.written["display_name"] = name
+
+    def start_child(self, child_id: str, name: str) -> JournalSink:
+        """A child run's sink: the runner creates the run from this record, then
+        ingests the child's own journal into it (``runyard.tracking.control``)."""
+        from runyard.tracking.control import child_journal
+
+        self.journal.log_control("child", {"run_id": child_id, "display_name": name})
+        return JournalSink(child_journal(self._main, child_id))
 
     def upload(self, name: str, source: Upload) -> None:
         # Staged now, so the file can change or vanish before the runner copies it.
@@ -281,8 +307,9 @@ class JournalSink(MetricSink):
         pass  # the runner tails the journal; a record is safe once written
 
     def finish(self, status: RunStatus, error: str | None) -> None:
-        # The runner records the status when the script exits; the journal stays open
-        # because a script may go on logging after complete().
+        # The runner applies it when the script exits (a cancel at once); the journal
+        # stays open because a script may go on logging after complete().
+        self.journal.log_control("status", {"status": status.value, "error": error})
         return None
 
 
@@ -321,6 +348,9 @@ class OfflineSink(MetricSink):
 
     def add_properties(self, properties: Mapping[str, str]) -> None:
         self._say(f"would add properties {dict(properties)!r}")
+
+    def set_display_name(self, name: str) -> None:
+        self._say(f"would rename the run {name!r}")
 
     def upload(self, name: str, source: Upload) -> None:
         what = source if isinstance(source, Path) else f"{len(source)} bytes"

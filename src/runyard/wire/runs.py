@@ -19,6 +19,7 @@ __all__ = [
     "ClaimIn",
     "ClaimOut",
     "DefinitionPatchIn",
+    "DisplayNameIn",
     "HeartbeatIn",
     "PropertiesIn",
     "RunIn",
@@ -216,6 +217,10 @@ class HeartbeatIn(Body):
 
 class TagsIn(Body):
     tags: dict[str, str]
+
+
+class DisplayNameIn(Body):
+    display_name: str
 
 
 class PropertiesIn(Body):

@@ -266,6 +266,17 @@ def update_definition(conn: Connection, run_id: str, patch: Mapping[str, Any]) -
     return get(conn, run_id)
 
 
+def set_display_name(conn: Connection, run_id: str, display_name: str) -> RunInfo:
+    name = check_display_name(display_name)
+    _fetch_row(conn, run_id, for_update=True)
+    conn.execute(
+        runs.update()
+        .where(runs.c.id == run_id)
+        .values(display_name=name, change_seq=runs.c.change_seq + 1)
+    )
+    return get(conn, run_id)
+
+
 def request_cancel(conn: Connection, run_id: str) -> RunInfo:
     row = _fetch_row(conn, run_id, for_update=True)
     current = RunStatus(row.status)

@@ -99,12 +99,9 @@ class SqlStore(Store):
             raise engine_mod.store_error(action, exc) from exc
         except sa.exc.SQLAlchemyError as exc:  # pool timeouts and the like
             raise StoreError(f"the store could not {action}: {exc.__class__.__name__}") from exc
-        except OverflowError:
-            # A number the database cannot hold (an offset or version past 64 bits).
-            raise ValidationError(
-                f"could not {action}: a number in the request is too large (the limit is "
-                f"{2**63 - 1})"
-            ) from None
+        except OverflowError:  # a number the database cannot hold (past 64 bits)
+            limit = 2**63 - 1
+            raise ValidationError(f"could not {action}: a number is over {limit}") from None
 
     # -- experiments -------------------------------------------------------------------
 
@@ -197,6 +194,10 @@ class SqlStore(Store):
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         with self._tx("set tags", write=True) as conn:
             runs_mod.set_tags(conn, run_id, tags)
+
+    def set_display_name(self, run_id: str, display_name: str) -> RunInfo:
+        with self._tx("rename a run", write=True) as conn:
+            return runs_mod.set_display_name(conn, run_id, display_name)
 
     def add_properties(self, run_id: str, properties: Mapping[str, str]) -> None:
         with self._tx("add properties", write=True) as conn:

@@ -1,0 +1,145 @@
+"""What an SDK-v1 training script does to its own run from inside a submitted run:
+rename it, fail, cancel or complete it, and start child runs, also in a built
+environment that has no SQLAlchemy (the runner applies it all from the journal)."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from runyard.core import Environment, Experiment, Run, ScriptRunConfig, Workspace
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    return Workspace.create(tmp_path / "proj", name="proj")
+
+
+def _submit(ws: Workspace, tmp_path: Path, code: str, env: Environment | None = None) -> Run:
+    src = tmp_path / f"src-{time.monotonic_ns()}"
+    src.mkdir()
+    (src / "train.py").write_text(textwrap.dedent(code))
+    config = ScriptRunConfig(source_directory=src, script="train.py", environment=env)
+    run = Experiment(ws, "in-script").submit(config)
+    run.wait_for_completion(timeout=300, raise_on_error=False)
+    return run
+
+
+def test_display_name_is_settable_from_a_notebook(ws: Workspace) -> None:
+    run = Experiment(ws, "nb").start_logging()
+    run.display_name = "sweet-lamp"
+    assert run.display_name == "sweet-lamp" == Run.get(ws, run.id).display_name
+    run.complete()
+    with pytest.raises(Exception, match="display name is 1025 characters"):
+        run.display_name = "x" * 1025
+
+
+def test_fail_with_details_fails_a_run_whose_script_exits_0(ws: Workspace, tmp_path: Path) -> None:
+    run = _submit(
+        ws,
+        tmp_path,
+        """
+        from runyard.core import Run
+        run = Run.get_context()
+        run.display_name = "renamed-in-script"
+        run.log("a", 1)
+        run.fail(error_details="bad rows in shard 3", error_code="UserError")
+        print("went on after fail")
+        """,
+    )
+    info = run.info
+    assert info.status.value == "Failed", run.get_driver_log()
+    assert info.error == "UserError: bad rows in shard 3" and info.exit_code == 0
+    assert info.display_name == "renamed-in-script"
+    assert run.get_metrics() == {"a": 1}
+    assert "went on after fail" in run.get_driver_log()
+
+
+def test_cancel_from_the_script_stops_it(ws: Workspace, tmp_path: Path) -> None:
+    started = time.monotonic()
+    run = _submit(
+        ws,
+        tmp_path,
+        """
+        import time
+        from runyard.core import Run
+        Run.get_context().cancel()
+        time.sleep(120)
+        print("never stopped")
+        """,
+    )
+    assert run.get_status() == "Canceled", run.get_driver_log()
+    assert "never stopped" not in run.get_driver_log()
+    assert time.monotonic() - started < 90  # stopped, not waited out
+
+
+def test_complete_then_a_crash_still_fails(ws: Workspace, tmp_path: Path) -> None:
+    run = _submit(
+        ws,
+        tmp_path,
+        """
+        from runyard.core import Run
+        Run.get_context().complete()
+        raise RuntimeError("broke after complete")
+        """,
+    )
+    assert run.get_status() == "Failed"
+    assert "RuntimeError: broke after complete" in (run.info.error or "")
+    ok = _submit(ws, tmp_path, "from runyard.core import Run\nRun.get_context().complete()\n")
+    assert ok.get_status() == "Completed"
+
+
+CHILDREN = """
+import json, sys
+from runyard.core import Run
+try:
+    import sqlalchemy  # noqa: F401
+    print("sqlalchemy importable")
+except ImportError:
+    print("no sqlalchemy here")
+run = Run.get_context()
+child = run.child_run("inner")
+child.log("x", 1.5)
+child.tag("kind", "single")
+child.complete()
+kids = run.create_children(tag_key="lr", tag_values=["0.1", "0.01"])
+for kid in kids:
+    kid.log("lr_seen", float(kid.get_tags()["lr"]))
+kids[0].complete()
+kids[1].fail(error_details="diverged")
+left_open = run.child_run("left-open")
+left_open.log("y", 2)
+print("children", json.dumps([c.id for c in run.get_children()]))
+print("metrics", json.dumps(child.get_metrics()))
+print("heavy", sorted(m for m in ("sqlalchemy", "numpy") if m in sys.modules))
+"""
+
+
+@pytest.mark.usefixtures("env_cache")
+def test_children_from_a_script_in_an_environment_without_sqlalchemy(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    env = Environment("lean")
+    env.python.conda_dependencies.add_pip_package("six")
+    run = _submit(ws, tmp_path, CHILDREN, env)
+    log = run.get_driver_log()
+    assert run.get_status() == "Completed", log
+    assert "no sqlalchemy here" in log and "heavy []" in log
+    children = list(run.get_children())
+    inner, fast, slow, left_open = children
+    assert f"children {[c.id for c in children]}".replace("'", '"') in log
+    assert (inner.display_name, left_open.display_name) == ("inner", "left-open")
+    assert inner.get_status() == "Completed" and inner.get_metrics() == {"x": 1.5}
+    assert inner.get_tags() == {"kind": "single"}
+    assert 'metrics {"x": 1.5}' in log
+    assert [k.get_tags()["lr"] for k in (fast, slow)] == ["0.1", "0.01"]
+    assert [k.get_metrics()["lr_seen"] for k in (fast, slow)] == [0.1, 0.01]
+    assert (fast.get_status(), slow.get_status()) == ("Completed", "Failed")
+    assert slow.info.error == "diverged"
+    # A child the script left open ends with its parent.
+    assert left_open.get_status() == "Completed" and left_open.get_metrics() == {"y": 2}
+    assert all(c.parent is not None and c.parent.id == run.id for c in children)
+    assert run.get_metrics() == {}  # the children's metrics are theirs only
