@@ -15,6 +15,8 @@ from runyard.entities import RunQuery
 from runyard.errors import ExperimentNotFoundError, ValidationError
 from runyard.server.deps import StoreDep
 from runyard.server.responses import WireJSON, answer
+from runyard.server.series_range import series_in_steps
+from runyard.store.runfilter import parse_filter, search_filtered
 from runyard.wire import MAX_INT64, parse_status
 
 router = APIRouter(prefix="/api", default_response_class=WireJSON)
@@ -104,8 +106,13 @@ def list_runs(
     metrics: Annotated[list[str] | None, Query(description="metric names, comma-separated")] = (
         None
     ),
+    filter_text: Annotated[
+        str, Query(alias="filter", description='e.g. metrics.acc > 0.9 and tags.model = "cnn"')
+    ] = "",
 ) -> WireJSON:
-    """One page of an experiment's runs, with the total and the named metrics' summaries."""
+    """One page of an experiment's runs, with the total and the named metrics' summaries;
+    ``filter`` keeps the runs it matches (runyard.store.runfilter; a bad one is a 400)."""
+    run_filter = parse_filter(filter_text) if filter_text.strip() else None
     store.get_experiment(experiment_id)
     query = runs_query(
         experiment_id,
@@ -118,7 +125,7 @@ def list_runs(
         offset=offset,
         metrics=metrics,
     )
-    page = wire.RunPageOut.of(store.search_runs(query))
+    page = wire.RunPageOut.of(search_filtered(store, query, run_filter))
     return answer(wire.RunListOut(**dict(page), limit=limit, offset=offset))
 
 
@@ -175,11 +182,20 @@ def metric_series(
     key: str,
     max_points: Annotated[int | None, Query(ge=2, le=1_000_000)] = None,
     start: Annotated[int, Query(ge=0, le=MAX_INT64)] = 0,
+    step_min: Annotated[int | None, Query(ge=-MAX_INT64 - 1, le=MAX_INT64)] = None,
+    step_max: Annotated[int | None, Query(ge=-MAX_INT64 - 1, le=MAX_INT64)] = None,
 ) -> WireJSON:
     """A metric's points from index ``start`` on, down-sampled to ``max_points``
-    (keeping each bucket's min and max) when given."""
+    (keeping each bucket's min and max) when given; ``step_min``/``step_max`` keep only
+    the points in that step range (a zoomed chart), ``start`` then ignored."""
     summary = store.get_metric_summaries(run_id).get(key)
-    series = store.get_metric_series(run_id, key, max_points=max_points, start=start)
+    if step_min is not None or step_max is not None:
+        series = series_in_steps(
+            store, run_id, key, step_min=step_min, step_max=step_max, max_points=max_points
+        )
+        start = 0
+    else:
+        series = store.get_metric_series(run_id, key, max_points=max_points, start=start)
     value_type = summary.value_type if summary is not None else "float"
     return answer(wire.SeriesOut.of(series, value_type, start))
 

@@ -13,11 +13,27 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse
 
-from runyard.entities import ExperimentStats, MetricSummary, RunInfo, RunStatus
+from runyard.entities import (
+    ExperimentStats,
+    MetricSummary,
+    RunInfo,
+    RunPage,
+    RunQuery,
+    RunStatus,
+)
 from runyard.errors import RunNotFoundError, ValidationError
 from runyard.server.api_read import runs_query, split_list
 from runyard.server.deps import StoreDep
 from runyard.store.base import Store
+from runyard.store.runfilter import (
+    PREFIXES,
+    Field,
+    FilterSyntaxError,
+    RunFilter,
+    field_value,
+    parse_filter,
+    search_filtered,
+)
 from runyard.wire import encode_any, run_json, summary_json
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -25,7 +41,8 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE_SIZE = 100
 MAX_METRIC_COLUMNS = 8
-MAX_COMPARE = 20
+MAX_COMPARE = 50
+MAX_EXTRA_COLUMNS = 12
 
 
 def fmt_time(ts: float | None) -> str:
@@ -123,8 +140,17 @@ def runs_page(
     order: str = "desc",
     page: Annotated[int, Query(ge=1)] = 1,
     metrics: str = "",
+    filter_text: Annotated[str, Query(alias="filter")] = "",
+    cols: str = "",
 ) -> HTMLResponse:
     experiment = store.get_experiment(experiment_id)
+    run_filter: RunFilter | None = None
+    filter_error = ""
+    try:
+        run_filter = parse_filter(filter_text) if filter_text.strip() else None
+    except FilterSyntaxError as exc:
+        filter_error = str(exc)
+    extra = _extra_columns(cols)
     statuses = split_list(status)
     tags = [t.strip() for t in tag.split(",") if t.strip()]
     wanted = split_list([metrics])
@@ -143,13 +169,18 @@ def runs_page(
             metrics=with_metrics,
         )
 
-    result = store.search_runs(query(wanted))
+    def search(with_metrics: list[str]) -> Any:
+        if filter_error:
+            return RunPage(runs=[], total=0)
+        return search_filtered(store, query(with_metrics), run_filter)
+
+    result = search(wanted)
     columns = _metric_columns(store, result.runs, wanted)
     if sort_metric and sort_metric not in columns:
         columns.append(sort_metric)
     if columns != wanted:
         # The summaries of the columns come with the page, in one more query.
-        result = store.search_runs(query(columns))
+        result = search(columns)
 
     base: dict[str, Any] = {
         "status": ",".join(statuses),
@@ -158,6 +189,8 @@ def runs_page(
         "sort": sort,
         "order": order,
         "metrics": metrics,
+        "filter": filter_text,
+        "cols": cols,
     }
 
     def url(**changes: Any) -> str:
@@ -173,6 +206,12 @@ def runs_page(
     return render(
         request,
         "runs.html",
+        status_code=400 if filter_error else 200,
+        filter_error=filter_error,
+        extra_columns=extra,
+        cell=lambda f, run: fmt_value(field_value(f, run, {})),
+        choices=_column_choices(store, result.runs),
+        live_data=_live_data(store, experiment_id),
         experiment=experiment,
         runs=result.runs,
         total=result.total,
@@ -190,6 +229,58 @@ def runs_page(
         order=order,
         run_label=run_label,
     )
+
+
+def _live_data(store: Store, experiment_id: str) -> dict[str, Any]:
+    """Where the runs table's live stream starts: the experiment's newest run number and
+    run count (the rows' counters are on the rows)."""
+    newest = store.search_runs(RunQuery(experiment_id=experiment_id, sort="number", limit=1))
+    return {
+        "experiment_id": experiment_id,
+        "newest": newest.runs[0].number if newest.runs else 0,
+        "total": newest.total,
+    }
+
+
+def _extra_columns(text: str) -> list[Field]:
+    """``cols=params.lr,tags.model``: the table's parameter/tag/property columns (names
+    with another prefix are left out: metrics have their own ``metrics=`` columns)."""
+    fields: list[Field] = []
+    for item in split_list([text]):
+        prefix, dot, name = item.partition(".")
+        if dot and name and prefix in PREFIXES and prefix != "metrics":
+            fields.append(Field(prefix, name))
+    return list(dict.fromkeys(fields))[:MAX_EXTRA_COLUMNS]
+
+
+def _column_choices(store: Store, runs: Sequence[RunInfo]) -> dict[str, list[str]]:
+    """What the column chooser offers: the tags, parameters and metrics the page's runs
+    have (metrics of the first 20, to keep the page one quick read)."""
+    tags: set[str] = set()
+    params: set[str] = set()
+    props: set[str] = set()
+    metrics: set[str] = set()
+    for i, run in enumerate(runs):
+        tags.update(run.tags)
+        props.update(run.properties)
+        arguments = run.definition.get("arguments")
+        if isinstance(arguments, list):
+            for arg in arguments:
+                text = str(arg)
+                if text.startswith("--") and len(text) > 2:
+                    params.add(text[2:].split("=", 1)[0])
+        if i < 20:
+            metrics.update(
+                k
+                for k, s in store.get_metric_summaries(run.run_id).items()
+                if s.value_type != "str"
+            )
+    return {
+        "params": sorted(params),
+        "tags": sorted(tags),
+        "properties": sorted(props),
+        "metrics": sorted(metrics),
+    }
 
 
 @router.get("/runs/{run_id}")

@@ -12,6 +12,9 @@ the run, its summaries and the new points, and it sends only what is new:
   the client fell too far behind and gets a down-sampled whole series instead;
 - ``log``: ``{"offset", "next_offset", "data"}``, new driver log text;
 - ``end``: the run is terminal and everything was sent; the stream closes.
+
+``/api/experiments/{id}/stream`` does the same for an open runs table: ``changed``
+when a shown row's counter moved or a run was added.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
-from runyard.entities import RunStatus
+from runyard.entities import RunQuery, RunStatus
 from runyard.errors import ArtifactNotFoundError, ValidationError
 from runyard.server.api_files import utf8_prefix
 from runyard.server.deps import StoreDep, file_size
@@ -41,6 +44,8 @@ from runyard.wire import parse_status, run_json, series_json
 router = APIRouter(prefix="/api")
 
 POLL_INTERVAL_S = 0.25
+# An open runs table: two small reads per tick.
+EXPERIMENT_POLL_S = 0.5
 KEEPALIVE_S = 15.0
 # A client further behind than this gets a down-sampled series, not every point.
 MAX_LIVE_POINTS = 20_000
@@ -245,3 +250,69 @@ async def _events(store: Store, run_id: str, state: StreamState) -> AsyncIterato
             yield ": keep-alive\n\n"
             last_sent = time.monotonic()
         await anyio.sleep(POLL_INTERVAL_S)
+
+
+@dataclass
+class ExperimentState:
+    """What an open runs table shows: its rows' change counters and the experiment's
+    newest run number and run count."""
+
+    seqs: dict[str, int]
+    newest: int
+    total: int
+
+
+def poll_experiment(store: Store, experiment_id: str, state: ExperimentState) -> dict[str, Any]:
+    """What moved since ``state`` (and updates it): ``{"runs": [changed ids], "newest",
+    "total"}``, or {} when nothing did. Two small reads: the rows' counters and the
+    newest run (with the count)."""
+    seqs = store.get_change_seqs(sorted(state.seqs)) if state.seqs else {}
+    changed = sorted(r for r, seq in state.seqs.items() if seqs.get(r, -1) != seq)
+    newest = store.search_runs(RunQuery(experiment_id=experiment_id, sort="number", limit=1))
+    number = newest.runs[0].number if newest.runs else 0
+    if not changed and number == state.newest and newest.total == state.total:
+        return {}
+    state.seqs.update({r: seqs.get(r, -1) for r in changed})
+    state.newest, state.total = number, newest.total
+    return {"runs": changed, "newest": number, "total": newest.total}
+
+
+@router.get("/experiments/{experiment_id}/stream")
+async def stream_experiment(
+    store: StoreDep,
+    experiment_id: str,
+    runs: Annotated[str, Query(description="RUN_ID:CHANGE_SEQ,... the rows shown")] = "",
+    newest: Annotated[int, Query(ge=0, description="the newest run number known")] = 0,
+    total: Annotated[int, Query(ge=0, description="the run count known")] = 0,
+) -> StreamingResponse:
+    """Server-sent ``changed`` events for an open runs table: a row's run changed
+    (status, points, tags) or a run was added; the table then reads itself again."""
+    seqs: dict[str, int] = {}
+    for item in runs.split(","):
+        run_id, sep, seq = item.strip().rpartition(":")
+        if not item.strip():
+            continue
+        if not sep or not run_id or not seq.lstrip("-").isdigit():
+            raise ValidationError(f"'runs' item {item!r} must look like RUN_ID:CHANGE_SEQ")
+        seqs[run_id] = int(seq)
+    await run_in_threadpool(store.get_experiment, experiment_id)  # a 404 first
+    state = ExperimentState(seqs=seqs, newest=newest, total=total)
+
+    async def events() -> AsyncIterator[str]:
+        yield "retry: 2000\n\n"
+        last_sent = time.monotonic()
+        while True:
+            change = await run_in_threadpool(poll_experiment, store, experiment_id, state)
+            if change:
+                yield sse("changed", change)
+                last_sent = time.monotonic()
+            elif time.monotonic() - last_sent > KEEPALIVE_S:
+                yield ": keep-alive\n\n"
+                last_sent = time.monotonic()
+            await anyio.sleep(EXPERIMENT_POLL_S)
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
