@@ -173,9 +173,11 @@ def test_distributed_configurations_count_processes() -> None:
         "processCountPerNode": 1,
         "nodeCount": 1,
     }
-    with pytest.raises(ValidationError, match="issue 19"):
+    two = PyTorchConfiguration(process_count=2)  # two ranks here (docs/distributed.md)
+    assert ScriptRunConfig(".", "t.py", distributed_job_config=two).submission_record()
+    with pytest.raises(ValidationError, match="not TensorFlow parameter servers"):
         ScriptRunConfig(
-            ".", "t.py", distributed_job_config=PyTorchConfiguration(process_count=2)
+            ".", "t.py", distributed_job_config=TensorflowConfiguration(worker_count=2)
         ).submission_record()
     with pytest.raises(ValidationError, match="distributed_job_config must be"):
         ScriptRunConfig(".", "t.py", distributed_job_config="mpi")  # type: ignore[arg-type]
@@ -183,8 +185,8 @@ def test_distributed_configurations_count_processes() -> None:
 
 def test_older_sdk_distributed_settings_are_refused_too() -> None:
     rc = RunConfiguration()
-    rc.node_count = 2
-    with pytest.raises(ValidationError, match="issue 19"):
+    rc.node_count = 2  # two machines: not on a local target
+    with pytest.raises(ValidationError, match="submit to a Ray target"):
         ScriptRunConfig(".", "t.py", run_config=rc).submission_record()
     rc = RunConfiguration(communicator="IntelMpi")
     assert ScriptRunConfig(".", "t.py", run_config=rc).submission_record()["distributed"] == {

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from runyard.core import details as _details
 from runyard.core import run_sdk as _sdk
 from runyard.core.context import RunParts, context_parts
+from runyard.core.rank_metrics import rank_metrics, run_definition
 from runyard.entities import RunInfo, RunKind, RunStatus
 from runyard.errors import ValidationError
 from runyard.tracking import validation as check
@@ -214,10 +215,13 @@ class Run:
         self._sink.upload(target, source)
         self._sink.log_record(name, "image", {"path": target})
 
-    def get_metrics(self, name: str | None = None) -> dict[str, Any]:
+    def get_metrics(
+        self, name: str | None = None, *, rank: int | str | None = None
+    ) -> dict[Any, Any]:
         """Metrics by name: a scalar where logged once, a list where logged many times
-        (as the tutorial's SDK returns); lists, rows and tables as logged."""
-        return self._sink.get_metrics(name)
+        (as the tutorial's SDK returns); lists, rows and tables as logged. A distributed
+        run gives rank 0's; ``rank=r`` rank r's, ``rank="all"`` ``{rank: metrics}``."""
+        return rank_metrics(self._sink.get_metrics, name, rank, lambda: run_definition(self))
 
     def flush(self) -> None:
         """Ingests what this process has logged so far into the store."""

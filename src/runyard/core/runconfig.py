@@ -10,12 +10,16 @@
 
 Runyard runs no containers: ``DockerConfiguration(use_docker=True)`` is accepted with a
 one-line notice, and the run uses its environment's Python. The distributed job
-configurations are recorded with the run; running more than one process comes with
-distributed runs (issue 19), so until then a run asking for more is refused at submit.
+configurations are recorded with the run and start that many ranks (docs/distributed.md):
+``PyTorchConfiguration`` with torchrun's environment on one machine, or one node per Ray
+node on a Ray target; ``MpiConfiguration`` through ``mpirun``. What cannot run where it is
+submitted (several nodes on a local target, TensorFlow parameter servers, MPI without
+mpirun) is refused at submit, naming the fix.
 """
 
 from __future__ import annotations
 
+import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -43,7 +47,6 @@ __all__ = [
 # docker.base_image is one of the SDK's Azure ML images is built without it (a notice).
 DEFAULT_CPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04"
 DEFAULT_GPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-cuda11.1-cudnn8-ubuntu20.04"
-DISTRIBUTED_ISSUE = 19
 _DEFAULT_ENV_NAME = "default-environment"
 
 
@@ -189,9 +192,11 @@ class TensorflowConfiguration(DistributedConfiguration):
         }
 
 
-def check_distributed(config: DistributedConfiguration | None) -> dict[str, Any] | None:
-    """The configuration as recorded with the run; ValidationError for more than one
-    process, which needs distributed runs (not yet here)."""
+def check_distributed(
+    config: DistributedConfiguration | None, target_type: str = "local"
+) -> dict[str, Any] | None:
+    """The configuration as recorded with the run; ValidationError naming the fix for
+    what cannot run on a ``target_type`` target (``"local"`` or ``"ray"``)."""
     if config is None:
         return None
     if not isinstance(config, DistributedConfiguration):
@@ -199,13 +204,51 @@ def check_distributed(config: DistributedConfiguration | None) -> dict[str, Any]
             "distributed_job_config must be a PyTorchConfiguration, MpiConfiguration or "
             f"TensorflowConfiguration, got {type(config).__name__}"
         )
-    if config.process_count > 1:
-        raise ValidationError(
-            f"{type(config).__name__} asks for {config.process_count} processes, but "
-            f"Runyard does not start distributed runs yet (issue {DISTRIBUTED_ISSUE}, "
-            "distributed training): submit with process_count=1 (one process), or "
-            "leave distributed_job_config out"
-        )
+    name = type(config).__name__
+    if config.process_count > 1 or getattr(config, "node_count", 1) > 1:
+        if isinstance(config, TensorflowConfiguration):
+            raise ValidationError(
+                f"{name} asks for {config.process_count} processes; Runyard starts "
+                "distributed PyTorch (PyTorchConfiguration) and MPI (MpiConfiguration) "
+                "runs, not TensorFlow parameter servers: use one of those, or "
+                "process_count=1"
+            )
+        nodes = getattr(config, "node_count", 1)
+        if nodes > config.process_count:
+            raise ValidationError(
+                f"{name}(process_count={config.process_count}, node_count={nodes}): "
+                "every node needs at least one process"
+            )
+        if config.process_count % nodes:
+            raise ValidationError(
+                f"{name}(process_count={config.process_count}, node_count={nodes}): "
+                "the processes must split evenly over the nodes"
+            )
+        if nodes > 1 and target_type != "ray":
+            raise ValidationError(
+                f"{name}(node_count={nodes}) needs several machines, and a {target_type} "
+                "compute target is this one: use node_count=1 here (all ranks on this "
+                "machine), or submit to a Ray target (ws.use_ray_cluster(...))"
+            )
+        if nodes > 1 and target_type == "ray":
+            raise ValidationError(
+                f"{name}(node_count={nodes}) on a Ray target: runs of several Ray nodes "
+                "are not built yet; use node_count=1 (all ranks on one Ray node), or a "
+                "local target for all ranks on this machine"
+            )
+        if nodes > 1 and isinstance(config, MpiConfiguration):
+            raise ValidationError(
+                f"MpiConfiguration(node_count={nodes}): MPI runs start on one machine "
+                "here; for several nodes use PyTorchConfiguration(node_count=...) on a "
+                "Ray target"
+            )
+        if isinstance(config, MpiConfiguration) and shutil.which("mpirun") is None:
+            raise ValidationError(
+                f"MpiConfiguration asks for {config.process_count} processes, started "
+                "with mpirun, but mpirun is not on the PATH: install an MPI (e.g. "
+                "`apt-get install openmpi-bin`, or `conda install openmpi`), or use "
+                "PyTorchConfiguration(process_count=...) for torch.distributed"
+            )
     return config.as_dict()
 
 

@@ -131,12 +131,13 @@ class ScriptRunConfig:
     def max_run_duration_seconds(self) -> int | None:
         return self.run_config.max_run_duration_seconds
 
-    def submission_record(self) -> dict[str, Any]:
+    def submission_record(self, target_type: str = "local") -> dict[str, Any]:
         """What the run records of its docker and distributed settings; raises
-        ValidationError for what cannot run here (more than one process)."""
+        ValidationError for what cannot run on a ``target_type`` target (several nodes
+        on a local one, MPI without mpirun)."""
         wanted = self.distributed_job_config or self.run_config.legacy_distributed()
         return {
-            "distributed": check_distributed(wanted),
+            "distributed": check_distributed(wanted, target_type),
             "docker": self.run_config.docker.as_dict(),
         }
 

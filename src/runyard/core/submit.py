@@ -78,7 +78,7 @@ def prepare(
 
     ws = experiment.workspace
     target = ws.compute_target_config(_target_name(config))
-    recorded = config.submission_record()  # refuses what cannot run here, before a snapshot
+    recorded = config.submission_record(target.type)  # refuses what cannot run there, early
     # Dataset inputs become tokens the runner replaces by local paths (assets/inputs.py).
     # ``run_config.data = {"input": ds.as_named_input("input").as_mount()}`` works too.
     data = getattr(config.run_config, "data", None)

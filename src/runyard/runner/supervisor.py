@@ -33,6 +33,7 @@ from runyard.assets.outputs import finish_outputs
 from runyard.entities import ACTIVE_STATUSES, ComputeTargetConfig, RunStatus
 from runyard.errors import ConflictError, RunyardError
 from runyard.runner import workdir
+from runyard.runner.distributed import RankGroup, plan_of
 from runyard.runner.monitor import Monitor
 from runyard.runner.parts import RunGone, RunnerParts, SetupFailed, StudioUnreachable
 from runyard.runner.process import LogForwarder, ScriptProcess, write_stdout
@@ -84,7 +85,7 @@ class Supervisor:
         self.run_id = parts.run_id
         self.paths = parts.paths
         self.owner = owner_string()
-        self.child: ScriptProcess | None = None
+        self.child: ScriptProcess | RankGroup | None = None
         self.monitor: Monitor | None = None
         self.definition: dict[str, Any] = {}
         self.target: ComputeTargetConfig | None = None
@@ -159,12 +160,16 @@ class Supervisor:
         except RunyardError as exc:
             raise SetupFailed(str(exc)) from None
         launch.env.pop(ENV_INPUT_DATASETS, None)  # a parent run's, when submitted from one
-        self.child = ScriptProcess(
-            [str(launch.python), launch.script, *arguments],
-            cwd=self.paths.work_dir,
-            env={**launch.env, **inputs_env},
-            log_path=self.paths.driver_log,
-        )
+        argv, env = [str(launch.python), launch.script, *arguments], {**launch.env, **inputs_env}
+        if (plan := plan_of(self.definition)) is not None:  # ranks, one log each
+            self.child = RankGroup(
+                argv, cwd=self.paths.work_dir, env=env, plan=plan, journal=self.paths.journal,
+                logs_dir=self.paths.driver_log.parent.parent, driver_log=self.paths.driver_log,
+            )  # fmt: skip
+        else:
+            self.child = ScriptProcess(
+                argv, cwd=self.paths.work_dir, env=env, log_path=self.paths.driver_log
+            )
         say(f"started {launch.script} as pid {self.child.pid} with {launch.python}")
         self._forwarder = LogForwarder(self.paths.driver_log, [write_stdout]).start()
 
@@ -209,6 +214,8 @@ class Supervisor:
         self.child.close()
         if self._forwarder is not None:
             self._forwarder.stop()
+        if isinstance(self.child, RankGroup):
+            return self.child.outcome(stop_reason=self.stop_reason, canceled=self.canceled)
         return decide(
             code,
             stop_reason=self.stop_reason,

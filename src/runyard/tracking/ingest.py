@@ -8,14 +8,17 @@ the next one resumes exactly where it left off: nothing twice, nothing lost.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-from runyard.entities import ACTIVE_STATUSES, RunStatus
+from runyard.entities import ACTIVE_STATUSES, MetricColumns, MetricRecord, RunStatus
 from runyard.errors import ConflictError, RunNotFoundError
 from runyard.store.base import Store
 from runyard.tracking.control import StatusRequest, apply_control, child_journals, status_request
@@ -24,6 +27,7 @@ from runyard.tracking.journal_reader import DecodeState, iter_records
 from runyard.tracking.journals import process_journals
 
 log = logging.getLogger(__name__)
+_Keyed = TypeVar("_Keyed", MetricColumns, MetricRecord)
 
 DAMAGE_TAG = "runyard.journal.damage"
 _MIN_READ = 64 << 10
@@ -31,6 +35,17 @@ _MIN_READ = 64 << 10
 # memory budget; the batch is still large enough to amortise each transaction.
 _MAX_READ = 8 << 20
 _BATCH_RECORDS = 200_000
+# A distributed run's rank r >= 1 writes journal.rank<r>.bin (its workers
+# journal.rank<r>.<pid>.bin): its metrics are stored as "rank<r>/<name>". The rank is
+# read here, from the file name, so that logging pays nothing for it. Any other journal
+# (the main one, a worker's, the runner's own) is stored as written.
+_RANK_JOURNAL = re.compile(r"^journal\.rank([1-9][0-9]*)(\.[0-9]+)?\.bin$")
+
+
+def rank_prefix(journal_name: str) -> str:
+    """The key prefix of the journal file ``journal_name`` (``"rank1/"``), or ""."""
+    found = _RANK_JOURNAL.match(journal_name)
+    return f"rank{found.group(1)}/" if found else ""
 
 
 class JournalIngester:
@@ -43,6 +58,7 @@ class JournalIngester:
         self.run_id = run_id
         self.path = Path(journal_path)
         self.journal = journal  # which offset: "" the main journal's, else the file name
+        self.prefix = rank_prefix(journal)  # a rank's metrics: "rank<r>/<name>"
         self.damage: str | None = None
         self.status: StatusRequest | None = None  # the script's run.fail() and the like
         self._state: DecodeState | None = None
@@ -94,10 +110,14 @@ class JournalIngester:
                         if batch.control:
                             self._report(apply_control(self.store, self.run_id, batch.control))
                             self.status = status_request(batch.control) or self.status
+                        columns, records = batch.columns(state.names), batch.records
+                        if self.prefix:
+                            columns = [_prefixed(c, self.prefix) for c in columns]
+                            records = [_prefixed(r, self.prefix) for r in records]
                         self.store.append_metrics(
                             self.run_id,
-                            batch.columns(state.names),
-                            batch.records,
+                            columns,
+                            records,
                             journal_offset=state.offset,
                             journal=self.journal,
                         )
@@ -142,6 +162,10 @@ class JournalIngester:
         )
         log.warning("%s", self.damage)
         self.store.set_tags(self.run_id, {DAMAGE_TAG: self.damage[:4000]})
+
+
+def _prefixed(item: _Keyed, prefix: str) -> _Keyed:
+    return dataclasses.replace(item, key=prefix + item.key)
 
 
 class RunJournalsIngester:

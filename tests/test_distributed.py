@@ -1,0 +1,158 @@
+"""Distributed runs on one machine (issue 19): ranks started with torchrun's
+environment, one log and one journal each, every rank's metrics in the one run, and one
+failing rank stopping the others with its traceback as the run's error.
+
+The script runs in the submitting interpreter (no environment to build), which has torch.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from runyard.core import Experiment, Run, ScriptRunConfig, Workspace
+from runyard.core.runconfig import (
+    DistributedConfiguration,
+    MpiConfiguration,
+    PyTorchConfiguration,
+    TensorflowConfiguration,
+)
+from runyard.entities import ComputeTargetConfig, RunStatus
+from runyard.errors import ValidationError
+from runyard.store.artifacts import DRIVER_LOG
+
+pytest.importorskip("torch")
+
+DDP_SCRIPT = """\
+import os, sys
+import torch
+import torch.distributed as dist
+from runyard.core import Run
+
+dist.init_process_group("gloo")
+rank, world = dist.get_rank(), dist.get_world_size()
+assert os.environ["LOCAL_WORLD_SIZE"] == str(world) and "TORCHELASTIC_RUN_ID" not in os.environ
+run = Run.get_context()
+total = torch.tensor([float(rank + 1)])
+dist.all_reduce(total)
+model = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(4, 1))
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for step in range(20):
+    opt.zero_grad()
+    loss = model(torch.ones(8, 4) * (rank + 1)).pow(2).mean()
+    loss.backward()
+    opt.step()
+    run.log("step", rank * 1000 + step)
+run.log("sum", total.item())
+run.log_list("ranks_seen", [rank, world])
+print(f"rank {rank} of {world} all_reduce={total.item():g}", flush=True)
+if sys.argv[1:] == ["fail"] and rank == 1:
+    raise RuntimeError("rank one broke on purpose")
+dist.barrier()
+dist.destroy_process_group()
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> tuple[Workspace, Path]:
+    ws = Workspace.create(tmp_path / "ws", name="dist")
+    ws.add_compute_target(
+        ComputeTargetConfig("pool", "local", 2, options={"cancel_grace_seconds": 2.0})
+    )
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "ddp.py").write_text(DDP_SCRIPT)
+    return ws, src
+
+
+def _submit(project: tuple[Workspace, Path], *args: str) -> Run:
+    ws, src = project
+    config = ScriptRunConfig(
+        source_directory=str(src),
+        script="ddp.py",
+        arguments=list(args),
+        compute_target="pool",
+        distributed_job_config=PyTorchConfiguration(
+            communication_backend="Gloo", process_count=2, node_count=1
+        ),
+    )
+    return Experiment(ws, "ddp").submit(config)
+
+
+def test_two_ranks_run_ddp_with_every_ranks_logs_and_metrics(
+    project: tuple[Workspace, Path],
+) -> None:
+    ws = project[0]
+    run = _submit(project)
+    run.wait_for_completion(timeout=120)
+    info = ws.store.get_run(run.id)
+    files = ws.store.artifacts
+    driver = files.read_bytes(info.run_id, DRIVER_LOG).decode()
+    assert info.status is RunStatus.COMPLETED, (info.error, driver)
+    for rank in (0, 1):
+        own = files.read_bytes(info.run_id, f"user_logs/std_log_process_{rank}.txt").decode()
+        assert f"rank {rank} of 2 all_reduce=3" in own
+        assert f"[rank {rank}] rank {rank} of 2 all_reduce=3" in driver
+    # Rank 0 under plain names; rank 1 under rank1/ and through rank=1.
+    metrics = run.get_metrics()
+    assert metrics["sum"] == 3.0 and metrics["step"] == list(range(20))
+    assert not any(k.startswith("rank1/") for k in metrics)
+    one = run.get_metrics(rank=1)
+    assert one["sum"] == 3.0 and one["step"] == list(range(1000, 1020))
+    assert one["ranks_seen"] == [1, 2]
+    assert run.get_metrics("step", rank=1) == {"step": list(range(1000, 1020))}
+    every = run.get_metrics(rank="all")
+    assert sorted(every) == [0, 1] and every[1]["sum"] == 3.0
+    assert ws.store.get_metric_series(info.run_id, "rank1/sum").values == [3.0]
+
+
+def test_a_rank_that_raises_stops_the_others_and_is_the_error(
+    project: tuple[Workspace, Path],
+) -> None:
+    ws = project[0]
+    started = time.monotonic()
+    run = _submit(project, "fail")
+    run.wait_for_completion(timeout=120, raise_on_error=False)
+    took = time.monotonic() - started
+    info = ws.store.get_run(run.id)
+    assert info.status is RunStatus.FAILED
+    assert info.error is not None
+    first, _, rest = info.error.partition("\n")
+    assert first.startswith("rank 1 of 2 failed first (exited with code 1)"), info.error
+    assert rest.startswith("Traceback") and "RuntimeError: rank one broke on purpose" in rest
+    # Rank 0 waited in a barrier for a rank that had gone: it was stopped, not left.
+    assert took < 90, took
+
+
+@pytest.mark.parametrize(
+    ("distr", "words"),
+    [
+        (PyTorchConfiguration(process_count=4, node_count=2), "use a Ray target|Ray target"),
+        (PyTorchConfiguration(process_count=3, node_count=2), "split evenly"),
+        (PyTorchConfiguration(process_count=1, node_count=2), "at least one process"),
+        (TensorflowConfiguration(worker_count=2), "not TensorFlow parameter servers"),
+    ],
+)
+def test_what_cannot_run_here_is_refused_at_submit(
+    project: tuple[Workspace, Path], distr: DistributedConfiguration, words: str
+) -> None:
+    ws, src = project
+    config = ScriptRunConfig(
+        str(src), "ddp.py", compute_target="pool", distributed_job_config=distr
+    )
+    with pytest.raises(ValidationError, match=words):
+        Experiment(ws, "ddp").submit(config)
+
+
+@pytest.mark.skipif(shutil.which("mpirun") is not None, reason="mpirun is installed here")
+def test_mpi_without_mpirun_is_refused_naming_the_fix(project: tuple[Workspace, Path]) -> None:
+    ws, src = project
+    config = ScriptRunConfig(
+        str(src), "ddp.py", compute_target="pool",
+        distributed_job_config=MpiConfiguration(process_count_per_node=2),
+    )  # fmt: skip
+    with pytest.raises(ValidationError, match="mpirun is not on the PATH: install an MPI"):
+        Experiment(ws, "ddp").submit(config)
