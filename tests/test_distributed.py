@@ -11,6 +11,7 @@ import shutil
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from runyard.core import Experiment, Run, ScriptRunConfig, Workspace
@@ -22,12 +23,12 @@ from runyard.core.runconfig import (
 )
 from runyard.entities import ComputeTargetConfig, RunStatus
 from runyard.errors import ValidationError
-from runyard.store.artifacts import DRIVER_LOG
+from runyard.store.artifacts import DRIVER_LOG, LocalArtifactRepository
 
 pytest.importorskip("torch")
 
 DDP_SCRIPT = """\
-import os, sys
+import os, sys, time
 import torch
 import torch.distributed as dist
 from runyard.core import Run
@@ -51,6 +52,9 @@ run.log_list("ranks_seen", [rank, world])
 print(f"rank {rank} of {world} all_reduce={total.item():g}", flush=True)
 if sys.argv[1:] == ["fail"] and rank == 1:
     raise RuntimeError("rank one broke on purpose")
+if sys.argv[1:] == ["hang"]:
+    print(f"pid={os.getpid()}", flush=True)
+    time.sleep(600)
 dist.barrier()
 dist.destroy_process_group()
 """
@@ -125,6 +129,24 @@ def test_a_rank_that_raises_stops_the_others_and_is_the_error(
     assert rest.startswith("Traceback") and "RuntimeError: rank one broke on purpose" in rest
     # Rank 0 waited in a barrier for a rank that had gone: it was stopped, not left.
     assert took < 90, took
+
+
+def test_cancel_stops_every_rank(project: tuple[Workspace, Path]) -> None:
+    ws = project[0]
+    run = _submit(project, "hang")
+    files = ws.store.artifacts
+    assert isinstance(files, LocalArtifactRepository)
+    logs = [files.local_path(run.id, f"user_logs/std_log_process_{r}.txt") for r in (0, 1)]
+    deadline = time.monotonic() + 120
+    while not all(p.is_file() and "pid=" in p.read_text() for p in logs):
+        assert time.monotonic() < deadline, "the ranks never started"
+        time.sleep(0.05)
+    pids = [int(p.read_text().split("pid=")[1].split()[0]) for p in logs]
+    run.cancel()
+    run.wait_for_completion(timeout=60, raise_on_error=False)
+    assert ws.store.get_run(run.id).status is RunStatus.CANCELED
+    for pid in pids:
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
 
 @pytest.mark.parametrize(
