@@ -31,6 +31,7 @@ from runyard.store.runfilter import (
     FilterSyntaxError,
     RunFilter,
     field_value,
+    parameters,
     parse_filter,
     search_filtered,
 )
@@ -263,12 +264,7 @@ def _column_choices(store: Store, runs: Sequence[RunInfo]) -> dict[str, list[str
     for i, run in enumerate(runs):
         tags.update(run.tags)
         props.update(run.properties)
-        arguments = run.definition.get("arguments")
-        if isinstance(arguments, list):
-            for arg in arguments:
-                text = str(arg)
-                if text.startswith("--") and len(text) > 2:
-                    params.add(text[2:].split("=", 1)[0])
+        params.update(parameters(run.definition.get("arguments")))
         if i < 20:
             metrics.update(
                 k
@@ -352,6 +348,8 @@ def compare_page(
                 "run_id": r.run_id,
                 "label": label(r),
                 "started_at": r.started_at or r.created_at,
+                "tags": dict(r.tags),
+                "params": parameters(r.definition.get("arguments")),
             }
             for r in infos
         ],

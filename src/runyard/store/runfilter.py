@@ -306,6 +306,20 @@ def argument_value(arguments: Any, name: str) -> str | None:
     return None
 
 
+def parameters(arguments: Any) -> dict[str, str]:
+    """Every ``--name value`` / ``--name=value`` of a script's argument list."""
+    if not isinstance(arguments, Sequence) or isinstance(arguments, str):
+        return {}
+    found: dict[str, str] = {}
+    for item in (str(a) for a in arguments):
+        if item.startswith("--") and len(item) > 2:
+            name = item[2:].split("=", 1)[0]
+            value = argument_value(arguments, name)
+            if value is not None:
+                found.setdefault(name, value)
+    return found
+
+
 def field_value(field: Field, run: RunInfo, summaries: Mapping[str, MetricSummary]) -> Any:
     """The run's value of ``field``, or None when it has none."""
     if field.prefix == "metrics":

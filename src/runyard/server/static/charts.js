@@ -97,6 +97,7 @@ const RYCharts = (() => {
     /* container: an element to fill; title: text shown above the plot. */
     constructor(container, title, options) {
       this.container = container;
+      // options.refine (optional): async (lo, hi) => the series in that step range.
       this.options = Object.assign({ xMode: "step", log: false, smoothing: 0, smoothingKind: "ema" }, options || {});
       this.series = [];
       this.plot = null;
@@ -111,9 +112,41 @@ const RYCharts = (() => {
 
     /* series: [{label, steps, times, values, t0?}] (the arrays are kept, not copied). */
     setSeries(series) {
-      this.series = series;
+      this.base = series;
       this.container.dataset.points = String(series.reduce((n, s) => n + s.values.length, 0));
+      if (this.zoom) return; // a zoomed view stays put; its reset shows these points
+      this.series = series;
       this.render();
+    }
+
+    /* After a drag-zoom on steps, `options.refine(lo, hi)` (when given) fetches the range
+     * at full resolution and the chart shows it; zooming back out shows the overview. */
+    zoomed(u) {
+      if (this.quiet || !this.options.refine || this.options.xMode !== "step") return;
+      const { min, max } = u.scales.x;
+      const all = (this.base || []).flatMap((s) => [s.steps[0], s.steps[s.steps.length - 1]])
+        .filter((v) => v !== undefined);
+      if (!all.length || min === null || max === null) return;
+      const whole = min <= Math.min(...all) && max >= Math.max(...all);
+      clearTimeout(this.zoomTimer);
+      this.zoomTimer = setTimeout(async () => {
+        if (whole) {
+          if (!this.zoom) return;
+          this.zoom = null;
+          this.series = this.base;
+          delete this.container.dataset.zoom;
+          this.render();
+          return;
+        }
+        const range = [Math.floor(min), Math.ceil(max)];
+        const refined = await this.options.refine(range[0], range[1]);
+        if (!refined) return;
+        this.zoom = [min, max];
+        this.series = refined;
+        this.container.dataset.zoom = range.join(",");
+        this.container.dataset.zoomPoints = String(refined.reduce((n, s) => n + s.values.length, 0));
+        this.render();
+      }, 120);
     }
 
     setOptions(options) {
@@ -136,12 +169,15 @@ const RYCharts = (() => {
       const single = tables.length === 1;
       const withRaw = single || smoothing === 0;
       const columns = [];
-      for (const [xs, ys] of tables) {
+      tables.forEach(([xs, ys], i) => {
         const cols = [];
         if (withRaw) cols.push(ys);
         if (smoothing > 0) cols.push(smoothed(ys, this.options));
+        const s = this.series[i];
+        // A group's band (its runs' min and max at each x; grouped series come sorted).
+        if (s.lo && s.hi) cols.push(plottable(s.lo, log), plottable(s.hi, log));
         columns.push([xs, ...cols]);
-      }
+      });
       if (single) return columns[0];
       if (!columns.length) return [[]];
       return uPlot.join(columns);
@@ -151,6 +187,7 @@ const RYCharts = (() => {
       const { log, smoothing, xMode } = this.options;
       const single = this.series.length === 1;
       const uSeries = [{ label: xMode === "step" ? "step" : "time" }];
+      const bands = [];
       this.series.forEach((s, i) => {
         const c = single ? color(0) : color(i);
         const raw = { label: s.label, stroke: c, width: 1.25, spanGaps: !single, points: { show: false } };
@@ -161,6 +198,11 @@ const RYCharts = (() => {
           uSeries.push({ ...raw, width: 1.75, spanGaps: true });
         } else {
           uSeries.push(raw);
+        }
+        if (s.lo && s.hi) {
+          const edge = { stroke: c + "44", width: 0.75, spanGaps: true, points: { show: false } };
+          uSeries.push({ ...edge, label: s.label + " min" }, { ...edge, label: s.label + " max" });
+          bands.push({ series: [uSeries.length - 1, uSeries.length - 2], fill: c + "22" });
         }
       });
       // Axis and grid colours from the stylesheet, so dark mode reaches the canvas.
@@ -179,8 +221,10 @@ const RYCharts = (() => {
           { stroke: axis, grid: { stroke: grid } },
           { stroke: axis, grid: { stroke: grid }, size: 60 },
         ],
+        bands,
         legend: { live: true },
         cursor: { drag: { x: true, y: false } },
+        hooks: { setScale: [(u, key) => { if (key === "x") this.zoomed(u); }] },
       };
     }
 
@@ -190,13 +234,24 @@ const RYCharts = (() => {
         return;
       }
       this.stale = false;
-      const data = this.data();
       const o = this.options;
-      const shape = [o.xMode, o.log, o.smoothing > 0, this.series.map((s) => s.label).join("\u0000")].join("|");
+      const shape = [o.xMode, o.log, o.smoothing > 0, this.series.map((s) => s.label + (s.lo ? "~" : "")).join("\u0000")].join("|");
+      if (shape !== this.shape && this.zoom) {
+        // A new kind of chart (smoothing, axis) starts from the overview again.
+        this.zoom = null;
+        this.series = this.base || this.series;
+        delete this.container.dataset.zoom;
+      }
+      const data = this.data();
       if (this.plot && shape === this.shape) {
-        this.plot.setData(data);
+        this.quiet = true;
+        // A zoomed chart keeps its range while its points are swapped in.
+        this.plot.setData(data, !this.zoom);
+        if (this.zoom) this.plot.setScale("x", { min: this.zoom[0], max: this.zoom[1] });
+        this.quiet = false;
         return;
       }
+      this.zoom = null;
       if (this.plot) this.plot.destroy();
       this.shape = shape;
       this.plot = new uPlot(this.config(), data, this.plotEl);
