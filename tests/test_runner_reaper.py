@@ -171,4 +171,6 @@ def test_death_reason() -> None:
     assert death_reason(reused, now) == f"runner process {os.getpid()} died"
     remote = replace(base, owner="1@elsewhere")
     assert death_reason(remote, now + 10) is None
-    assert death_reason(remote, now + 100) == "no heartbeat for 100 s"
+    assert death_reason(remote, now + 100) == (
+        "no heartbeat for 100 s (owner 1@elsewhere, not on this host)"
+    )

@@ -37,6 +37,8 @@ ENV_CACHE_DIR = "RUNYARD_CACHE_DIR"
 # What a Ray job's runner is given, to start the target's next queued run from the node.
 ENV_RAY_ADDRESS = "RUNYARD_RAY_ADDRESS"
 ENV_RAY_TARGET = "RUNYARD_RAY_TARGET"
+# How long a runner may go without a heartbeat before the reaper takes its run (seconds).
+ENV_HEARTBEAT_TIMEOUT_S = "RUNYARD_HEARTBEAT_TIMEOUT_S"
 # Overrides of the snapshot limits below.
 ENV_SNAPSHOT_MAX_BYTES = "RUNYARD_SNAPSHOT_MAX_BYTES"
 ENV_SNAPSHOT_MAX_FILES = "RUNYARD_SNAPSHOT_MAX_FILES"
@@ -52,6 +54,25 @@ DEFAULT_SNAPSHOT_MAX_FILES = 2000
 HEARTBEAT_INTERVAL_S = 2.0
 HEARTBEAT_TIMEOUT_S = 30.0
 CANCEL_GRACE_S = 10.0
+
+
+def heartbeat_timeout_s(default: float = HEARTBEAT_TIMEOUT_S) -> float:
+    """The reaper's heartbeat timeout: ``$RUNYARD_HEARTBEAT_TIMEOUT_S`` or ``default``.
+    It must exceed two heartbeat intervals, or live runners would be taken."""
+    text = os.environ.get(ENV_HEARTBEAT_TIMEOUT_S)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 2 * HEARTBEAT_INTERVAL_S or value == float("inf"):
+        raise ConfigError(
+            f"{ENV_HEARTBEAT_TIMEOUT_S}={text!r} must be a number of seconds over "
+            f"{2 * HEARTBEAT_INTERVAL_S:g} (two heartbeats), e.g. 30"
+        )
+    return value
+
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 

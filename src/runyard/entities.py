@@ -99,6 +99,9 @@ class RunInfo:
     # Bumped by every write that changes what the run's page shows (points, records,
     # status, tags, properties): a live view compares it instead of re-reading.
     change_seq: int = 0
+    # Fencing: bumped when the run is taken from its runner (reaped); a write that
+    # carries an older epoch is refused (FencedError).
+    epoch: int = 0
 
     @property
     def duration(self) -> float | None:

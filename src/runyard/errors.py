@@ -99,6 +99,11 @@ class ConflictError(RunyardError):
     """The operation conflicts with the current state (exists, or changed)."""
 
 
+class FencedError(ConflictError):
+    """A write carried a stale fencing epoch: the run was taken from its runner (the
+    reaper failed it for a missing heartbeat), so that runner may write nothing more."""
+
+
 class StoreError(RunyardError):
     """The store could not complete an operation (disk full, server unreachable)."""
 

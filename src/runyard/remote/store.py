@@ -154,9 +154,11 @@ class HttpStore(AssetCalls, Store):
         exit_code: int | None = None,
         error: str | None = None,
         expected: Sequence[RunStatus] | None = None,
+        epoch: int | None = None,
+        fence: bool = False,
     ) -> RunInfo:
         status = RunStatus(status)
-        body = wire.StatusIn.of(status, exit_code, error, expected)
+        body = wire.StatusIn.of(status, exit_code, error, expected, epoch, fence)
         path = _run(run_id, "/status")
         try:
             return self._send("POST", path, body, wire.RunOut, idempotent=False).to_entity()
@@ -172,8 +174,9 @@ class HttpStore(AssetCalls, Store):
                 return now
             raise
 
-    def heartbeat(self, run_id: str, owner: str | None = None) -> None:
-        self._send_only("POST", _run(run_id, "/heartbeat"), wire.HeartbeatIn(owner=owner))
+    def heartbeat(self, run_id: str, owner: str | None = None, epoch: int | None = None) -> None:
+        body = wire.HeartbeatIn(owner=owner, epoch=epoch)
+        self._send_only("POST", _run(run_id, "/heartbeat"), body)
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         self._send_only("PATCH", _run(run_id, "/tags"), wire.TagsIn(tags=dict(tags)))
@@ -218,8 +221,9 @@ class HttpStore(AssetCalls, Store):
         *,
         journal_offset: int | None = None,
         journal: str = "",
+        epoch: int | None = None,
     ) -> None:
-        body = wire.MetricsIn.of(columns, records, journal_offset, journal)
+        body = wire.MetricsIn.of(columns, records, journal_offset, journal, epoch)
         path = _run(run_id, "/metrics")
         give_up = time.monotonic() + self._http.retry_for
         while True:

@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from runyard.config import HEARTBEAT_INTERVAL_S
-from runyard.errors import ConflictError, RunNotFoundError, RunyardError, StoreError
+from runyard.errors import (
+    ConflictError,
+    FencedError,
+    RunNotFoundError,
+    RunyardError,
+    StoreError,
+)
 from runyard.runner.parts import RunGone
 from runyard.runner.process import lower_thread_priority
 from runyard.store.runner_protocol import RunnerStore
@@ -43,8 +49,10 @@ class Monitor:
         on_cancel: Callable[[], None],
         wake: Callable[[], None],
         say: Callable[[str], None],
+        epoch: int | None = None,
     ) -> None:
         self.run_id = run_id
+        self.epoch = epoch  # fencing: refused once the reaper has taken the run
         self.journal = journal
         self.owner = owner
         self._connect = connect
@@ -111,10 +119,12 @@ class Monitor:
         """Records the heartbeat; notices a cancel request or a finished run."""
         assert self.store is not None
         try:
-            self.store.heartbeat(self.run_id, owner=self.owner)
+            self.store.heartbeat(self.run_id, owner=self.owner, epoch=self.epoch)
             info = self.store.get_run(self.run_id)
         except RunNotFoundError:
             raise RunGone("it was deleted") from None
+        except FencedError as exc:
+            raise RunGone(str(exc)) from None
         except StoreError as exc:
             # A store that is briefly unavailable must not kill the training: the next
             # beat tries again, and the reaper waits HEARTBEAT_TIMEOUT_S.
@@ -146,11 +156,21 @@ class Monitor:
                 from runyard.tracking.ingest import RunJournalsIngester
 
                 # Every process of the script that logged has a journal: all are ingested.
-                self._ingester = RunJournalsIngester(self.store, self.run_id, self.journal)  # type: ignore[arg-type,unused-ignore]
+                self._ingester = RunJournalsIngester(
+                    self.store,  # type: ignore[arg-type,unused-ignore]
+                    self.run_id,
+                    self.journal,
+                    self.epoch,
+                )
             if final:
                 self._ingester.drain()
             else:
                 self._ingester.ingest_once()
+        except FencedError as exc:  # the reaper took the run: nothing more is ours to store
+            if not final:
+                raise RunGone(str(exc)) from None
+            self.gone = self.gone or str(exc)
+            return False
         except (RunyardError, OSError) as exc:
             if str(exc) != self._ingest_error:
                 self._say(f"ingesting the journal failed: {exc}")

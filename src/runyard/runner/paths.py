@@ -75,10 +75,11 @@ class Claim:
 
     definition: dict[str, Any]
     compute_target: str
+    epoch: int = 0  # the run's fencing epoch when claimed: every write of the runner carries it
 
     @classmethod
     def of(cls, run: RunInfo) -> Claim:
-        return cls(dict(run.definition), run.compute_target)
+        return cls(dict(run.definition), run.compute_target, run.epoch)
 
 
 def write_claim(paths: RunPaths, claim: Claim) -> None:
@@ -86,7 +87,13 @@ def write_claim(paths: RunPaths, claim: Claim) -> None:
     the script before it has paid for opening the store. Private to the user (0600):
     the definition holds the run's environment variables."""
     paths.run_dir.mkdir(parents=True, exist_ok=True)
-    data = json.dumps({"definition": claim.definition, "compute_target": claim.compute_target})
+    data = json.dumps(
+        {
+            "definition": claim.definition,
+            "compute_target": claim.compute_target,
+            "epoch": claim.epoch,
+        }
+    )
     tmp = paths.claim_file.with_name(f".{CLAIM_FILE}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -103,4 +110,5 @@ def read_claim(paths: RunPaths) -> Claim | None:
         return None
     if not isinstance(definition, dict) or not isinstance(target, str):
         return None
-    return Claim(definition, target)
+    epoch = data.get("epoch", 0)
+    return Claim(definition, target, epoch if isinstance(epoch, int) else 0)

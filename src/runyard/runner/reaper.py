@@ -3,9 +3,18 @@ and they are marked Failed with the reason (Canceled, if a cancel had been asked
 
 A run is dead when its owner (``pid@host``) is a process on this host that no longer
 runs (or whose pid now belongs to a younger process), or, for an owner on another
-host, when its heartbeat is older than ``HEARTBEAT_TIMEOUT_S``. A live local owner is
+host (a container, a workspace on NFS), when its heartbeat is older than the timeout
+(``HEARTBEAT_TIMEOUT_S``, or ``$RUNYARD_HEARTBEAT_TIMEOUT_S``). A live local owner is
 trusted over an old heartbeat: after a laptop sleeps, every heartbeat is old, and
-killing healthy runs then would be worse than waiting.
+killing healthy runs then would be worse than waiting; a local owner that is stopped
+(SIGSTOP) past the timeout is taken like a remote one.
+
+Taking a run *fences* it: the run's epoch is bumped (in a compare-and-set of its
+status) before what is left of its journal is drained, and every write of its runner
+(points, journal offsets, status, heartbeat) carries the epoch it claimed, checked in
+the write's transaction. A runner that was only paused and comes back is refused
+(FencedError) and stops itself: it never stores a point twice or flips the status.
+The reaper never kills a process (one on another host it cannot even see).
 
 A run with neither owner nor heartbeat (claimed, its runner not yet started) gets a
 heartbeat stamped on first sight, so it is reaped only if it stays that way for the
@@ -24,12 +33,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from runyard.config import HEARTBEAT_TIMEOUT_S
+from runyard.config import HEARTBEAT_TIMEOUT_S, heartbeat_timeout_s
 from runyard.entities import ACTIVE_STATUSES, RunInfo, RunKind, RunQuery, RunStatus
 from runyard.errors import ConflictError, RunNotFoundError, RunyardError
 from runyard.store.artifacts import LocalArtifactRepository
 from runyard.store.base import Store
-from runyard.workspace.owner import local_pid, process_alive
+from runyard.workspace.owner import local_pid, process_alive, process_stopped
 
 log = logging.getLogger(__name__)
 REAP_LOCK = "reap.lock"
@@ -56,16 +65,20 @@ def reap_dead_runs(store: Store) -> list[str]:
 
 def death_reason(run: RunInfo, now: float) -> str | None:
     """Why ``run`` counts as dead, or None while it may be alive."""
+    last = run.heartbeat_at or run.started_at or run.created_at
+    silent = now - last > heartbeat_timeout_s(HEARTBEAT_TIMEOUT_S)
     pid = local_pid(run.owner)
+    who = "runner process" if run.kind is RunKind.SUBMITTED else "process"
     if pid is not None:
         known_alive = run.heartbeat_at or run.created_at
-        if process_alive(pid, not_after=known_alive):
-            return None
-        who = "runner process" if run.kind is RunKind.SUBMITTED else "process"
-        return f"{who} {pid} died"
-    last = run.heartbeat_at or run.started_at or run.created_at
-    if now - last > HEARTBEAT_TIMEOUT_S:
-        return f"no heartbeat for {now - last:.0f} s"
+        if not process_alive(pid, not_after=known_alive):
+            return f"{who} {pid} died"
+        if silent and process_stopped(pid):
+            return f"{who} {pid} is stopped (SIGSTOP) with no heartbeat for {now - last:.0f} s"
+        return None
+    if silent:
+        where = f" (owner {run.owner}, not on this host)" if run.owner else ""
+        return f"no heartbeat for {now - last:.0f} s{where}"
     return None
 
 
@@ -116,19 +129,27 @@ def _finish(store: Store, run: RunInfo, reason: str) -> bool:
             run.heartbeat_at,
         ):
             return False  # it moved on (or another reaper finished it): look again later
-        _drain(store, run)
+        try:  # fence first: from here on, whatever its runner still writes is refused
+            fenced = store.set_status(
+                run.run_id, current.status, expected=[current.status], fence=True
+            )
+        except ConflictError:
+            return False
+        _drain(store, run, fenced.epoch)
         status = RunStatus.FAILED
         if current.cancel_requested_at is not None:
             # Asked to stop, and stopped: what the user sees is the cancel they asked for.
             status, reason = RunStatus.CANCELED, f"canceled ({reason} before it could stop)"
         try:
-            store.set_status(run.run_id, status, error=reason, expected=[current.status])
+            store.set_status(
+                run.run_id, status, error=reason, expected=[current.status], epoch=fenced.epoch
+            )
         except ConflictError:
             return False
     return True
 
 
-def _drain(store: Store, run: RunInfo) -> None:
+def _drain(store: Store, run: RunInfo, epoch: int) -> None:
     repo = store.artifacts
     if not isinstance(repo, LocalArtifactRepository):
         return  # the journal is on the machine that ran the script
@@ -136,7 +157,7 @@ def _drain(store: Store, run: RunInfo) -> None:
 
     journal: Path = repo.journal_path(run.run_id)
     try:
-        RunJournalsIngester(store, run.run_id, journal).drain()
+        RunJournalsIngester(store, run.run_id, journal, epoch).drain()
     except (OSError, RunyardError) as exc:
         # The run is dead either way; failing to reap it would hold its slot forever.
         log.warning("run %s: ingesting what is left of %s failed: %s", run.run_id, journal, exc)

@@ -89,6 +89,7 @@ class Supervisor:
         self.monitor: Monitor | None = None
         self.definition: dict[str, Any] = {}
         self.target: ComputeTargetConfig | None = None
+        self.epoch: int | None = None  # fencing: the run's epoch when claimed
         self.stop_reason: str | None = None
         self.canceled = False
         self._store: RunnerStore | None = None
@@ -136,6 +137,7 @@ class Supervisor:
     def _start(self) -> None:
         claim = self.parts.source.claim(self.store)
         self.definition = claim.definition
+        self.epoch = claim.epoch
         self.target = self.parts.targets(claim.compute_target)
         self.parts.logs.start()
         if _needs_build(self.definition):
@@ -175,8 +177,9 @@ class Supervisor:
 
         def startup(store: RunnerStore) -> None:
             workdir.record_environment(store, self.run_id, self.definition, launch.interpreter)
-            store.set_status(self.run_id, RunStatus.STARTING, expected=[RunStatus.PREPARING])
-            store.set_status(self.run_id, RunStatus.RUNNING, expected=[RunStatus.STARTING])
+            epoch, preparing, starting = self.epoch, [RunStatus.PREPARING], [RunStatus.STARTING]
+            store.set_status(self.run_id, RunStatus.STARTING, expected=preparing, epoch=epoch)
+            store.set_status(self.run_id, RunStatus.RUNNING, expected=starting, epoch=epoch)
 
         self._start_monitor().script_started(startup)
 
@@ -283,6 +286,7 @@ class Supervisor:
                 on_cancel=self._on_cancel_request,
                 wake=signals.wake if signals is not None else lambda: None,
                 say=say,
+                epoch=self.epoch,
             ).start()
         return self.monitor
 
@@ -316,7 +320,12 @@ class Supervisor:
     ) -> None:
         try:
             self.store().set_status(
-                self.run_id, status, exit_code=exit_code, error=error, expected=expected
+                self.run_id,
+                status,
+                exit_code=exit_code,
+                error=error,
+                expected=expected,
+                epoch=self.epoch,
             )
         except ConflictError as exc:
             raise RunGone(str(exc)) from None
@@ -368,7 +377,11 @@ class Supervisor:
                 self.monitor.ingest(final=True)  # reports its own failure; the end goes on
             self._logs_home = self.parts.logs.finish()
             self.store().set_status(
-                self.run_id, RunStatus.FAILED, error=reason, expected=list(ACTIVE_STATUSES)
+                self.run_id,
+                RunStatus.FAILED,
+                error=reason,
+                expected=list(ACTIVE_STATUSES),
+                epoch=self.epoch,
             )
         except Exception as exc:
             say(f"could not mark run {self.run_id} Failed: {exc}")

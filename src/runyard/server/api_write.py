@@ -49,13 +49,15 @@ def set_status(store: StoreDep, run_id: str, body: wire.StatusIn) -> WireJSON:
         exit_code=body.exit_code,
         error=body.error,
         expected=body.expected_statuses(),
+        epoch=body.epoch,
+        fence=body.fence,
     )
     return answer(wire.RunOut.of(run))
 
 
 @router.post("/runs/{run_id}/heartbeat", status_code=204)
 def heartbeat(store: StoreDep, run_id: str, body: wire.HeartbeatIn) -> Response:
-    store.heartbeat(run_id, body.owner)
+    store.heartbeat(run_id, body.owner, body.epoch)
     return no_content()
 
 
@@ -109,6 +111,7 @@ def append_metrics(store: StoreDep, run_id: str, body: wire.MetricsIn) -> Respon
         [r.to_entity() for r in body.records],
         journal_offset=body.journal_offset,
         journal=body.journal,
+        epoch=body.epoch,
     )
     return no_content()
 

@@ -100,15 +100,21 @@ class Store(abc.ABC):
         exit_code: int | None = None,
         error: str | None = None,
         expected: Sequence[RunStatus] | None = None,
+        epoch: int | None = None,
+        fence: bool = False,
     ) -> RunInfo:
         """Moves a run to ``status``. Entering Running sets ``started_at`` (once); a
         terminal status sets ``ended_at``. A run already terminal never changes again
         (ConflictError). With ``expected``, the change happens only when the current
-        status is one of them (compare-and-set), else ConflictError."""
+        status is one of them (compare-and-set), else ConflictError. With ``epoch``
+        (the runner's, ``RunInfo.epoch`` when it claimed the run), FencedError unless
+        it is still the run's; ``fence`` bumps the epoch in the same transaction (the
+        reaper taking the run from its runner)."""
 
     @abc.abstractmethod
-    def heartbeat(self, run_id: str, owner: str | None = None) -> None:
-        """Records that the process driving the run is alive (and who it is)."""
+    def heartbeat(self, run_id: str, owner: str | None = None, epoch: int | None = None) -> None:
+        """Records that the process driving the run is alive (and who it is); with
+        ``epoch``, FencedError if the run was taken from that runner (reaped)."""
 
     @abc.abstractmethod
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
@@ -163,6 +169,7 @@ class Store(abc.ABC):
         *,
         journal_offset: int | None = None,
         journal: str = "",
+        epoch: int | None = None,
     ) -> None:
         """Appends points and structured records and updates the per-metric summaries,
         in one transaction. With ``journal_offset``, also records how far the run's
@@ -170,7 +177,9 @@ class Store(abc.ABC):
         batches never stores a point twice or loses one. A str metric given numbers
         (or the reverse) is a MetricTypeError naming the metric; nothing is written.
         ``journal`` names which of the run's journals the offset is for ("" is the
-        main one; each other process that logs has its own, e.g. "journal.4242.bin")."""
+        main one; each other process that logs has its own, e.g. "journal.4242.bin").
+        With ``epoch``, FencedError (nothing written) if the run was taken from the
+        runner that holds it: a reaped runner's late batch is never stored twice."""
 
     @abc.abstractmethod
     def get_journal_offset(self, run_id: str, journal: str = "") -> int:

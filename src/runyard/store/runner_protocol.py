@@ -47,9 +47,13 @@ class RunnerStore(Protocol):
         exit_code: int | None = None,
         error: str | None = None,
         expected: Sequence[RunStatus] | None = None,
+        epoch: int | None = None,
+        fence: bool = False,
     ) -> RunInfo: ...
 
-    def heartbeat(self, run_id: str, owner: str | None = None) -> None: ...
+    def heartbeat(
+        self, run_id: str, owner: str | None = None, epoch: int | None = None
+    ) -> None: ...
 
     def claim_next_queued(self, compute_target: str, max_concurrent: int) -> RunInfo | None: ...
 
@@ -67,6 +71,7 @@ class RunnerStore(Protocol):
         *,
         journal_offset: int | None = None,
         journal: str = "",
+        epoch: int | None = None,
     ) -> None: ...
 
     def get_journal_offset(self, run_id: str, journal: str = "") -> int: ...

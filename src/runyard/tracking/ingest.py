@@ -52,10 +52,16 @@ class JournalIngester:
     """Ingests one run's journal. Not thread-safe: one ingester per run at a time."""
 
     def __init__(
-        self, store: Store, run_id: str, journal_path: Path | str, journal: str = ""
+        self,
+        store: Store,
+        run_id: str,
+        journal_path: Path | str,
+        journal: str = "",
+        epoch: int | None = None,
     ) -> None:
         self.store = store
         self.run_id = run_id
+        self.epoch = epoch  # the runner's fencing epoch: a reaped runner stores nothing
         self.path = Path(journal_path)
         self.journal = journal  # which offset: "" the main journal's, else the file name
         self.prefix = rank_prefix(journal)  # a rank's metrics: "rank<r>/<name>"
@@ -120,6 +126,7 @@ class JournalIngester:
                             records,
                             journal_offset=state.offset,
                             journal=self.journal,
+                            epoch=self.epoch,
                         )
                     except BaseException:
                         # The decoder has moved past this batch but the store does not
@@ -174,11 +181,14 @@ class RunJournalsIngester:
     (``tracking.control.child_journals``), each into its child. Same calls as one
     ingester."""
 
-    def __init__(self, store: Store, run_id: str, journal_path: Path | str) -> None:
+    def __init__(
+        self, store: Store, run_id: str, journal_path: Path | str, epoch: int | None = None
+    ) -> None:
         self.store = store
         self.run_id = run_id
         self.path = Path(journal_path)
-        self._ingesters = {self.path: JournalIngester(store, run_id, self.path)}
+        self.epoch = epoch
+        self._ingesters = {self.path: JournalIngester(store, run_id, self.path, epoch=epoch)}
         self._children: dict[str, RunJournalsIngester] = {}
         self._ended = False  # a child: its status is set
         self._beat = 0.0
@@ -196,7 +206,9 @@ class RunJournalsIngester:
     def _all(self) -> list[JournalIngester]:
         for path in process_journals(self.path):
             if path not in self._ingesters:
-                self._ingesters[path] = JournalIngester(self.store, self.run_id, path, path.name)
+                self._ingesters[path] = JournalIngester(
+                    self.store, self.run_id, path, path.name, self.epoch
+                )
         return list(self._ingesters.values())
 
     def ingest_once(self) -> int:

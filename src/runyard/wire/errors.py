@@ -63,6 +63,7 @@ ERROR_TABLE: tuple[ErrorKind, ...] = (
     _row(errors.DatasetNotFoundError, 404),
     _row(errors.ModelNotFoundError, 404),
     _row(errors.ConflictError, 409),
+    _row(errors.FencedError, 409),  # a reaped runner's late write
     _row(errors.StoreError, 503),
     _row(errors.DiskFullError, 507),  # Insufficient Storage: the server's disk is full
     _row(errors.EnvironmentBuildError, 500),

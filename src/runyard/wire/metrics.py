@@ -114,6 +114,7 @@ class MetricsIn(Body):
     records: list[RecordBody] = Field(default_factory=list)
     journal_offset: NonNegativeInt64 | None = None
     journal: str = Field(default="", max_length=255)
+    epoch: NonNegativeInt64 | None = None  # the runner's fencing epoch
 
     @classmethod
     def of(
@@ -122,12 +123,14 @@ class MetricsIn(Body):
         records: Sequence[MetricRecord],
         journal_offset: int | None,
         journal: str = "",
+        epoch: int | None = None,
     ) -> MetricsIn:
         return cls(
             columns=[ColumnsIn.of(c) for c in columns],
             records=[RecordBody.of(r) for r in records],
             journal_offset=journal_offset,
             journal=journal,
+            epoch=epoch,
         )
 
 

@@ -73,6 +73,7 @@ class RunOut(Answer):
     owner: str | None = None
     cancel_requested_at: float | None = None
     change_seq: int = 0
+    epoch: int = 0
     duration: float | None = Field(default=None, description="derived; ignored when read")
 
     @classmethod
@@ -98,6 +99,7 @@ class RunOut(Answer):
             owner=run.owner,
             cancel_requested_at=run.cancel_requested_at,
             change_seq=run.change_seq,
+            epoch=run.epoch,
             duration=run.duration,
         )
 
@@ -123,6 +125,7 @@ class RunOut(Answer):
             owner=self.owner,
             cancel_requested_at=self.cancel_requested_at,
             change_seq=self.change_seq,
+            epoch=self.epoch,
         )
 
 
@@ -191,6 +194,8 @@ class StatusIn(Body):
     exit_code: int | None = None
     error: str | None = None
     expected: list[str] | None = None
+    epoch: NonNegativeInt64 | None = None  # the runner's fencing epoch (Store.set_status)
+    fence: bool = False
 
     @classmethod
     def of(
@@ -199,12 +204,16 @@ class StatusIn(Body):
         exit_code: int | None,
         error: str | None,
         expected: Sequence[RunStatus] | None,
+        epoch: int | None = None,
+        fence: bool = False,
     ) -> StatusIn:
         return cls(
             status=RunStatus(status).value,
             exit_code=exit_code,
             error=error,
             expected=None if expected is None else [RunStatus(s).value for s in expected],
+            epoch=epoch,
+            fence=fence,
         )
 
     def expected_statuses(self) -> list[RunStatus] | None:
@@ -213,6 +222,7 @@ class StatusIn(Body):
 
 class HeartbeatIn(Body):
     owner: str | None = None
+    epoch: NonNegativeInt64 | None = None
 
 
 class TagsIn(Body):

@@ -37,3 +37,14 @@ def process_alive(pid: int, not_after: float | None = None) -> bool:
         return False
     except psutil.Error:
         return True  # exists, but we may not look at it: not ours to call dead
+
+
+def process_stopped(pid: int) -> bool:
+    """Whether process ``pid`` is stopped (SIGSTOP, a debugger): alive, but it neither
+    beats nor writes until someone continues it."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() in (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP)
+    except psutil.Error:
+        return False

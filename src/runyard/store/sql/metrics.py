@@ -91,8 +91,9 @@ def append(
     batches: Sequence[Batch],
     record_rows: Sequence[dict[str, Any]],
     journal_offset: int | None,
+    epoch: int | None = None,
 ) -> None:
-    row = runs_mod.ensure_exists(conn, run_id, for_update=True)
+    row = runs_mod.check_epoch(conn, run_id, epoch)  # a reaped runner's batch: refused
     summaries = {}
     if batches:
         rows = conn.execute(

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from runyard.entities import ACTIVE_STATUSES, RunInfo, RunKind, RunStatus
-from runyard.errors import ConflictError, RunNotFoundError, ValidationError
+from runyard.errors import ConflictError, FencedError, RunNotFoundError, ValidationError
 from runyard.store.sql import experiments as experiments_mod
 from runyard.store.sql.engine import PG_LOCK_NAMESPACE
 from runyard.store.sql.schema import run_properties, run_tags, runs
@@ -49,6 +49,7 @@ def _row_to_run(row: Any, tags: Mapping[str, str], properties: Mapping[str, str]
         owner=row.owner,
         cancel_requested_at=row.cancel_requested_at,
         change_seq=int(row.change_seq),
+        epoch=int(row.epoch),
     )
 
 
@@ -90,6 +91,20 @@ def ensure_exists(conn: Connection, run_id: str, *, for_update: bool = False) ->
     """The run's row; RunNotFoundError if there is none. ``for_update`` locks the row
     (PostgreSQL) so that writers of one run take turns."""
     return _fetch_row(conn, run_id, for_update=for_update)
+
+
+def check_epoch(conn: Connection, run_id: str, epoch: int | None, row: Any = None) -> Any:
+    """Refuses (FencedError) a write whose ``epoch`` is not the run's: its runner was
+    reaped meanwhile. None: a writer that holds no epoch (a user, the reaper). Locks the
+    run's row (PostgreSQL), so the check holds until the caller's transaction ends."""
+    row = row if row is not None else _fetch_row(conn, run_id, for_update=True)
+    if epoch is not None and int(row.epoch) != epoch:
+        raise FencedError(
+            f"run {run_id!r} was taken from this runner (epoch {epoch}, now {row.epoch}: "
+            f"the reaper failed it as {row.status}, '{row.error or 'no heartbeat'}'); "
+            "its writes are refused"
+        )
+    return row
 
 
 def get(conn: Connection, run_id: str) -> RunInfo:
@@ -179,9 +194,11 @@ def set_status(
     exit_code: int | None,
     error: str | None,
     expected: Sequence[RunStatus] | None,
+    epoch: int | None = None,
+    fence: bool = False,
 ) -> RunInfo:
     status = RunStatus(status)
-    row = _fetch_row(conn, run_id, for_update=True)
+    row = check_epoch(conn, run_id, epoch)
     current = RunStatus(row.status)
     if current.is_terminal():
         raise ConflictError(
@@ -205,15 +222,20 @@ def set_status(
     if error is not None:
         values["error"] = str(error)
     values["change_seq"] = runs.c.change_seq + 1
+    if fence:  # taken from its runner: whatever that runner still writes is refused
+        values["epoch"] = runs.c.epoch + 1
     conn.execute(runs.update().where(runs.c.id == run_id).values(values))
     return get(conn, run_id)
 
 
-def heartbeat(conn: Connection, run_id: str, owner: str | None) -> None:
+def heartbeat(conn: Connection, run_id: str, owner: str | None, epoch: int | None = None) -> None:
     values: dict[str, Any] = {"heartbeat_at": time.time()}
     if owner is not None:
         values["owner"] = owner
-    result = conn.execute(runs.update().where(runs.c.id == run_id).values(values))
+    where = runs.c.id == run_id
+    if epoch is not None:
+        check_epoch(conn, run_id, epoch)
+    result = conn.execute(runs.update().where(where).values(values))
     if result.rowcount == 0:
         raise RunNotFoundError(f"no run with id {run_id!r}")
 

@@ -145,19 +145,10 @@ class SqlStore(Store):
     ) -> RunInfo:
         with self._tx("create a run", write=True) as conn:
             return runs_mod.create(
-                conn,
-                experiment_id,
-                kind=kind,
-                status=status,
-                compute_target=compute_target,
-                parent_run_id=parent_run_id,
-                display_name=display_name,
-                tags=tags,
-                properties=properties,
-                definition=definition,
-                owner=owner,
-                run_id=run_id,
-            )
+                conn, experiment_id, kind=kind, status=status, compute_target=compute_target,
+                parent_run_id=parent_run_id, display_name=display_name, tags=tags,
+                properties=properties, definition=definition, owner=owner, run_id=run_id,
+            )  # fmt: skip
 
     def get_run(self, run_id: str) -> RunInfo:
         with self._tx("read a run", write=False) as conn:
@@ -175,11 +166,14 @@ class SqlStore(Store):
         exit_code: int | None = None,
         error: str | None = None,
         expected: Sequence[RunStatus] | None = None,
+        epoch: int | None = None,
+        fence: bool = False,
     ) -> RunInfo:
         with self._tx("set a run's status", write=True) as conn:
             info = runs_mod.set_status(
-                conn, run_id, status, exit_code=exit_code, error=error, expected=expected
-            )
+                conn, run_id, status, exit_code=exit_code, error=error, expected=expected,
+                epoch=epoch, fence=fence,
+            )  # fmt: skip
             if info.status.is_terminal():
                 # The run has ended: its metrics' small tail blocks become one block.
                 from runyard.store.sql import appends
@@ -187,9 +181,9 @@ class SqlStore(Store):
                 appends.compact_run(conn, run_id)
             return info
 
-    def heartbeat(self, run_id: str, owner: str | None = None) -> None:
+    def heartbeat(self, run_id: str, owner: str | None = None, epoch: int | None = None) -> None:
         with self._tx("record a heartbeat", write=True) as conn:
-            runs_mod.heartbeat(conn, run_id, owner)
+            runs_mod.heartbeat(conn, run_id, owner, epoch)
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         with self._tx("set tags", write=True) as conn:
@@ -229,6 +223,7 @@ class SqlStore(Store):
         *,
         journal_offset: int | None = None,
         journal: str = "",
+        epoch: int | None = None,
     ) -> None:
         # Checking and packing happen before the write lock is taken.
         from runyard.store.sql import metrics as metrics_mod  # numpy: only when needed
@@ -237,7 +232,7 @@ class SqlStore(Store):
         record_rows = metrics_mod.prepare_records(records)
         main_offset = None if journal else journal_offset
         with self._tx("append metrics", write=True) as conn:
-            metrics_mod.append(conn, run_id, batches, record_rows, main_offset)
+            metrics_mod.append(conn, run_id, batches, record_rows, main_offset, epoch)
             offsets_mod.set_offset(conn, run_id, journal, journal_offset)  # another journal's
 
     def get_journal_offset(self, run_id: str, journal: str = "") -> int:
