@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from runyard.entities import MetricColumns, RunStatus
+from runyard.entities import MetricColumns, MetricRecord, RunStatus
 from runyard.store.base import Store
 from tests.support.server import RunningServer
 from tests.test_studio_browser import browser, chart, make_run, page, server, store
@@ -100,3 +100,24 @@ def test_zoom_refetches_the_range_at_full_resolution(
     page.wait_for_function(
         "() => !document.querySelector('#charts [data-key=\"loss\"]').dataset.zoom"
     )
+
+
+def test_records_arrive_live_without_polling(
+    store: Store, server: RunningServer, page: Page
+) -> None:
+    run = make_run(store, "overlay-records", display_name="records")
+    constant(store, run.run_id, 1.0, n=3)
+    page.goto(f"{server.url}/runs/{run.run_id}#metrics")
+    page.wait_for_function("() => window.runyard.streaming === true")
+    assert page.evaluate("() => window.runyard.records") == 0
+    store.append_metrics(
+        run.run_id, [], [MetricRecord("curve", "list", [0.1, 0.4, 0.9], time.time())]
+    )
+    page.wait_for_selector('#records [data-key="curve"][data-points="3"]', timeout=3_000)
+    store.append_metrics(
+        run.run_id, [], [MetricRecord("epoch", "row", {"train": 1.0, "val": 2.0}, time.time())]
+    )
+    page.wait_for_selector('#records [data-key="epoch"]', timeout=3_000)
+    assert page.evaluate("() => window.runyard.records") == 2
+    store.set_status(run.run_id, RunStatus.COMPLETED)
+    page.wait_for_function("() => window.runyard.streaming === false")

@@ -11,6 +11,8 @@ the run, its summaries and the new points, and it sends only what is new:
   "total_count", "reset"}``, the points from index ``start`` on; ``reset`` is true when
   the client fell too far behind and gets a down-sampled whole series instead;
 - ``log``: ``{"offset", "next_offset", "data"}``, new driver log text;
+- ``records``: ``{"count"}`` when the run's record count (lists, rows, tables, images)
+  differs from the client's ``records`` (asked for with ``records=N``, N >= 0);
 - ``end``: the run is terminal and everything was sent; the stream closes.
 
 ``/api/experiments/{id}/stream`` does the same for an open runs table: ``changed``
@@ -114,6 +116,7 @@ class StreamState:
     # The run's change counter when it was last read (None: not read yet).
     change_seq: int | None = None
     terminal: bool = False
+    records: int = -1  # records the client holds; -1: it does not want them
 
 
 def parse_since(text: str) -> dict[str, int]:
@@ -155,6 +158,12 @@ def _poll_store(store: Store, run_id: str, state: StreamState) -> None:
     if run.status != state.status:
         state.status = run.status
         state.events.append(("status", run_json(run)))
+    if state.records >= 0:
+        # Read only when the counter moved; the page then reads the records again.
+        count = len(store.get_metric_records(run_id))
+        if count != state.records:
+            state.records = count
+            state.events.append(("records", {"count": count}))
     for key, summary in store.get_metric_summaries(run_id).items():
         have = state.counts.get(key, 0)
         if summary.count <= have:
@@ -204,9 +213,10 @@ async def stream_run(
     since: Annotated[str, Query(description='JSON: {"loss": 120, ...} points held')] = "{}",
     log_offset: Annotated[int, Query(ge=-1, description="driver log bytes held; -1: none")] = -1,
     status: Annotated[str, Query(description="the run status the client shows")] = "",
+    records: Annotated[int, Query(ge=-1, description="records held; -1: none wanted")] = -1,
 ) -> StreamingResponse:
-    """Server-sent events with a run's new points, log text and status changes."""
-    state = StreamState(counts=parse_since(since), log_offset=log_offset)
+    """Server-sent events with a run's new points, log text, records and status changes."""
+    state = StreamState(counts=parse_since(since), log_offset=log_offset, records=records)
     if status:
         state.status = parse_status(status)
     await run_in_threadpool(store.get_run, run_id)  # a 404 before the stream starts

@@ -74,7 +74,12 @@
     if (valueType === "str") return m;
     const box = el("div", { "data-key": key, "data-points": "0" });
     RYCharts.placeInSection(chartsEl, box, key);
-    m.chart = new RYCharts.Chart(box, key, currentOptions());
+    // A drag-zoom on steps re-reads that range at full resolution.
+    const refine = async (lo, hi) => {
+      const s = await api(`${pathUrl(base + "/metrics/", key)}?max_points=${MAX_POINTS}&step_min=${lo}&step_max=${hi}`);
+      return [{ label: key, steps: s.steps, times: s.timestamps, values: s.values.map(num) }];
+    };
+    m.chart = new RYCharts.Chart(box, key, { ...currentOptions(), refine });
     return m;
   }
 
@@ -153,7 +158,9 @@
   async function loadRecords() {
     const holder = document.getElementById("records");
     try {
-      RYPanels.records(holder, (await api(base + "/records")).records, base);
+      const records = (await api(base + "/records")).records;
+      runyard.records = records.length;
+      RYPanels.records(holder, records, base);
     } catch (err) {
       RY.message(holder, "Could not load records: " + err.message, "error");
     }
@@ -190,14 +197,14 @@
 
   // ---- live stream ------------------------------------------------------------------
   let source = null;
-  let recordsTimer = null;
 
   function connect() {
     if (RY.TERMINAL.has(run.status)) return;
     const since = {};
     for (const m of metrics.values()) since[m.key] = m.count;
     const url = `${base}/stream?since=${encodeURIComponent(JSON.stringify(since))}` +
-      `&log_offset=${runyard.logOffset}&status=${encodeURIComponent(run.status)}`;
+      `&log_offset=${runyard.logOffset}&status=${encodeURIComponent(run.status)}` +
+      `&records=${runyard.records === undefined ? -1 : runyard.records}`;
     source = new EventSource(url);
     runyard.streaming = true;
     document.getElementById("live-state").textContent = "● live";
@@ -209,6 +216,11 @@
       if (data.reset) replacePoints(m, data);
       else appendPoints(m, data);
     });
+    // Records (lists, rows, tables, images) are read again when the stream says their
+    // count moved: no timer.
+    source.addEventListener("records", (ev) => {
+      if (JSON.parse(ev.data).count !== runyard.records) loadRecords();
+    });
     source.addEventListener("log", (ev) => {
       const data = JSON.parse(ev.data);
       if (data.offset < runyard.logOffset) return;
@@ -219,7 +231,6 @@
       source.close();
       runyard.streaming = false;
       document.getElementById("live-state").textContent = "";
-      if (recordsTimer) clearInterval(recordsTimer);
     });
     source.onerror = () => {
       // The browser would reconnect with the old counts; reconnect ourselves instead.
@@ -238,18 +249,11 @@
 
   // ---- start ------------------------------------------------------------------------
   showTab(location.hash.slice(1) || "overview");
-  Promise.all([loadMetrics(), loadLog()])
+  Promise.all([loadMetrics(), loadLog(), loadRecords()])
     .catch((err) => RY.message(chartsEl, "Could not load metrics: " + err.message, "error"))
     .finally(() => {
       runyard.ready = true;
       document.body.dataset.ready = "1";
       connect();
     });
-  loadRecords();
-  if (!RY.TERMINAL.has(run.status)) {
-    recordsTimer = setInterval(() => {
-      if (RY.TERMINAL.has(run.status)) clearInterval(recordsTimer);
-      else if (!document.getElementById("tab-metrics").hidden) loadRecords();
-    }, 5000);
-  }
 })();
