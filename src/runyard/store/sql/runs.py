@@ -42,7 +42,7 @@ def _row_to_run(row: Any, tags: Mapping[str, str], properties: Mapping[str, str]
         compute_target=row.compute_target,
         tags=dict(tags),
         properties=dict(properties),
-        definition=json.loads(row.definition),
+        definition=load_definition(row.definition),
         exit_code=row.exit_code,
         error=row.error,
         heartbeat_at=row.heartbeat_at,
@@ -51,6 +51,26 @@ def _row_to_run(row: Any, tags: Mapping[str, str], properties: Mapping[str, str]
         change_seq=int(row.change_seq),
         epoch=int(row.epoch),
     )
+
+
+def load_definition(text: str) -> dict[str, Any]:
+    """A stored definition. One stored before submit checked arguments may hold a lone
+    surrogate (a non-UTF-8 byte of a CLI argument): it reads back as its escape
+    (``"\\udcff"``), so that no view fails to encode it (a 500 on every read)."""
+    value: dict[str, Any] = json.loads(text)
+    if "\\ud" not in text:  # json.dumps escapes every surrogate: none here
+        return value
+    return _safe(value)  # type: ignore[no-any-return]
+
+
+def _safe(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, list):
+        return [_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {_safe(k): _safe(v) for k, v in value.items()}
+    return value
 
 
 def _key_values(
