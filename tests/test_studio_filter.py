@@ -113,3 +113,36 @@ def test_api_filters_and_answers_400(store: Store) -> None:
         assert "filter: ends at position 10" in page.text
     finally:
         srv.stop()
+
+
+def test_cli_runs_list_filter(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from runyard.cli import cli
+    from runyard.core import Experiment, Workspace
+
+    def invoke(*args: str) -> tuple[int, str]:
+        # run_cli prints a RunyardError as "error: ..."; CliRunner hands it back instead.
+        result = CliRunner().invoke(cli, list(args))
+        if isinstance(result.exception, FilterSyntaxError):
+            return 1, f"error: {result.exception}"
+        return result.exit_code, result.output
+
+    assert invoke("init", str(tmp_path / "proj"), "--name", "proj")[0] == 0
+    ws = Workspace.from_config(tmp_path / "proj")
+    for i in range(3):
+        run = Experiment(ws, "cli-filter").start_logging(display_name=f"r{i}")
+        run.log("acc", 0.5 + i * 0.2)
+        run.tag("model", "cnn" if i else "mlp")
+        run.complete()
+    w = str(ws.root)
+    code, out = invoke(
+        "-w", w, "runs", "list", "--filter", 'metrics.acc > 0.6 and tags.model = "cnn"', "--json"
+    )
+    assert code == 0, out
+    assert sorted(r["display_name"] for r in json.loads(out)["runs"]) == ["r1", "r2"]
+    code, out = invoke("-w", w, "runs", "list", "--filter", "metrics.acc >")
+    assert code != 0
+    assert "ends at position 14" in out

@@ -31,6 +31,7 @@ from runyard.cli.output import (
 from runyard.entities import RunInfo, RunQuery, RunStatus
 from runyard.errors import ExperimentNotFoundError, ValidationError
 from runyard.store.base import Store
+from runyard.store.runfilter import parse_filter, search_filtered
 
 
 @click.group()
@@ -99,6 +100,14 @@ def _logged_metrics(store: Store, listed: list[RunInfo]) -> list[str]:
     "compute, tags, params, error, metric:NAME[:last|min|max]. "
     "Default: id,#,status,started,duration,compute and the sort metric.",
 )
+@click.option(
+    "--filter",
+    "filter_text",
+    default=None,
+    help="Keep runs matching a filter, e.g. 'metrics.acc > 0.9 and tags.model = \"cnn\"' "
+    "(fields metrics.NAME, min(metrics.NAME), params.NAME, tags.NAME, properties.NAME, "
+    "status, name, number, duration, compute; and/or, parentheses; see docs/studio.md).",
+)
 @click.option("--json", "as_json", is_flag=True, help='Print {"total": N, "runs": [...]}.')
 @pass_cli
 def list_runs(
@@ -110,16 +119,19 @@ def list_runs(
     ascending: bool | None,
     limit: int,
     columns: str | None,
+    filter_text: str | None,
     as_json: bool,
 ) -> None:
     """Runs, newest first, or sorted by a metric's summary (lowest first)."""
+    run_filter = parse_filter(filter_text) if filter_text else None
     sort_metric = parse_sort(sort)
     chosen = parse_columns(columns, sort_metric)
     refs: list[tuple[str, MetricRef]] = [("--sort", sort_metric)] if sort_metric else []
     refs += [("--columns", c.metric) for c in chosen if c.metric is not None]
     descending = default_descending(sort_metric) if ascending is None else not ascending
     store = cli.ws.store
-    page = store.search_runs(
+    page = search_filtered(
+        store,
         RunQuery(
             experiment_id=experiment_id_of(store, experiment),
             statuses=[_status(s) for s in status],
@@ -130,7 +142,8 @@ def list_runs(
             descending=descending,
             limit=limit,
             with_metrics=sorted({ref.name for _, ref in refs}),
-        )
+        ),
+        run_filter,
     )
     listed = list(page.runs)
     logged: list[str] | None = None
