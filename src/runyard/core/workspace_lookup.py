@@ -16,6 +16,7 @@ from pathlib import Path
 
 from runyard.config import CONFIG_DIRNAME, CONFIG_FILENAME, ENV_WORKSPACE, LOCAL_LABEL
 from runyard.errors import ConfigError, ConflictError, WorkspaceNotFoundError
+from runyard.workspace import check_store_exists as _check_store_exists
 from runyard.workspace import read_config
 
 POINTER_KEY = "runyard_workspace"  # a pointer file names the real config by this key
@@ -151,15 +152,5 @@ def is_sdk_name(path: str | Path, subscription_id: str | None, resource_group: s
     )
 
 
-def check_store_exists(uri: str, config_path: Path) -> None:
-    """Only ``runyard init`` (Workspace.create) creates a store: opening a workspace whose
-    SQLite database is missing (a typo in tracking_uri, a moved file) is an error, not a
-    fresh empty database."""
-    if not uri.startswith("sqlite:///") or uri in ("sqlite:///", "sqlite:///:memory:"):
-        return
-    path = Path(uri[len("sqlite:///") :].split("?", 1)[0])
-    if not path.exists():
-        raise WorkspaceNotFoundError(
-            f"the workspace's database {path} does not exist (tracking_uri in "
-            f"{config_path}); check the path, or create a workspace with `runyard init`"
-        )
+# Re-exported: every opening path (this, the runner's, the studio's) shares one check.
+check_store_exists = _check_store_exists

@@ -36,6 +36,7 @@ def open_workspace_store(
     from runyard.store import open_store
 
     ws = ResolvedWorkspace.load(config_path)
+    ws.check_store()  # only `runyard init` creates a store
     return ws, open_store(ws.tracking_uri, artifact_root=ws.artifact_root, token=token)
 
 
@@ -78,6 +79,7 @@ def local_parts(run_id: str, ws: ResolvedWorkspace) -> RunnerParts:
     def connect() -> RunnerStore:
         from runyard.store import open_store  # SQLAlchemy: after the script started
 
+        ws.check_store()  # a database gone meanwhile is not silently made anew
         return open_store(ws.tracking_uri, artifact_root=ws.artifact_root)
 
     return RunnerParts(

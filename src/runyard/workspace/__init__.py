@@ -9,7 +9,7 @@ A low layer shared by ``core``, ``compute``, ``runner`` and ``cli``: it imports 
 from __future__ import annotations
 
 from runyard.workspace.files import find_config, read_config, write_config
-from runyard.workspace.paths import ResolvedWorkspace, resolve_paths
+from runyard.workspace.paths import ResolvedWorkspace, check_store_exists, resolve_paths
 from runyard.workspace.targets import (
     DEFAULT_LOCAL_TARGET,
     all_targets,
@@ -22,6 +22,7 @@ __all__ = [
     "ResolvedWorkspace",
     "all_targets",
     "cancel_grace_s",
+    "check_store_exists",
     "find_config",
     "find_target",
     "read_config",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from runyard.config import WorkspaceConfig
 from runyard.entities import ComputeTargetConfig
+from runyard.errors import WorkspaceNotFoundError
 from runyard.workspace.files import read_config
 from runyard.workspace.targets import find_target
 
@@ -28,6 +29,20 @@ def resolve_paths(config: WorkspaceConfig, config_dir: Path) -> tuple[str, Path]
     return uri, root
 
 
+def check_store_exists(uri: str, config_path: Path) -> None:
+    """Only ``runyard init`` (Workspace.create) creates a store: opening a workspace whose
+    SQLite database is missing (a typo in tracking_uri, a moved file) is an error, not a
+    fresh empty database. Every path that opens a workspace's store calls this first."""
+    if not uri.startswith("sqlite:///") or uri in ("sqlite:///", "sqlite:///:memory:"):
+        return
+    path = Path(uri[len("sqlite:///") :].split("?", 1)[0])
+    if not path.exists():
+        raise WorkspaceNotFoundError(
+            f"the workspace's database {path} does not exist (tracking_uri in "
+            f"{config_path}); check the path, or create a workspace with `runyard init`"
+        )
+
+
 @dataclass(frozen=True)
 class ResolvedWorkspace:
     """A workspace config read from ``config_path``, with its paths resolved."""
@@ -47,6 +62,11 @@ class ResolvedWorkspace:
     def of(cls, config_path: Path, config: WorkspaceConfig) -> ResolvedWorkspace:
         uri, root = resolve_paths(config, config_path.parent)
         return cls(config_path, config, uri, root)
+
+    def check_store(self) -> None:
+        """WorkspaceNotFoundError naming `runyard init` if its SQLite database is missing
+        (see :func:`check_store_exists`); call it before opening the store."""
+        check_store_exists(self.tracking_uri, self.config_path)
 
     @property
     def snapshots(self) -> Path:
