@@ -169,9 +169,53 @@ def test_what_cannot_run_here_is_refused_at_submit(
         Experiment(ws, "ddp").submit(config)
 
 
-@pytest.mark.skipif(shutil.which("mpirun") is not None, reason="mpirun is installed here")
-def test_mpi_without_mpirun_is_refused_naming_the_fix(project: tuple[Workspace, Path]) -> None:
+MPI_SCRIPT = """\
+import os, sys
+from runyard.core import Run
+
+rank = int(os.environ["RANK"])
+run = Run.get_context()
+for i in range(50):
+    run.log("i", rank * 100 + i)
+print(f"mpi rank {rank} of {os.environ['WORLD_SIZE']} ompi={os.environ['OMPI_COMM_WORLD_RANK']}")
+if sys.argv[1:] == ["fail"] and rank == 1:
+    raise ValueError("mpi rank one broke")
+"""
+
+
+@pytest.mark.skipif(
+    shutil.which("mpirun") is None, reason="no mpirun here (apt-get install openmpi-bin)"
+)
+def test_mpi_ranks_through_mpirun(project: tuple[Workspace, Path]) -> None:
     ws, src = project
+    (src / "mpi.py").write_text(MPI_SCRIPT)
+
+    def submit(*args: str) -> Run:
+        distr = MpiConfiguration(process_count_per_node=2)
+        config = ScriptRunConfig(str(src), "mpi.py", arguments=list(args), compute_target="pool",
+                                 distributed_job_config=distr)  # fmt: skip
+        run = Experiment(ws, "mpi").submit(config)
+        run.wait_for_completion(timeout=120, raise_on_error=False)
+        return run
+
+    run = submit()
+    info = ws.store.get_run(run.id)
+    driver = ws.store.artifacts.read_bytes(run.id, DRIVER_LOG).decode()
+    assert info.status is RunStatus.COMPLETED, (info.error, driver)
+    assert "[rank 1] mpi rank 1 of 2 ompi=1" in driver
+    assert run.get_metrics()["i"] == list(range(50))
+    assert run.get_metrics(rank=1)["i"] == list(range(100, 150))
+    failed = ws.store.get_run(submit("fail").id)
+    assert failed.status is RunStatus.FAILED and failed.error is not None
+    assert failed.error.startswith("rank 1 of 2 failed first"), failed.error
+    assert "ValueError: mpi rank one broke" in failed.error
+
+
+def test_mpi_without_mpirun_is_refused_naming_the_fix(
+    project: tuple[Workspace, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws, src = project
+    monkeypatch.setenv("PATH", str(src))  # a PATH without mpirun
     config = ScriptRunConfig(
         str(src), "ddp.py", compute_target="pool",
         distributed_job_config=MpiConfiguration(process_count_per_node=2),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import threading
 import time
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runyard.config import ENV_JOURNAL
+from runyard.errors import ValidationError
 from runyard.runner.process import ScriptProcess, lower_thread_priority
 
 if TYPE_CHECKING:
@@ -103,6 +105,33 @@ def rank_env(base: Mapping[str, str], plan: RankPlan, rank: int, journal: Path) 
         }
     )
     # torchrun's default: N ranks each with every core's threads would oversubscribe.
+    env.setdefault("OMP_NUM_THREADS", "1")
+    return env
+
+
+def mpirun_argv(argv: Sequence[str], plan: RankPlan, logs_dir: Path, journal: Path) -> list[str]:
+    """``mpirun -np N PYTHON -m runyard.runner.distributed_mpi LOGS JOURNAL SCRIPT ...``
+    for the script's ``argv`` (``PYTHON SCRIPT ...``)."""
+    python, script, *args = argv
+    mpirun = shutil.which("mpirun")
+    if mpirun is None:  # submit checks this too; the runner's PATH may differ
+        raise ValidationError(
+            "MpiConfiguration: mpirun is not on the runner's PATH; install an MPI "
+            "(e.g. `apt-get install openmpi-bin`) or use PyTorchConfiguration"
+        )
+    bootstrap = [python, "-m", "runyard.runner.distributed_mpi", str(logs_dir), str(journal)]
+    return [mpirun, "-np", str(plan.world_size), *bootstrap, script, *args]
+
+
+def mpi_env(base: Mapping[str, str]) -> dict[str, str]:
+    """The environment mpirun is started with. Open MPI counts cores as slots and
+    refuses more ranks than that, and refuses root, unless told; a run asks for its
+    ranks on purpose, and a root user runs everything as root anyway."""
+    env = {k: v for k, v in base.items() if not k.startswith(_AGENT_PREFIXES)}
+    env.setdefault("OMPI_MCA_rmaps_base_oversubscribe", "1")
+    if os.geteuid() == 0:
+        env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
     env.setdefault("OMP_NUM_THREADS", "1")
     return env
 
@@ -198,8 +227,16 @@ class RankGroup:
         self._ended: dict[int, tuple[float, int]] = {}  # rank -> (monotonic time, code)
         self._lock = threading.Lock()
         self.failed: int | None = None  # the first rank to exit non-zero
+        self._failed_code = 0  # and its return code
         try:
-            for rank in plan.ranks:
+            if plan.launcher == "mpi":  # one mpirun starts them all (distributed_mpi)
+                self.ranks[-1] = ScriptProcess(
+                    mpirun_argv(argv, plan, logs_dir, journal),
+                    cwd=cwd,
+                    env=mpi_env(env),
+                    log_path=driver_log,
+                )
+            for rank in plan.ranks if plan.launcher == "torch" else ():
                 self.ranks[rank] = ScriptProcess(
                     argv,
                     cwd=cwd,
@@ -209,7 +246,7 @@ class RankGroup:
         except BaseException:
             self.stop(0.0)
             raise
-        self.pid = self.ranks[plan.ranks[0]].pid
+        self.pid = next(iter(self.ranks.values())).pid
         self.pidfd: int | None = None  # several processes: the supervisor polls
         self.started = time.monotonic()
         self._merger = RankLogMerger(self.logs, driver_log).start()
@@ -230,9 +267,10 @@ class RankGroup:
 
     def _check(self) -> None:
         with self._lock:
-            failures = sorted((t, r) for r, (t, c) in self._ended.items() if c != 0)
+            failures = sorted((t, r, c) for r, (t, c) in self._ended.items() if c != 0)
         if failures and self.failed is None:
-            self.failed = failures[0][1]
+            _, rank, self._failed_code = failures[0]
+            self.failed = rank if rank >= 0 else self._mpi_failed()  # -1: mpirun
             for proc in self.ranks.values():
                 proc.terminate(FAIL_GRACE_S)  # only the first call counts per rank
 
@@ -243,9 +281,19 @@ class RankGroup:
         with self._lock:
             if len(self._ended) < len(self.ranks):
                 return None
-        if self.failed is not None:
-            return self._ended[self.failed][1]
-        return 0
+        return self._failed_code
+
+    def _mpi_failed(self) -> int:
+        """Which rank mpirun's failure came from: the first (by the time its log last
+        changed) whose log ends in a traceback; else rank 0."""
+        from runyard.runner.outcome import last_traceback, read_tail
+
+        found = []
+        for rank, path in self.logs.items():
+            with contextlib.suppress(OSError):
+                if last_traceback(read_tail(path)):
+                    found.append((path.stat().st_mtime, rank))
+        return min(found)[1] if found else self.plan.ranks[0]
 
     def terminate(self, grace: float) -> None:
         """SIGTERM to every rank now, SIGKILL after ``grace`` (:meth:`enforce_grace`)."""
@@ -292,7 +340,7 @@ class RankGroup:
         found = decide(code, stop_reason=stop_reason, canceled=canceled, driver_log=self.logs[rank])
         if self.failed is None or stop_reason is not None:
             return found
-        others = "the other ranks were stopped" if len(self.ranks) > 1 else "no other rank"
+        others = "the other ranks were stopped" if self.plan.world_size > 1 else "no other rank"
         words = describe_exit(code)[1]
         head = f"rank {rank} of {self.plan.world_size} failed first ({words}); {others}"
         error = head if found.error == words else f"{head}\n{found.error}"
