@@ -53,6 +53,8 @@ class StatusRequest:
     status: RunStatus
     error: str | None
     timestamp: float
+    # Logging failed (a full disk, journal.py): no later request of the script undoes it.
+    final: bool = False
 
 
 def child_journal(parent_journal: Path, child_id: str) -> Path:
@@ -75,8 +77,10 @@ def status_request(records: Sequence[ControlRecord]) -> StatusRequest | None:
         if rec.kind == "status" and isinstance(rec.payload, dict):
             status = _REQUESTABLE.get(str(rec.payload.get("status")))
             error = rec.payload.get("error")
-            if status is not None:
-                found = StatusRequest(status, None if error is None else str(error), rec.timestamp)
+            if status is not None and not (found is not None and found.final):
+                text = None if error is None else str(error)
+                final = rec.payload.get("final") is True
+                found = StatusRequest(status, text, rec.timestamp, final)
     return found
 
 

@@ -115,7 +115,9 @@ class JournalIngester:
                     try:
                         if batch.control:
                             self._report(apply_control(self.store, self.run_id, batch.control))
-                            self.status = status_request(batch.control) or self.status
+                            asked = status_request(batch.control)
+                            if asked is not None and not (self.status and self.status.final):
+                                self.status = asked  # a logging failure stays
                         columns, records = batch.columns(state.names), batch.records
                         if self.prefix:
                             columns = [_prefixed(c, self.prefix) for c in columns]
@@ -201,7 +203,7 @@ class RunJournalsIngester:
     def status_request(self) -> StatusRequest | None:
         """The latest status the script asked for, in any of its processes."""
         found = [i.status for i in self._ingesters.values() if i.status is not None]
-        return max(found, key=lambda r: r.timestamp, default=None)
+        return max(found, key=lambda r: (r.final, r.timestamp), default=None)
 
     def _all(self) -> list[JournalIngester]:
         for path in process_journals(self.path):

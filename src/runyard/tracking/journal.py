@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from runyard.config import MAX_NAME_LENGTH, MAX_STRING_METRIC_LENGTH, check_utf8
-from runyard.errors import MetricTypeError, ValidationError
+from runyard.errors import DiskFullError, MetricTypeError, ValidationError
 from runyard.tracking.journals import reserve
 
 KIND_NAME = 1
@@ -78,6 +78,11 @@ _crc32 = zlib.crc32
 _now = time.time
 
 _INITIAL_SIZE = 1 << 20
+# Kept free at the end of every reserved segment: when the journal cannot grow (a full
+# disk), the record saying so still fits, so the runner fails the run naming the disk
+# even if the script catches the DiskFullError and exits 0.
+_SPARE = 1024
+_FAILURE_TEXT = 700
 _MAX_GROWTH = 64 << 20
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
@@ -127,6 +132,8 @@ class JournalWriter:
         if existing < self._cap:
             reserve(self._fd, self.path, existing, self._cap)  # DiskFullError, not SIGBUS
         self._mm = mmap.mmap(self._fd, self._cap)
+        self._limit = self._cap - _SPARE  # records end by here; the spare is for a failure
+        self._failed = False
         self.closed = False
 
     def _resume(self) -> None:
@@ -187,7 +194,7 @@ class JournalWriter:
         try:
             pos = self._pos
             end = pos + _NUMBER_TOTAL
-            if end > self._cap:
+            if end > self._limit:
                 self._grow(end)
             mm = self._mm
             mm[pos + HEADER_SIZE : end] = body
@@ -268,6 +275,8 @@ class JournalWriter:
                 f"control record kind {kind!r} is unknown; expected one of "
                 f"{', '.join(sorted(CONTROL_KINDS))}"
             )
+        if kind == "status" and self._failed:
+            return  # logging failed: the final Failed record written then stands
         try:
             text = json.dumps({"kind": kind, "payload": payload}, allow_nan=False)
         except (TypeError, ValueError) as exc:
@@ -293,7 +302,7 @@ class JournalWriter:
     def _append_locked(self, body: bytes) -> None:
         pos = self._pos
         end = pos + HEADER_SIZE + len(body)
-        if end > self._cap:
+        if end > self._limit:
             self._grow(end)
         self._mm[pos + HEADER_SIZE : end] = body
         _HEADER.pack_into(self._mm, pos, len(body), zlib.crc32(body))
@@ -301,12 +310,32 @@ class JournalWriter:
 
     def _grow(self, needed: int) -> None:
         cap = self._cap
-        while cap < needed:
+        while cap - _SPARE < needed:
             cap += min(cap, _MAX_GROWTH)
-        reserve(self._fd, self.path, self._cap, cap)
+        try:
+            reserve(self._fd, self.path, self._cap, cap)
+        except DiskFullError as exc:
+            self._record_failure(str(exc))
+            raise
         self._mm.close()
         self._mm = mmap.mmap(self._fd, cap)
-        self._cap = cap
+        self._cap, self._limit = cap, cap - _SPARE
+
+    def _record_failure(self, why: str) -> None:
+        """Writes, into the spare, a final Failed status naming why logging failed
+        (once): the run never ends Completed, whatever the script does next."""
+        if self._failed:
+            return
+        self._failed = True
+        error = f"logging failed, points were lost: {why}"[:_FAILURE_TEXT]
+        payload = {"status": "Failed", "error": error, "final": True}
+        text = json.dumps({"kind": "status", "payload": payload})
+        body = _CONTROL.pack(KIND_CONTROL, time.time()) + text.encode()
+        pos, end = self._pos, self._pos + HEADER_SIZE + len(body)
+        if end <= self._cap:  # a journal reopened at its very end may have no spare
+            self._mm[pos + HEADER_SIZE : end] = body
+            _HEADER.pack_into(self._mm, pos, len(body), zlib.crc32(body))
+            self._pos = end
 
     @property
     def size(self) -> int:
