@@ -5,6 +5,7 @@ core/run.py so the handle stays one screenful of identity, sink and state."""
 from __future__ import annotations
 
 import dataclasses
+import stat
 import time
 import uuid
 import zipfile
@@ -148,7 +149,13 @@ def restore_snapshot(run: Run, snapshot_id: str | None, path: str | Path | None)
     target.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(manifest):
-            archive.writestr(name, snapshots.read_file(str(sid), name))
+            data = snapshots.read_file(str(sid), name)
+            if "link" in manifest[name]:  # a symlink entry, as zip and unzip store links
+                info = zipfile.ZipInfo(name)
+                info.external_attr = (stat.S_IFLNK | 0o777) << 16
+                archive.writestr(info, data)
+                continue
+            archive.writestr(name, data)
     return str(target)
 
 

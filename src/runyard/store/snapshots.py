@@ -4,6 +4,8 @@ Layout under ``root`` (``<artifact_root>/snapshots``)::
 
     blobs/<sha256[:2]>/<sha256>    each distinct file content, stored once for all runs
     manifests/<snapshot_id>.json   relative posix path -> {"sha256", "size", "mode"}
+                                   (a symlink adds "link": its target, and its blob
+                                   is that target's text, never the content)
     statcache/<folder hash>.json   (size, mtime_ns, inode) -> sha256 per source folder
 
 ``snapshot_id`` is the sha256 of the canonical manifest JSON, so an unchanged folder
@@ -13,8 +15,9 @@ cached, because a write in the same timestamp tick would keep size and mtime.
 
 Ignore rules: ``.runyardignore`` at the top of the folder if present, else every
 ``.gitignore`` (nested ones apply below their folder), in gitignore syntax. ``.git/``,
-``.runyard/`` and ``__pycache__/`` are always skipped; symlinked folders are not
-followed (a ``data -> /datasets`` link must not pull a dataset in).
+``.runyard/`` and ``__pycache__/`` are always skipped; a symlink inside the folder is
+kept as a link and restored as one, a link leaving it is skipped (a ``data ->
+/datasets`` link must not pull a dataset in, nor ``x -> /etc/passwd`` a secret).
 """
 
 from __future__ import annotations
@@ -173,8 +176,9 @@ class SnapshotStore:
                 f"snapshot {snapshot_id} needs {len(missing)} blobs that are not stored "
                 f"(first: {missing[0]}); put_blob them first"
             )
-        for path in manifest:
+        for path, meta in manifest.items():
             _safe_relative(path)
+            _safe_link(path, meta)
         text = json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         _atomic_write(self._manifest_path(snapshot_id), text.encode("utf-8"))
 
@@ -213,6 +217,10 @@ class SnapshotStore:
             if parent not in made:
                 os.makedirs(parent, exist_ok=True)
                 made.add(parent)
+            link = _safe_link(rel, meta)
+            if link is not None:  # restored as the link it was (it may dangle until
+                os.symlink(link, target)  # its target is written, later in this loop)
+                continue
             shutil.copyfile(self._blob_path(meta["sha256"]), target)
             os.chmod(target, int(meta.get("mode", 0o644)) & 0o7777)
 
@@ -247,6 +255,12 @@ class SnapshotStore:
         fresh: dict[str, list[Any]] = {}
         manifest: Manifest = {}
         for e in entries:
+            if e.link is not None:
+                data = e.link.encode("utf-8")
+                digest = _sha256(data).hexdigest()
+                self.put_blob(digest, data)
+                manifest[e.path] = {"sha256": digest, "size": e.size, "mode": 0o777, "link": e.link}
+                continue
             hit = cache.get(e.path)
             if (
                 hit is not None
@@ -305,6 +319,17 @@ def _safe_relative(rel: str) -> str:
     if not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\\" in rel:
         raise ValidationError(f"snapshot path {rel!r} must be relative and stay inside")
     return rel
+
+
+def _safe_link(rel: str, meta: Mapping[str, Any]) -> str | None:
+    """A link entry's target, checked to stay inside the snapshot; None for a file."""
+    link = meta.get("link")
+    if link is None:
+        return None
+    parts = os.path.normpath(os.path.join(os.path.dirname(rel), str(link))).split(os.sep)
+    if not isinstance(link, str) or link.startswith("/") or ".." in parts or "\\" in link:
+        raise ValidationError(f"snapshot link {rel!r} -> {link!r} must stay inside")
+    return link
 
 
 def _load_cache(path: Path) -> dict[str, list[Any]]:

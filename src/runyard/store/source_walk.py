@@ -2,13 +2,16 @@
 
 ``.runyardignore`` at the top of the folder if present, else every ``.gitignore``
 (nested ones apply below their folder), in gitignore syntax. ``.git/``, ``.runyard/``
-and ``__pycache__/`` are always skipped; symlinked folders are not followed, and a
-symlinked file is taken only when its target is inside the folder (others are skipped
-with a warning). A file name that is not UTF-8 is refused.
+and ``__pycache__/`` are always skipped. A symlink (to a file or a folder) whose target
+is inside the folder is taken *as a link* (an :class:`Entry` with ``link``, the target
+relative to the link's folder), never as its target's content and never followed; a
+link leaving the folder, a broken link and a link loop are skipped with a warning
+naming them. A file name that is not UTF-8 is refused.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -34,6 +37,7 @@ class Entry:
     mtime_ns: int
     inode: int
     mode: int
+    link: str | None = None  # a symlink: its target, relative to the link's folder
 
 
 @dataclass(frozen=True)
@@ -123,28 +127,54 @@ def walk(source: Path) -> Iterator[Entry]:
                         continue
                     stack.append((entry.path, rel + "/"))
                     continue
-                if entry.is_symlink() and entry.is_dir():
+                if entry.is_symlink():
+                    found = _link(source, entry, rel, rules)
+                    if found is not None:
+                        yield found
                     continue
-                st = entry.stat()  # follows a symlinked file inside the folder
+                st = entry.stat()
             except OSError:
-                continue  # a broken symlink, a link loop, or a file removed while walking
+                continue  # removed while walking
             if not stat.S_ISREG(st.st_mode) or rules.ignored(rel, False):
                 continue
-            if entry.is_symlink() and not _inside(source, entry.path):
-                # A link out of the folder (src/x -> /etc/passwd) would copy a file the
-                # user never meant to share into the snapshot, served by the studio.
-                warnings.warn(
-                    f"snapshot: skipped {entry.path}, a symlink to "
-                    f"{os.path.realpath(entry.path)} outside {source}",
-                    stacklevel=2,
-                )
-                continue
-            try:
-                rel.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ValidationError(
-                    f"the source folder has a file whose name is not UTF-8: "
-                    f"{os.fsencode(entry.path)!r}; rename it or add it to "
-                    f"{source / RUNYARD_IGNORE}"
-                ) from None
+            _check_name(source, entry.path, rel)
             yield Entry(rel, entry.path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode)
+
+
+def _link(source: Path, entry: os.DirEntry[str], rel: str, rules: _IgnoreRules) -> Entry | None:
+    """A symlink of the folder as a link entry, or None (skipped, with a warning)."""
+    if rules.ignored(rel, False):  # git keeps a link as a file, whatever it points at
+        return None
+    try:
+        entry.stat()  # follows the link: a loop or a missing target fails here
+    except OSError as exc:
+        why = "a symlink loop" if exc.errno == errno.ELOOP else "a broken symlink"
+        warnings.warn(f"snapshot: skipped {entry.path}, {why}", stacklevel=3)
+        return None
+    if not _inside(source, entry.path):
+        # A link out of the folder (src/x -> /etc/passwd) would copy a file the
+        # user never meant to share into the snapshot, served by the studio.
+        warnings.warn(
+            f"snapshot: skipped {entry.path}, a symlink to "
+            f"{os.path.realpath(entry.path)} outside {source}",
+            stacklevel=3,
+        )
+        return None
+    _check_name(source, entry.path, rel)
+    # Relative to the link's folder, resolved: it still points right when restored elsewhere.
+    folder = os.path.realpath(os.path.dirname(entry.path))
+    target = os.path.relpath(os.path.realpath(entry.path), folder)
+    _check_name(source, os.path.realpath(entry.path), target)
+    st = entry.stat(follow_symlinks=False)
+    size = len(target.encode("utf-8"))
+    return Entry(rel, entry.path, size, st.st_mtime_ns, st.st_ino, 0o777, link=target)
+
+
+def _check_name(source: Path, full: str, rel: str) -> None:
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(
+            f"the source folder has a file whose name is not UTF-8: "
+            f"{os.fsencode(full)!r}; rename it or add it to {source / RUNYARD_IGNORE}"
+        ) from None
