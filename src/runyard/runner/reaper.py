@@ -48,6 +48,7 @@ _PAGE = 500
 def reap_dead_runs(store: Store) -> list[str]:
     """Finds active runs whose process died, ingests the rest of their journals and
     marks them Failed; returns their ids. Safe to call from many processes at once."""
+    heartbeat_timeout_s(HEARTBEAT_TIMEOUT_S)  # a bad $RUNYARD_HEARTBEAT_TIMEOUT_S: said now
     now = time.time()
     reaped: list[str] = []
     for run in list(_active_runs(store)):
