@@ -15,7 +15,8 @@ ALLOWED: dict[str, set[str]] = {
     "cli": {"cli", "core", "server", "targets", "runner", "environments", "tracking", "remote"}
     | {"store", "workspace", "assets", "sweeps", "train"}
     | BASE,
-    "server": {"server", "tracking", "store", "wire"} | BASE,
+    # The sweep page reads a sweep through sweeps.view and draws it with sweeps.plots.
+    "server": {"server", "tracking", "store", "wire", "sweeps"} | BASE,
     "core": {"core", "targets", "runner", "environments", "tracking", "remote", "store"}
     | {"workspace", "assets", "sweeps"}
     | BASE,
@@ -48,7 +49,7 @@ ALLOWED: dict[str, set[str]] = {
     # Request/response models and the error table, shared by server and remote.
     "wire": {"wire"} | BASE,
     # The SDK-v1 notebook widget (``azureml.widgets``): reads a Run's store.
-    "widgets": {"widgets", "core", "store"} | BASE,
+    "widgets": {"widgets", "core", "store", "sweeps"} | BASE,
     "entities": set(),
     "errors": set(),
     "config": {"entities", "errors"},

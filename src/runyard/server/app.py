@@ -17,6 +17,7 @@ from runyard.server import (
     api_write,
     errors,
     pages,
+    pages_sweeps,
     streams,
 )
 from runyard.server.auth import TokenAuthMiddleware
@@ -101,6 +102,7 @@ def build_app(
     app.include_router(api_write.router)
     app.include_router(api_assets.router)
     app.include_router(pages.router)
+    app.include_router(pages_sweeps.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Added last = outermost: the catch-all sees everything, auth runs inside it.
     app.add_middleware(
