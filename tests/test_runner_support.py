@@ -19,11 +19,12 @@ import pytest
 from runyard.config import WorkspaceConfig
 from runyard.entities import ACTIVE_STATUSES, ComputeTargetConfig, RunInfo, RunKind, RunStatus
 from runyard.runner.local import open_workspace_store
+from runyard.store import open_store
 from runyard.store.artifacts import DRIVER_LOG, LocalArtifactRepository
 from runyard.store.base import Store
 from runyard.store.snapshots import SnapshotStore
 from runyard.targets.local import dispatch
-from runyard.workspace import write_config
+from runyard.workspace import ResolvedWorkspace, write_config
 from runyard.workspace.owner import local_pid
 
 T = TypeVar("T")
@@ -166,6 +167,9 @@ def make_workspace(tmp_path: Path, slots: int = 1) -> Iterator[Workspace]:
             compute_targets=targets,
         ),
     )
+    resolved = ResolvedWorkspace.load(config_path)
+    # What `runyard init` does: only it creates a store (opening one never does).
+    open_store(resolved.tracking_uri, artifact_root=resolved.artifact_root).close()
     _config, store = open_workspace_store(config_path)
     ws = Workspace(tmp_path, config_path, store, targets)
     try:
