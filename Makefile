@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEMO_STAMP := $(VENV)/.demo-stamp
 
-.PHONY: demo test soak bench lint typecheck chromium clean
+.PHONY: demo test soak bench lint typecheck chromium azurite clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 # Debian's chromium for the studio's browser tests (Playwright drives it by path).
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+
+# Azurite (npm) for the Azure Blob datastore tests, in .cache/ (git-ignored).
+azurite:
+	@test -x .cache/azurite/node_modules/.bin/azurite-blob || npm install --prefix .cache/azurite --no-audit --no-fund azurite
 
 # The demo needs Runyard alone (the `demo` extra): its run gets its own environment
 # (torch's CPU build), built by uv on first use. Dev tools and Ray stay for `make test`.
@@ -29,7 +33,7 @@ $(DEMO_STAMP): pyproject.toml
 demo: $(DEMO_STAMP)
 	$(PY) examples/cifar10-tutorial/demo.py
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium azurite
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -m "not soak" -p no:cacheprovider

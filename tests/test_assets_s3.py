@@ -153,3 +153,63 @@ def test_bad_endpoint_and_bad_bucket_are_clear_errors(ws: Workspace, endpoint: s
         )
     assert set(ws.datastores) == {"workspaceblobstore"}
     assert not os.environ.get("AWS_ACCESS_KEY_ID")
+
+
+def _iam_keys(url: str, bucket: str) -> tuple[str, str]:
+    """An IAM user allowed everything, and a bucket, made before auth is switched on."""
+    import boto3  # type: ignore[import-untyped]
+
+    anon = {"endpoint_url": url, "region_name": "us-east-1"}
+    anon |= {"aws_access_key_id": "x", "aws_secret_access_key": "x"}
+    iam = boto3.client("iam", **anon)
+    iam.create_user(UserName="runyard")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
+    iam.put_user_policy(UserName="runyard", PolicyName="all", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName="runyard")["AccessKey"]
+    boto3.client("s3", **anon).create_bucket(Bucket=bucket)
+    return str(key["AccessKeyId"]), str(key["SecretAccessKey"])
+
+
+def test_a_wrong_key_or_secret_names_the_datastore_and_the_fix(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    # moto checks signatures against its IAM users once its no-auth allowance is spent
+    # (INITIAL_NO_AUTH_ACTION_COUNT, reset at run time through /moto-api/reset-auth):
+    # a server of its own, so the module's shared one stays open.
+    with moto_server(tmp_path) as url:
+        key_id, secret = _iam_keys(url, "authed-bucket")
+        assert httpx.post(f"{url}/moto-api/reset-auth", content=b"0").status_code == 200
+        for bad_id, bad_secret in ((key_id, "not-the-secret"), ("AKIANOSUCHKEY0000000", secret)):
+            with pytest.raises(DatastoreAccessError) as info:
+                Datastore.register_s3(
+                    ws,
+                    "authed",
+                    "authed-bucket",
+                    endpoint_url=url,
+                    access_key_id=bad_id,
+                    secret_access_key=bad_secret,
+                )
+            message = str(info.value)
+            assert "'authed'" in message and "refused the credentials" in message
+            assert "RUNYARD_DATASTORE_AUTHED_KEY" in message and "overwrite=True" in message
+            assert secret not in message and "not-the-secret" not in message
+        assert set(ws.datastores) == {"workspaceblobstore"}
+        store = Datastore.register_s3(
+            ws,
+            "authed",
+            "authed-bucket",
+            endpoint_url=url,
+            access_key_id=key_id,
+            secret_access_key=secret,
+        )
+        store.upload(str(_tree(tmp_path / "data", 3)), target_path="d", show_progress=False)
+        # A secret rotated after registration: the same clear error on use.
+        monkeypatch.setenv("RUNYARD_DATASTORE_AUTHED_KEY", key_id)
+        monkeypatch.setenv("RUNYARD_DATASTORE_AUTHED_SECRET", "rotated")
+        with pytest.raises(DatastoreAccessError, match=r"'authed'.*refused the credentials"):
+            Dataset.File.from_files(path=(Datastore.get(ws, "authed"), "d")).to_path()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -57,11 +58,21 @@ def _filesystem(spec: DatastoreSpec, credentials: Mapping[str, str] | None = Non
                 skip_instance_cache=True,
             )
         if spec.kind == "az":
+            endpoint = spec.options.get("endpoint")
+            if endpoint and "://" in endpoint:
+                # A full blob endpoint (Azurite, a private cloud): adlfs takes it only
+                # inside a connection string, which is built here and never stored.
+                return fsspec.filesystem(
+                    "az",
+                    connection_string=_connection_string(spec, creds),
+                    skip_instance_cache=True,
+                )
             return fsspec.filesystem(
                 "az",
                 account_name=spec.options.get("account_name"),
                 account_key=creds.get("account_key"),
                 sas_token=creds.get("sas_token"),
+                account_host=endpoint,
                 skip_instance_cache=True,
             )
         return fsspec.filesystem(spec.kind, skip_instance_cache=True)
@@ -73,25 +84,59 @@ def _filesystem(spec: DatastoreSpec, credentials: Mapping[str, str] | None = Non
         ) from None
 
 
+def _connection_string(spec: DatastoreSpec, creds: Mapping[str, str]) -> str:
+    parts = [
+        f"DefaultEndpointsProtocol={spec.options['endpoint'].split('://', 1)[0]}",
+        f"AccountName={spec.options.get('account_name', '')}",
+    ]
+    if creds.get("account_key"):
+        parts.append(f"AccountKey={creds['account_key']}")
+    if creds.get("sas_token"):
+        parts.append(f"SharedAccessSignature={creds['sas_token'].lstrip('?')}")
+    parts.append(f"BlobEndpoint={spec.options['endpoint'].rstrip('/')}")
+    return ";".join(parts) + ";"
+
+
+_REFUSALS = (
+    "AccessDenied",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "AuthorizationFailure",
+    "AuthenticationFailed",
+    "failed to authenticate",
+    "Forbidden",
+)
+
+
+def _credential_fix(spec: DatastoreSpec) -> str:
+    prefix = "RUNYARD_DATASTORE_" + re.sub(r"[^A-Za-z0-9]", "_", spec.name).upper()
+    if spec.kind == "az":
+        return (
+            f"set {prefix}_ACCOUNT_KEY (or _SAS_TOKEN), or register it again with the "
+            "right account_key or sas_token (overwrite=True)"
+        )
+    return (
+        f"set {prefix}_KEY and {prefix}_SECRET, or register it again with the right "
+        "access_key_id and secret_access_key (overwrite=True)"
+    )
+
+
 def _access_error(spec: DatastoreSpec, exc: BaseException) -> DatastoreAccessError:
-    text = f"{type(exc).__name__}: {exc}"
+    text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     endpoint = spec.options.get("endpoint_url") or spec.options.get("endpoint") or "the default"
-    if isinstance(exc, PermissionError) or any(
-        w in text for w in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403")
-    ):
+    if isinstance(exc, PermissionError) or any(w in str(exc) for w in _REFUSALS):
         return DatastoreAccessError(
             f"datastore {spec.name!r} ({spec.url}) refused the credentials ({text}); "
-            f"set RUNYARD_DATASTORE_{spec.name.upper().replace('-', '_')}_KEY/_SECRET, or "
-            "register it again with the right keys (overwrite=True)"
+            + _credential_fix(spec)
         )
-    if isinstance(exc, FileNotFoundError) or "NoSuchBucket" in text:
+    if isinstance(exc, FileNotFoundError) or "NoSuchBucket" in str(exc):
         return DatastoreAccessError(
             f"datastore {spec.name!r}: {spec.url} does not exist ({text}); create the "
             "bucket or container, or fix its name"
         )
     return DatastoreAccessError(
         f"datastore {spec.name!r} ({spec.url}) could not be reached at endpoint {endpoint} "
-        f"({text}); check endpoint_url and the network"
+        f"({text}); check {'endpoint' if spec.kind == 'az' else 'endpoint_url'} and the network"
     )
 
 
@@ -154,6 +199,17 @@ class FsspecBackend(Backend):
         info = self._call(self.fs.info, self._full(path))
         tag = info.get("ETag") or info.get("etag") or info.get("LastModified")
         return None if tag is None else str(tag)
+
+
+def create_container(spec: DatastoreSpec, credentials: Mapping[str, str] | None) -> None:
+    """Creates the bucket or container when it is missing (``create_if_not_exists``)."""
+    backend = FsspecBackend(spec, credentials)
+    top = backend.base.split("/", 1)[0]
+    # Listing the account's containers first surfaces a refused key as such (adlfs's
+    # exists() answers False for it, and mkdir then hides the cause).
+    existing = {p.rstrip("/") for p in backend._call(backend.fs.ls, "", detail=False)}
+    if top not in existing:
+        backend._call(backend.fs.mkdir, top)
 
 
 def check_access(spec: DatastoreSpec, credentials: Mapping[str, str] | None) -> None:

@@ -115,7 +115,15 @@ class Datastore:
             options["protocol"] = protocol
         credentials = {"sas_token": sas_token, "account_key": account_key}
         return _register(
-            workspace, datastore_name, "az", url, options, credentials, overwrite, skip_validation
+            workspace,
+            datastore_name,
+            "az",
+            url,
+            options,
+            credentials,
+            overwrite,
+            skip_validation,
+            create=create_if_not_exists,
         )
 
     def unregister(self) -> None:
@@ -247,9 +255,15 @@ def _register(
     credentials: Mapping[str, str | None],
     overwrite: bool,
     skip_validation: bool,
+    *,
+    create: bool = False,
 ) -> Datastore:
     spec = DatastoreSpec(name, kind, url, {k: v for k, v in options.items() if v})
     given = {k: v for k, v in credentials.items() if v}
+    if create:
+        from runyard.assets.remote import create_container
+
+        create_container(spec, given or None)
     if not skip_validation:
         from runyard.assets.remote import check_access
 
