@@ -49,6 +49,43 @@ function chart(m) {
   return box;
 }
 
+// A sweep's trials table and its two charts. The SVGs come from the kernel's plots
+// module, which escapes every run string; DOMParser runs no script in them.
+function svgNode(markup) {
+  const doc = new DOMParser().parseFromString(markup, "image/svg+xml");
+  const svg = doc.documentElement;
+  return svg && svg.nodeName === "svg" ? document.importNode(svg, true) : node("div", "ry-empty", "(chart unavailable)");
+}
+
+function sweepView(sweep) {
+  const box = node("div", "ry-sweep");
+  const ended = sweep.ended_because ? ` · ended because: ${sweep.ended_because}` : "";
+  box.append(node("div", "ry-sweep-head", `${sweep.total}/${sweep.planned} trials · ${sweep.goal} ${sweep.metric}${ended}`));
+  const charts = node("div", "ry-sweep-charts");
+  charts.append(svgNode(sweep.curves_svg), svgNode(sweep.parallel_svg));
+  box.append(charts);
+  const table = node("table", "ry-trials");
+  const head = node("tr");
+  for (const h of ["trial", "outcome", sweep.metric, ...sweep.parameters, "why it ended"]) head.append(node("th", "", h));
+  table.append(node("thead"));
+  table.firstChild.append(head);
+  const body = node("tbody");
+  for (const r of sweep.rows) {
+    const tr = node("tr");
+    tr.dataset.run = r.run_id;
+    tr.dataset.outcome = r.outcome;
+    const metric = r.outcome === "no metric" ? "never logged" : (r.metric === null ? "" : String(+r.metric.toPrecision(6)));
+    const cells = [String(r.trial), r.outcome, metric];
+    for (const p of sweep.parameters) cells.push(r.parameters[p] === null || r.parameters[p] === undefined ? "" : String(r.parameters[p]));
+    cells.push(r.end_reason);
+    for (const c of cells) tr.append(node("td", "", c));
+    body.append(tr);
+  }
+  table.append(body);
+  box.append(table);
+  return box;
+}
+
 function draw(el, state) {
   const root = node("div", "runyard-run-details runyard-live");
   if (!state || !state.run) { root.append(node("div", "ry-empty", "Loading run…")); el.replaceChildren(root); return; }
@@ -66,6 +103,7 @@ function draw(el, state) {
   if (!state.metrics.length) charts.append(node("div", "ry-empty", "No metrics logged yet."));
   for (const m of state.metrics) charts.append(chart(m));
   root.append(charts);
+  if (state.sweep) root.append(sweepView(state.sweep));
   const details = node("details");
   details.open = true;
   details.append(node("summary", "", "Driver log (tail)"));

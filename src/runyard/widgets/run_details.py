@@ -21,6 +21,7 @@ from runyard.errors import RunyardError
 from runyard.store.base import Store
 from runyard.widgets.snapshot import snapshot_html
 from runyard.widgets.state import LogTail, read_state
+from runyard.widgets.sweep import sweep_key
 
 _HERE = Path(__file__).resolve().parent
 
@@ -73,19 +74,26 @@ class RunDetails(anywidget.AnyWidget):
         self.stop()
         super().close()
 
+    def _seq(self, seen: Any) -> Any:
+        """The change counter the watch compares: the run's, or for a sweep the sweep's
+        and every trial's (a trial logging does not move the sweep's own counter)."""
+        if self.state.get("sweep"):
+            return sweep_key(self._store, self._store.get_run(self._run_id))
+        return self._store.get_change_seqs([self._run_id]).get(self._run_id, seen)
+
     def _watch(self) -> None:
-        seen = int(self.state["run"]["change_seq"])
+        seen = self._seq(int(self.state["run"]["change_seq"]))
         log_seen = self._log.offset
         while not self._stop.wait(self._interval):
             try:
-                seq = self._store.get_change_seqs([self._run_id]).get(self._run_id, seen)
+                seq = self._seq(seen)
                 grew = self._log.read(self._store, self._run_id)
                 if seq == seen and not grew and self._log.offset == log_seen:
                     continue
                 self.refresh()
             except (RunyardError, OSError):
                 continue  # a store briefly unreachable: the next tick tries again
-            seen = int(self.state["run"]["change_seq"])
+            seen = seq if self.state.get("sweep") else int(self.state["run"]["change_seq"])
             log_seen = self._log.offset
             if self.state["run"]["terminal"]:
                 return

@@ -6,6 +6,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from runyard.widgets.sweep import sweep_snapshot_html
+
 WIDTH, HEIGHT, PAD = 320, 120, 6
 
 
@@ -57,11 +59,12 @@ def snapshot_html(state: dict[str, Any]) -> str:
     error = f'<div class="ry-error">{escape(run["error"])}</div>' if run["error"] else ""
     charts = "".join(_chart(c) for c in state["metrics"]) or "<p>No metrics logged.</p>"
     log = escape(state["log"]) if state["log"] else "(no driver log)"
+    sweep = sweep_snapshot_html(state["sweep"]) if state.get("sweep") else ""
     return (
         '<div class="runyard-run-details runyard-snapshot" '
         'style="font-family:sans-serif;font-size:13px">'
         f'<div><b>{title}</b> &mdash; status <span class="ry-status">{status}</span> '
-        f"<small>(snapshot; run id {escape(run['run_id'])})</small></div>{error}"
+        f"<small>(snapshot; run id {escape(run['run_id'])})</small></div>{error}{sweep}"
         f'<div style="display:flex;flex-wrap:wrap;gap:12px">{charts}</div>'
         "<details open><summary>Driver log (tail)</summary>"
         f'<pre style="max-height:200px;overflow:auto">{log}</pre></details></div>'

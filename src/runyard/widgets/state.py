@@ -14,6 +14,7 @@ from typing import Any
 from runyard.entities import MetricValue, RunInfo
 from runyard.store.artifacts import DRIVER_LOG
 from runyard.store.base import Store
+from runyard.widgets.sweep import sweep_state
 
 # Points per chart sent to the widget: a notebook cell is at most ~1,000 px wide, and the
 # store keeps each bucket's min and max, so a spike survives the down-sampling.
@@ -106,4 +107,9 @@ def read_state(store: Store, run_id: str, log: LogTail) -> dict[str, Any]:
     """The whole widget state, read now."""
     info = store.get_run(run_id)
     log.read(store, run_id)
-    return {"run": run_summary(info), "metrics": metric_charts(store, run_id), "log": log.text}
+    return {
+        "run": run_summary(info),
+        "metrics": metric_charts(store, run_id),
+        "log": log.text,
+        "sweep": sweep_state(store, info),  # None unless the run is a sweep's parent
+    }
