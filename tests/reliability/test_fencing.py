@@ -56,8 +56,31 @@ def _stopped_runner(project: Project) -> tuple[str, psutil.Process, Path]:
     assert info.status is RunStatus.RUNNING and info.owner
     runner = process_if(int(info.owner.split("@")[0]), run.id)
     assert runner is not None
-    runner.send_signal(signal.SIGSTOP)
+    _stop_outside_a_write(runner, _db(project))
     return run.id, runner, progress
+
+
+def _db(project: Project) -> Path:
+    return Path(str(project.store.uri).removeprefix("sqlite:///"))
+
+
+def _stop_outside_a_write(runner: psutil.Process, db: Path) -> None:
+    """SIGSTOPs the runner at a moment it holds no SQLite write lock. (One stopped
+    inside a write transaction blocks every writer of the workspace until it goes on:
+    SQLite cannot take a lock from a live process, and neither can the reaper.)"""
+
+    def stopped_unlocked() -> bool:
+        runner.send_signal(signal.SIGSTOP)
+        try:
+            with contextlib.closing(sqlite3.connect(db, timeout=2)) as conn:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.rollback()
+            return True
+        except sqlite3.OperationalError:  # it holds the lock: let it finish, try again
+            runner.send_signal(signal.SIGCONT)
+            return False
+
+    wait_for(stopped_unlocked, 60, "a moment the runner holds no write lock", interval=0.1)
 
 
 def _reaped(project: Project, run_id: str) -> str:
@@ -103,7 +126,7 @@ def test_a_runner_owned_under_another_hostname_is_fenced_not_stored_twice(
     try:
         # As a container or another NFS client would own it: a pid this host cannot see.
         owner = f"{runner.pid}@runner-container.example"
-        db = Path(str(project.store.uri).removeprefix("sqlite:///"))
+        db = _db(project)
         with contextlib.closing(sqlite3.connect(db, timeout=30)) as conn, conn:
             conn.execute("UPDATE runs SET owner = ? WHERE id = ?", (owner, run_id))
         error = _reaped(project, run_id)
