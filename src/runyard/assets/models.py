@@ -5,6 +5,10 @@ is not stored again, so identical checkpoints across versions cost nothing), the
 writes the version's row in one transaction: a registration killed midway leaves
 blobs but no version, and a retry finds the blobs in place. Downloading checks each
 file's sha256 as it is copied out.
+
+The blobs are reached through :class:`ModelBlobs`: :class:`LocalBlobs` when the
+workspace's files are on this machine, the HTTP store's when its tracking_uri is a
+server (the bytes then go through ``/api/blobs``, checked on both sides).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from runyard.assets.hashing import content_hash
 from runyard.entities import ModelVersion
@@ -48,9 +52,39 @@ def local_model_files(model_path: Path) -> list[tuple[str, Path]]:
     return out
 
 
+class ModelBlobs(Protocol):
+    """Where a workspace's model files are kept, by content."""
+
+    def put(self, source: Path) -> str:
+        """Stores a file's content (once) and returns its sha256."""
+
+    def fetch(self, sha256: str, target: Path) -> None:
+        """Writes the blob to ``target`` atomically; ValidationError if it does not
+        hash to ``sha256``, ArtifactNotFoundError if it is not kept."""
+
+
+class LocalBlobs:
+    """The snapshot blob store of a workspace on this machine."""
+
+    def __init__(self, snapshots: SnapshotStore) -> None:
+        self.snapshots = snapshots
+
+    def put(self, source: Path) -> str:
+        return self.snapshots.store_file(source)
+
+    def fetch(self, sha256: str, target: Path) -> None:
+        blob = self.snapshots.blob_path(sha256)
+        if not blob.is_file():
+            raise ArtifactNotFoundError(
+                f"the blob of {target.name!r} ({sha256}) is not in {self.snapshots.root}; "
+                "this machine does not hold the workspace's model files"
+            )
+        _copy_checked(blob, target, sha256)
+
+
 def register(
     store: Store,
-    blobs: SnapshotStore,
+    blobs: ModelBlobs,
     name: str,
     files: Sequence[tuple[str, Path]],
     *,
@@ -63,7 +97,7 @@ def register(
     manifest: dict[str, list[Any]] = {}
     for rel, full in files:
         size = os.stat(full).st_size
-        manifest[rel] = [blobs.store_file(full), size]
+        manifest[rel] = [blobs.put(full), size]
     return store.register_model(
         name,
         manifest=manifest,
@@ -97,7 +131,7 @@ def _copy_checked(source: Path, target: Path, expected: str) -> None:
 
 
 def download(
-    blobs: SnapshotStore, model: ModelVersion, target_dir: Path, exist_ok: bool = False
+    blobs: ModelBlobs, model: ModelVersion, target_dir: Path, exist_ok: bool = False
 ) -> Path:
     """Copies the model's files into ``target_dir``; returns the model's path there
     (its file, or its top folder)."""
@@ -110,12 +144,9 @@ def download(
                 "download into another folder"
             )
     for rel, (sha256, _size) in manifest.items():
-        blob = blobs.blob_path(str(sha256))
-        if not blob.is_file():
-            raise ArtifactNotFoundError(
-                f"model {model.model_id}: the blob of {rel!r} is not in {blobs.root}; "
-                "this machine does not hold the workspace's model files"
-            )
-        _copy_checked(blob, target_dir / rel, str(sha256))
+        try:
+            blobs.fetch(str(sha256), target_dir / rel)
+        except ArtifactNotFoundError as exc:
+            raise ArtifactNotFoundError(f"model {model.model_id}: {exc}") from None
     tops = {rel.split("/", 1)[0] for rel in manifest}
     return target_dir / tops.pop() if len(tops) == 1 else target_dir

@@ -32,14 +32,19 @@ if TYPE_CHECKING:
 __all__ = ["Model"]
 
 
-def blob_store(store: Store) -> SnapshotStore:
+def blob_store(store: Store) -> _models.ModelBlobs:
+    """The workspace's model blobs: its folder here, or its server's ``/api/blobs``."""
     artifacts = store.artifacts
-    if not isinstance(artifacts, LocalArtifactRepository):
-        raise ValidationError(
-            "model files live in the workspace's blob store on the machine that holds it; "
-            "register models where the workspace is (this store is remote)"
-        )
-    return SnapshotStore(artifacts.root / "snapshots")
+    if isinstance(artifacts, LocalArtifactRepository):
+        return _models.LocalBlobs(SnapshotStore(artifacts.root / "snapshots"))
+    from runyard.remote.store import HttpStore
+
+    if isinstance(store, HttpStore):
+        return store.model_blobs()
+    raise ValidationError(
+        f"model files cannot be kept by a {type(store).__name__}; open the workspace by "
+        "its folder or by its server's http(s):// tracking_uri"
+    )
 
 
 def _dataset_ids(datasets: Iterable[Any] | None) -> list[str]:
@@ -327,6 +332,10 @@ def register_from_run(run: Run, model_name: str, model_path: str | None, **optio
                 inner = info.path[len(rel) :].lstrip("/")
                 name = f"{base}/{inner}" if inner else base
                 files.append((name, artifacts.local_path(run.id, info.path)))
+    if not files and not isinstance(artifacts, LocalArtifactRepository):
+        # The run's files are on the server: fetch the ones under ``rel`` to register
+        # them (sent back up as blobs; the server keeps each content once).
+        return _register_remote_files(run, ws, store, model_name, rel, options)
     if not files:
         local = Path(os.getcwd()) / rel
         if not local.exists():
@@ -335,6 +344,17 @@ def register_from_run(run: Run, model_name: str, model_path: str | None, **optio
                 "outputs/ (uploaded when the run ends) or upload it with run.upload_file first"
             )
         files = _models.local_model_files(local)
+    return _new_from_run(run, ws, store, model_name, files, options)
+
+
+def _new_from_run(
+    run: Run,
+    ws: Workspace,
+    store: Store,
+    model_name: str,
+    files: Sequence[tuple[str, Path]],
+    options: Mapping[str, Any],
+) -> Model:
     allowed = {"tags", "properties", "description", "datasets"}
     kept = {k: v for k, v in options.items() if k in allowed}
     return Model._new(
@@ -348,3 +368,34 @@ def register_from_run(run: Run, model_name: str, model_path: str | None, **optio
         run_id=run.id,
         store=store,
     )
+
+
+def _register_remote_files(
+    run: Run, ws: Workspace, store: Store, model_name: str, rel: str, options: Mapping[str, Any]
+) -> Model:
+    import tempfile
+
+    infos = [
+        i
+        for i in store.artifacts.list_files(run.id)
+        if i.path == rel or i.path.startswith(rel + "/")
+    ]
+    local = Path(os.getcwd()) / rel
+    if not infos:
+        if not local.exists():
+            raise ValidationError(
+                f"run {run.id} has no file or folder {rel!r}; save the model under "
+                "outputs/ (uploaded when the run ends) or upload it with run.upload_file first"
+            )
+        return _new_from_run(run, ws, store, model_name, _models.local_model_files(local), options)
+    base = rel.rsplit("/", 1)[-1]
+    with tempfile.TemporaryDirectory(prefix="runyard-model-") as tmp:
+        files: list[tuple[str, Path]] = []
+        for info in infos:
+            inner = info.path[len(rel) :].lstrip("/")
+            name = f"{base}/{inner}" if inner else base
+            target = Path(tmp) / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            store.artifacts.download(run.id, info.path, target)
+            files.append((name, target))
+        return _new_from_run(run, ws, store, model_name, files, options)

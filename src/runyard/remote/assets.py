@@ -2,12 +2,64 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from runyard import wire
 from runyard.entities import AliasEvent, DatasetVersion, Manifest, ModelVersion, RunDatasetLink
+from runyard.errors import ValidationError
 from runyard.remote.calls import WireCalls, path_part
+from runyard.remote.client import HttpClient
+
+_CHUNK = 1 << 20
+
+
+def _chunks(source: Path) -> Iterator[bytes]:
+    with open(source, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            yield chunk
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    for chunk in _chunks(path):
+        h.update(chunk)
+    return h.hexdigest()
+
+
+class HttpModelBlobs:
+    """Model files kept by the server, in its content-addressed blob store: a file is
+    hashed here, streamed up and checked by the server against its hash (nothing
+    stored on a mismatch); a download is streamed to a temporary file and checked
+    here before it is renamed into place."""
+
+    def __init__(self, http: HttpClient) -> None:
+        self._http = http
+
+    def put(self, source: Path) -> str:
+        sha = _file_sha256(source)
+        self._http.request("PUT", f"/blobs/{sha}", content=lambda: _chunks(source), idempotent=True)
+        return sha
+
+    def fetch(self, sha256: str, target: Path) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+        try:
+            self._http.request("GET", f"/blobs/{sha256}", idempotent=True, save_to=tmp)
+            actual = _file_sha256(tmp)
+            if actual != sha256:
+                raise ValidationError(
+                    f"{target.name} arrived damaged (sha256 {actual}, registered {sha256}); "
+                    "download it again"
+                )
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def _manifest(manifest: Manifest) -> dict[str, list[Any]]:
@@ -21,6 +73,10 @@ def _model(name: str, tail: str = "") -> str:
 class AssetCalls(WireCalls):
     """The assets part of :class:`runyard.remote.HttpStore` (see ``Store`` for each
     method's contract)."""
+
+    def model_blobs(self) -> HttpModelBlobs:
+        """Model files through the server (``Model.register``/``download`` over http)."""
+        return HttpModelBlobs(self._http)
 
     def register_dataset(
         self,

@@ -11,9 +11,11 @@ and is built as ``Class(uri, LocalArtifactRepository(artifact_root))``; any othe
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 from typing import Any
 
+from runyard.config import ENV_TOKEN
 from runyard.errors import ConfigError
 from runyard.store.base import Store
 
@@ -59,5 +61,7 @@ def open_store(uri: str, artifact_root: Path | None = None, token: str | None = 
 
         store: Store = cls(uri, LocalArtifactRepository(artifact_root))
     else:
-        store = cls(uri, token=token)
+        # A workspace whose tracking_uri is a server writes with $RUNYARD_TOKEN (the
+        # studio's token, as a Ray job or a remote runner is given it).
+        store = cls(uri, token=token or os.environ.get(ENV_TOKEN))
     return store
