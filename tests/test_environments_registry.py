@@ -104,7 +104,7 @@ def test_azure_names_resolve_with_a_notice(
 
 def test_unknown_azure_name(ws: _Workspace) -> None:
     with pytest.raises(EnvironmentNotFoundError, match="Runyard-Minimal"):
-        Environment.get(ws, "AzureML-TensorFlow-2.3-GPU")
+        Environment.get(ws, "AzureML-JAX-0.4-GPU")
 
 
 def test_spec_round_trip(tmp_path: Path) -> None:

@@ -173,7 +173,12 @@ def test_spec_from_lock_pins_exact_versions() -> None:
 
 
 def test_curated_and_azure_aliases() -> None:
-    assert curated_names() == ["Runyard-Minimal", "Runyard-PyTorch-CPU", "Runyard-sklearn"]
+    assert curated_names() == [
+        "Runyard-Minimal",
+        "Runyard-PyTorch-CPU",
+        "Runyard-TensorFlow-CPU",
+        "Runyard-sklearn",
+    ]
     torch_env = find_curated("runyard-pytorch-cpu")
     assert torch_env is not None and torch_env.notice is None
     assert "torch==2.13.0" in torch_env.spec["pip"]
@@ -181,7 +186,9 @@ def test_curated_and_azure_aliases() -> None:
     assert alias_target("AzureML-Minimal") == "Runyard-Minimal"
     assert alias_target("AzureML-Tutorial") == "Runyard-sklearn"
     assert alias_target("AzureML-sklearn-0.24-ubuntu18.04-py37-cpu") == "Runyard-sklearn"
-    assert alias_target("AzureML-TensorFlow-2.3-GPU") is None
+    assert alias_target("AzureML-TensorFlow-2.3-GPU") == "Runyard-TensorFlow-CPU"
+    assert alias_target("azureml-tensorflow-2.11-cuda11") == "Runyard-TensorFlow-CPU"
+    assert alias_target("AzureML-JAX-0.4") is None
     assert alias_target("my-env") is None
     match = find_curated("AzureML-Minimal")
     assert match is not None and match.notice is not None

@@ -185,8 +185,8 @@ def test_distributed_configurations_count_processes() -> None:
 
 def test_older_sdk_distributed_settings_are_refused_too() -> None:
     rc = RunConfiguration()
-    rc.node_count = 2  # two machines: not on a local target
-    with pytest.raises(ValidationError, match="submit to a Ray target"):
+    rc.node_count = 2  # two machines: not yet
+    with pytest.raises(ValidationError, match="use node_count=1"):
         ScriptRunConfig(".", "t.py", run_config=rc).submission_record()
     rc = RunConfiguration(communicator="IntelMpi")
     assert ScriptRunConfig(".", "t.py", run_config=rc).submission_record()["distributed"] == {
@@ -254,8 +254,13 @@ def test_ws_environments_know_the_sdk_curated_names(ws: Workspace) -> None:
     assert envs["AzureML-pytorch-1.13-ubuntu20.04-py38-cpu"].name == "Runyard-PyTorch-CPU"
     with pytest.raises(KeyError, match="there are: AzureML-Minimal"):
         envs["my-missing-env"]
-    with pytest.raises(EnvironmentNotFoundError, match="TensorFlow"):
-        Environment.get(ws, "AzureML-TensorFlow-2.3-CPU")
+    # TensorFlow names (CPU, GPU, CUDA) map to the CPU TensorFlow build, with a notice.
+    tf = envs["AzureML-TensorFlow-2.3-GPU"]
+    assert tf.name == "Runyard-TensorFlow-CPU"
+    assert "tensorflow-cpu==2.21.0" in tf.to_spec()["pip"]
+    assert Environment.get(ws, "AzureML-tensorflow-2.16-cuda12").name == "Runyard-TensorFlow-CPU"
+    with pytest.raises(EnvironmentNotFoundError, match="Runyard-TensorFlow-CPU"):
+        Environment.get(ws, "AzureML-JAX-0.4-GPU")  # the error names those that exist
 
 
 def test_register_and_get_by_string_version(ws: Workspace) -> None:

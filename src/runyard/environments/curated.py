@@ -22,11 +22,14 @@ CURATED_DIR = Path(__file__).parent / "curated"
 MINIMAL = "Runyard-Minimal"
 PYTORCH_CPU = "Runyard-PyTorch-CPU"
 SKLEARN = "Runyard-sklearn"
+TENSORFLOW_CPU = "Runyard-TensorFlow-CPU"
 
 # Checked in order against the lower-cased Azure name; the first keyword found wins.
 _AZURE_KEYWORDS: tuple[tuple[str, str], ...] = (
     ("pytorch", PYTORCH_CPU),
     ("torch", PYTORCH_CPU),
+    ("tensorflow", TENSORFLOW_CPU),  # GPU and CUDA names too: no GPU build offline
+    ("keras", TENSORFLOW_CPU),
     ("sklearn", SKLEARN),
     ("scikit", SKLEARN),
     ("tutorial", SKLEARN),
@@ -47,6 +50,11 @@ SDK_CURATED = (
     "AzureML-sklearn-1.0-ubuntu20.04-py38-cpu",
     "AzureML-Scikit-learn-0.20.3",
     "AzureML-lightgbm-3.2-ubuntu18.04-py37-cpu",
+    "AzureML-TensorFlow-2.3-CPU",
+    "AzureML-TensorFlow-2.3-GPU",
+    "AzureML-TensorFlow-2.1-GPU",
+    "AzureML-tensorflow-2.4-ubuntu18.04-py37-cpu-inference",
+    "AzureML-tensorflow-2.16-cuda12",
 )
 
 
@@ -116,8 +124,8 @@ def get_curated(name: str, *, announce: bool = True) -> dict[str, Any]:
     if match is None:
         raise EnvironmentNotFoundError(
             f"no curated environment called {name!r}; the curated ones are "
-            f"{', '.join(curated_names())}. For another framework (TensorFlow ...) "
-            "make one: Environment.from_pip_requirements('tf-env', 'requirements.txt')"
+            f"{', '.join(curated_names())}. For another framework (JAX ...) "
+            "make one: Environment.from_pip_requirements('my-env', 'requirements.txt')"
         )
     if match.notice and announce:
         print(match.notice, file=sys.stderr)
