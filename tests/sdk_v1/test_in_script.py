@@ -143,3 +143,22 @@ def test_children_from_a_script_in_an_environment_without_sqlalchemy(
     assert left_open.get_status() == "Completed" and left_open.get_metrics() == {"y": 2}
     assert all(c.parent is not None and c.parent.id == run.id for c in children)
     assert run.get_metrics() == {}  # the children's metrics are theirs only
+
+
+def test_a_missing_package_gets_a_hint_naming_the_environment(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    import sys
+
+    env = Environment("my-env")
+    env.python.user_managed_dependencies = True
+    env.python.interpreter_path = sys.executable
+    run = _submit(ws, tmp_path, "import tensorflowish.keras\n", env)
+    error = run.info.error or ""
+    assert run.get_status() == "Failed"
+    assert "ModuleNotFoundError: No module named 'tensorflowish'" in error
+    hint = error.splitlines()[-1]
+    assert hint.startswith("hint: 'tensorflowish' is not installed in environment 'my-env'")
+    assert "add_pip_package('tensorflowish')" in hint and "requirements file" in hint
+    other = _submit(ws, tmp_path, "raise ValueError('no hint for this')\n")
+    assert "hint:" not in (other.info.error or "")

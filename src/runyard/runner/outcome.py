@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,7 @@ def decide(
     stop_reason: str | None,
     canceled: bool,
     driver_log: Path,
+    environment: str | None = None,
 ) -> Outcome:
     """The outcome of a script that ended with Popen return code ``code``.
 
@@ -89,7 +91,28 @@ def decide(
     if code == 0:
         return Outcome(RunStatus.COMPLETED, 0, None)
     traceback = last_traceback(read_tail(driver_log))
+    if traceback is not None:
+        traceback += missing_package_hint(traceback, environment)
     return Outcome(RunStatus.FAILED, exit_code, traceback or words)
+
+
+_MISSING = re.compile(r"^ModuleNotFoundError: No module named '([^'.]+)[^']*'\s*$", re.MULTILINE)
+
+
+def missing_package_hint(traceback: str, environment: str | None) -> str:
+    """A line to add to a traceback that ends in ModuleNotFoundError: which
+    environment lacks the package and how to add it; "" for any other error."""
+    found = _MISSING.findall(traceback)
+    if not found:
+        return ""
+    module = found[-1]
+    where = f"environment {environment!r}" if environment else "the run's environment"
+    return (
+        f"\nhint: {module!r} is not installed in {where}; add its package to the "
+        f"environment (env.python.conda_dependencies.add_pip_package('{module}'), "
+        "CondaDependencies.create(pip_packages=[...]), or a line in the requirements file "
+        "of Environment.from_pip_requirements) and submit again"
+    )
 
 
 def with_request(outcome: Outcome, request: StatusRequest | None) -> Outcome:

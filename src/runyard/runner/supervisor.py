@@ -224,6 +224,7 @@ class Supervisor:
             stop_reason=self.stop_reason,
             canceled=self.canceled,
             driver_log=self.paths.driver_log,
+            environment=(self.definition.get("environment") or {}).get("name") or None,
         )
 
     def _finish(self, outcome: Outcome) -> None:
