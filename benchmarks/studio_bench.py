@@ -1,7 +1,10 @@
 """Studio speed: start-up to first answer, a 10,000-run page sorted by a metric, and a
-1,000,000-point metric down-sampled to 2,000 points, all over real HTTP.
+1,000,000-point metric down-sampled to 2,000 points, all over real HTTP ("api"); and in
+real Chromium (issue 18, "browser", benchmarks/studio_browser.py): the experiment page
+usable with 1,000 runs x 20 metrics, a 50-series overlay drawn, run.log -> pixel.
 
-    .venv/bin/python benchmarks/studio_bench.py [--runs 10000] [--points 1000000]
+    .venv/bin/python -m benchmarks.studio_bench [--runs 10000] [--points 1000000]
+        [--only api,browser] [--small] [--browser-steps 1000] [--overlay-steps 100000]
 
 Each server runs as its own process through ``runyard.server.serve`` on a free loopback
 port and is stopped by its process id.
@@ -34,9 +37,11 @@ def free_port() -> int:
         return port
 
 
-def start_studio(folder: Path) -> tuple[subprocess.Popen[bytes], str, float]:
-    """Starts ``serve`` in a child process; returns it, its URL and seconds from spawn
-    to the first answered request."""
+def start_studio(
+    folder: Path, workspace: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str, float]:
+    """Starts ``serve`` in a child process (on ``folder``'s store, or ``workspace``'s);
+    returns it, its URL and seconds from spawn to the first answered request."""
     port = free_port()
     code = (
         "from pathlib import Path; from runyard.store import open_store; "
@@ -45,6 +50,11 @@ def start_studio(folder: Path) -> tuple[subprocess.Popen[bytes], str, float]:
         f"artifact_root=Path({str(folder / 'artifacts')!r})); "
         f"serve(s, port={port}, token='bench')"
     )
+    if workspace is not None:
+        code = (
+            "from runyard.core import Workspace; from runyard.server import serve; "
+            f"serve(Workspace.from_config({str(workspace)!r}).store, port={port}, token='bench')"
+        )
     url = f"http://127.0.0.1:{port}"
     t0 = time.perf_counter()
     proc = subprocess.Popen(
@@ -135,8 +145,50 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--starts", type=int, default=5, help="start-up measurements")
+    parser.add_argument("--only", default="api,browser", help="api, browser or both")
+    parser.add_argument("--small", action="store_true", help="tiny sizes (the smoke test)")
+    parser.add_argument("--browser-runs", type=int, default=1_000)
+    parser.add_argument("--browser-metrics", type=int, default=20)
+    parser.add_argument("--browser-steps", type=int, default=1_000)
+    parser.add_argument("--overlay-steps", type=int, default=100_000)
     args = parser.parse_args()
+    parts = {p.strip() for p in args.only.split(",") if p.strip()}
+    if args.small:
+        args.runs, args.points, args.starts = 50, 10_000, 1
+        args.browser_runs, args.browser_metrics = 20, 3
+        args.browser_steps, args.overlay_steps = 50, 2_000
+    if "api" in parts:
+        api_part(args)
+    if "browser" in parts:
+        browser_part(args)
 
+
+def browser_part(args: argparse.Namespace) -> None:
+    from benchmarks.studio_browser import Sizes, measure, populate
+    from runyard.core import Workspace
+
+    sizes = Sizes(
+        runs=args.browser_runs,
+        metrics=args.browser_metrics,
+        steps=args.browser_steps,
+        overlay_steps=args.overlay_steps,
+        samples=10 if args.small else 30,
+        overlay_runs=5 if args.small else 50,
+        repeats=2 if args.small else 5,
+    )
+    with tempfile.TemporaryDirectory(prefix="runyard-bench-") as tmp:
+        print(f"runyard studio in Chromium ({os.cpu_count()} CPUs)")
+        ws = Workspace.create(Path(tmp), name="bench", show_output=False)
+        experiment_id, overlay = populate(ws.store, sizes)
+        proc, url, _ = start_studio(Path(tmp), workspace=Path(tmp))
+        try:
+            measure(url, experiment_id, overlay, ws, sizes)
+        finally:
+            stop(proc)
+            ws.store.close()
+
+
+def api_part(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="runyard-bench-") as tmp:
         folder = Path(tmp)
         print(f"runyard studio benchmark ({os.cpu_count()} CPUs)")

@@ -136,6 +136,12 @@
     show(entry);
   }
 
+  // ?metrics=a,b: only those charts (a link to one overlay of many runs).
+  const only = new URLSearchParams(window.location.search).get("metrics");
+  if (only) {
+    const keep = new Set(only.split(",").map((k) => k.trim()));
+    data.metrics = data.metrics.filter((k) => keep.has(k));
+  }
   if (!data.metrics.length) RY.message(chartsEl, "These runs have no numeric metrics.");
   Promise.all(data.metrics.map(chartFor))
     .catch((err) => chartsEl.append(el("p", { class: "error" }, "Could not load metrics: " + err.message)))

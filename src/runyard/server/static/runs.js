@@ -160,8 +160,7 @@
       if (!body) return;
       const checked = new Set(boxes().filter((b) => b.checked).map((b) => b.value));
       const focused = table.dataset.current;
-      // Rows are swapped in one step, keeping selections and the keyboard's row; the
-      // table keeps its columns, so nothing around it moves.
+      // Rows are swapped in one step, keeping selections and the keyboard's row.
       table.tBodies[0].replaceWith(body);
       for (const b of boxes()) b.checked = checked.has(b.value);
       const list = rows();
@@ -170,7 +169,7 @@
       for (const id of ["run-total", "pager"]) {
         const fresh = doc.getElementById(id);
         const here = document.getElementById(id);
-        if (fresh && here) here.replaceWith(fresh);
+        if (fresh && here && fresh.innerHTML !== here.innerHTML) here.replaceWith(fresh);
       }
       update();
       window.runyard.refreshes += 1;
