@@ -152,7 +152,7 @@ def test_cancel_stops_every_rank(project: tuple[Workspace, Path]) -> None:
 @pytest.mark.parametrize(
     ("distr", "words"),
     [
-        (PyTorchConfiguration(process_count=4, node_count=2), "use a Ray target|Ray target"),
+        (PyTorchConfiguration(process_count=4, node_count=2), "several machines are not built"),
         (PyTorchConfiguration(process_count=3, node_count=2), "split evenly"),
         (PyTorchConfiguration(process_count=1, node_count=2), "at least one process"),
         (TensorflowConfiguration(worker_count=2), "not TensorFlow parameter servers"),
@@ -222,3 +222,32 @@ def test_mpi_without_mpirun_is_refused_naming_the_fix(
     )  # fmt: skip
     with pytest.raises(ValidationError, match="mpirun is not on the PATH: install an MPI"):
         Experiment(ws, "ddp").submit(config)
+
+
+def test_rank_logs_that_appear_later_are_shipped_from_a_node(
+    project: tuple[Workspace, Path], tmp_path: Path
+) -> None:
+    """A runner on a Ray node sends each rank's log to the run's files as it appears."""
+    from runyard.runner.log_shipper import LogShipper
+    from runyard.runner.paths import RunPaths
+    from runyard.runner.remote import rank_logs
+
+    ws = project[0]
+    run = Experiment(ws, "ship").start_logging()
+    paths = RunPaths(run.id, tmp_path / "node", staging=True)
+    shipper = LogShipper(ws.store, run.id, [], print, lambda: rank_logs(paths))
+    assert shipper.ship() and rank_logs(paths) == []
+    folder = paths.driver_log.parent.parent / "user_logs"
+    folder.mkdir(parents=True)
+    for rank in (0, 1):
+        (folder / f"std_log_process_{rank}.txt").write_text(f"line of rank {rank}\n")
+    assert shipper.ship()
+    with open(folder / "std_log_process_1.txt", "a") as f:
+        f.write("second line\n")
+    assert shipper.finish(time.monotonic() + 10)
+    files = ws.store.artifacts
+    assert files.read_bytes(run.id, "user_logs/std_log_process_0.txt") == b"line of rank 0\n"
+    assert files.read_bytes(run.id, "user_logs/std_log_process_1.txt") == (
+        b"line of rank 1\nsecond line\n"
+    )
+    run.complete()

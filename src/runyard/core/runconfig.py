@@ -224,23 +224,12 @@ def check_distributed(
                 f"{name}(process_count={config.process_count}, node_count={nodes}): "
                 "the processes must split evenly over the nodes"
             )
-        if nodes > 1 and target_type != "ray":
+        if nodes > 1:
+            where = "a Ray target" if target_type == "ray" else f"a {target_type} target"
             raise ValidationError(
-                f"{name}(node_count={nodes}) needs several machines, and a {target_type} "
-                "compute target is this one: use node_count=1 here (all ranks on this "
-                "machine), or submit to a Ray target (ws.use_ray_cluster(...))"
-            )
-        if nodes > 1 and target_type == "ray":
-            raise ValidationError(
-                f"{name}(node_count={nodes}) on a Ray target: runs of several Ray nodes "
-                "are not built yet; use node_count=1 (all ranks on one Ray node), or a "
-                "local target for all ranks on this machine"
-            )
-        if nodes > 1 and isinstance(config, MpiConfiguration):
-            raise ValidationError(
-                f"MpiConfiguration(node_count={nodes}): MPI runs start on one machine "
-                "here; for several nodes use PyTorchConfiguration(node_count=...) on a "
-                "Ray target"
+                f"{name}(node_count={nodes}) on {where}: runs over several machines are "
+                "not built yet (docs/distributed.md); use node_count=1, which starts all "
+                f"{config.process_count} ranks on one machine (or one Ray node)"
             )
         if isinstance(config, MpiConfiguration) and shutil.which("mpirun") is None:
             raise ValidationError(

@@ -53,6 +53,7 @@ class RankPlan:
     master_addr: str = "127.0.0.1"
     master_port: int = 0
     launcher: str = "torch"  # "torch" (ranks started here) or "mpi" (one mpirun)
+    node_count: int = 1  # one machine: several are refused at submit
 
     @property
     def ranks(self) -> range:
@@ -70,7 +71,8 @@ def plan_of(definition: Mapping[str, Any]) -> RankPlan | None:
     if count <= 1:
         return None
     launcher = "mpi" if recorded.get("framework") == "Mpi" else "torch"
-    return RankPlan(world_size=count, local_world_size=count, launcher=launcher)
+    nodes = max(1, int(recorded.get("nodeCount") or 1))
+    return RankPlan(count, count // nodes, launcher=launcher, node_count=nodes)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

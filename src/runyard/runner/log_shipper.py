@@ -29,11 +29,13 @@ class LogShipper:
         run_id: str,
         files: Sequence[tuple[Path, str]],
         say: Callable[[str], None],
+        discover: Callable[[], Sequence[tuple[Path, str]]] | None = None,
     ) -> None:
         self.store = store
         self.run_id = run_id
         self.files = list(files)
         self.offsets = {remote: 0 for _local, remote in files}
+        self._discover = discover  # files that appear later (a distributed run's rank logs)
         self.error: str | None = None
         self._say = say
         self._lock = threading.Lock()
@@ -51,6 +53,10 @@ class LogShipper:
     def ship(self) -> bool:
         """Sends what is new; True when everything is sent."""
         with self._lock:
+            for local, remote in self._discover() if self._discover is not None else ():
+                if remote not in self.offsets:
+                    self.files.append((local, remote))
+                    self.offsets[remote] = 0
             try:
                 for local, remote in self.files:
                     self._ship_file(local, remote)

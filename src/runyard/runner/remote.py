@@ -34,6 +34,7 @@ from runyard.config import (
 from runyard.entities import ComputeTargetConfig, RunStatus
 from runyard.errors import RunNotFoundError, RunyardError, StoreError
 from runyard.remote import HttpStore
+from runyard.runner.distributed import RANK_LOG
 from runyard.runner.log_shipper import LogShipper
 from runyard.runner.parts import (
     RunGone,
@@ -55,6 +56,7 @@ from runyard.store.snapshots import SnapshotStore
 STUDIO_RETRY_S = 600.0
 # The first call's patience: a studio never reached is a setup error to report soon.
 FIRST_CONTACT_S = 30.0
+RANK_LOGS = RANK_LOG.format(rank="*")
 USAGE = "usage: python -m runyard.runner RUN_ID --tracking-uri URL [--token TOKEN]"
 
 
@@ -118,7 +120,7 @@ class StudioLogSink:
 
     def __init__(self, studio: HttpStore, paths: RunPaths, retry_for: float) -> None:
         files = [(paths.driver_log, DRIVER_LOG), (paths.build_log, ENVIRONMENT_BUILD_LOG)]
-        self.shipper = LogShipper(studio, paths.run_id, files, say)
+        self.shipper = LogShipper(studio, paths.run_id, files, say, lambda: rank_logs(paths))
         self.retry_for = retry_for
         self._started = False
 
@@ -134,6 +136,13 @@ class StudioLogSink:
             return True
         say(f"logs not sent: {self.shipper.error}")
         return False
+
+
+def rank_logs(paths: RunPaths) -> list[tuple[Path, str]]:
+    """The rank logs of a distributed run on this node (``user_logs/...``), as they
+    appear: (local file, the run's file)."""
+    folder = paths.driver_log.parent.parent
+    return [(f, f.relative_to(folder).as_posix()) for f in sorted(folder.glob(RANK_LOGS))]
 
 
 class RayLauncher:
