@@ -133,8 +133,8 @@ class ScriptRunConfig:
 
     def submission_record(self, target_type: str = "local") -> dict[str, Any]:
         """What the run records of its docker and distributed settings; raises
-        ValidationError for what cannot run on a ``target_type`` target (several nodes
-        on a local one, MPI without mpirun)."""
+        ValidationError naming the fix for what cannot run on a ``target_type`` target
+        (several nodes, TensorFlow parameter servers, MPI without mpirun)."""
         wanted = self.distributed_job_config or self.run_config.legacy_distributed()
         return {
             "distributed": check_distributed(wanted, target_type),
