@@ -251,3 +251,20 @@ def test_rank_logs_that_appear_later_are_shipped_from_a_node(
         b"line of rank 1\nsecond line\n"
     )
     run.complete()
+
+
+def test_a_ranks_metric_names_leave_room_for_its_prefix(tmp_path: Path) -> None:
+    """Rank 1's names are stored as rank1/<name>: one that would not fit is refused when
+    logged (naming the limit), not at ingest, where its points would be stuck."""
+    from runyard.config import MAX_NAME_LENGTH
+    from runyard.tracking.journal import JournalWriter
+
+    rank1 = JournalWriter(tmp_path / "journal.rank1.bin")
+    rank1.log("x" * (MAX_NAME_LENGTH - len("rank1/")), 1.0)
+    with pytest.raises(ValidationError, match="the limit here is 249"):
+        rank1.log("y" * (MAX_NAME_LENGTH - 1), 1.0)
+    rank1.log("loss", 2.0)  # later names still work
+    rank1.close()
+    rank0 = JournalWriter(tmp_path / "journal.bin")
+    rank0.log("y" * MAX_NAME_LENGTH, 1.0)  # rank 0 and one-process runs: the full limit
+    rank0.close()

@@ -11,7 +11,6 @@ import contextlib
 import dataclasses
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from runyard.store.base import Store
 from runyard.tracking.control import StatusRequest, apply_control, child_journals, status_request
 from runyard.tracking.decode import decode, has_data_after
 from runyard.tracking.journal_reader import DecodeState, iter_records
-from runyard.tracking.journals import process_journals
+from runyard.tracking.journals import process_journals, rank_prefix
 
 log = logging.getLogger(__name__)
 _Keyed = TypeVar("_Keyed", MetricColumns, MetricRecord)
@@ -35,17 +34,6 @@ _MIN_READ = 64 << 10
 # memory budget; the batch is still large enough to amortise each transaction.
 _MAX_READ = 8 << 20
 _BATCH_RECORDS = 200_000
-# A distributed run's rank r >= 1 writes journal.rank<r>.bin (its workers
-# journal.rank<r>.<pid>.bin): its metrics are stored as "rank<r>/<name>". The rank is
-# read here, from the file name, so that logging pays nothing for it. Any other journal
-# (the main one, a worker's, the runner's own) is stored as written.
-_RANK_JOURNAL = re.compile(r"^journal\.rank([1-9][0-9]*)(\.[0-9]+)?\.bin$")
-
-
-def rank_prefix(journal_name: str) -> str:
-    """The key prefix of the journal file ``journal_name`` (``"rank1/"``), or ""."""
-    found = _RANK_JOURNAL.match(journal_name)
-    return f"rank{found.group(1)}/" if found else ""
 
 
 class JournalIngester:

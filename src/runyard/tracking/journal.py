@@ -43,7 +43,7 @@ from typing import Any
 
 from runyard.config import MAX_NAME_LENGTH, MAX_STRING_METRIC_LENGTH, check_utf8
 from runyard.errors import DiskFullError, MetricTypeError, ValidationError
-from runyard.tracking.journals import reserve
+from runyard.tracking.journals import rank_prefix, reserve
 
 KIND_NAME = 1
 KIND_NUMBER = 2
@@ -120,6 +120,8 @@ class JournalWriter:
 
     def _open(self, path: Path) -> None:
         self.path = path
+        # A rank's names are stored as "rank<r>/<name>": the prefix takes from the limit.
+        self._prefix = rank_prefix(path.name)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         self._lock = threading.Lock()
@@ -288,6 +290,12 @@ class JournalWriter:
         with self._lock:
             entry = self._names.get(name)
             if entry is None:
+                if self._prefix and len(self._prefix) + len(name) > MAX_NAME_LENGTH:
+                    raise ValidationError(
+                        f"metric name {name[:40]!r}... is {len(name)} characters long; this "
+                        f"rank stores it as {self._prefix + name[:8]!r}..., so the limit "
+                        f"here is {MAX_NAME_LENGTH - len(self._prefix)}"
+                    )
                 entry = [len(self._names) + 1, -1, 0]
                 self._append_locked(
                     _NAME.pack(KIND_NAME, entry[0]) + name.encode("utf-8", "surrogatepass")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import resource
 import weakref
 from pathlib import Path
@@ -20,6 +21,19 @@ from runyard.errors import DiskFullError
 
 if TYPE_CHECKING:
     from runyard.tracking.journal import JournalWriter
+
+
+# A distributed run's rank r >= 1 writes journal.rank<r>.bin (its workers
+# journal.rank<r>.<pid>.bin): ingest stores its metrics as "rank<r>/<name>", reading the
+# rank from the file name so that logging pays nothing for it. Any other journal (the
+# main one, a worker's, the runner's own) is stored as written.
+_RANK_JOURNAL = re.compile(r"^journal\.rank([1-9][0-9]*)(\.[0-9]+)?\.bin$")
+
+
+def rank_prefix(journal_name: str) -> str:
+    """The key prefix of the journal file ``journal_name`` (``"rank1/"``), or ""."""
+    found = _RANK_JOURNAL.match(journal_name)
+    return f"rank{found.group(1)}/" if found else ""
 
 
 def process_journal_path(main: Path, pid: int) -> Path:
