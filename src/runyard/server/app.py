@@ -13,10 +13,12 @@ from runyard.server import (
     api_assets,
     api_files,
     api_read,
+    api_session,
     api_snapshots,
     api_write,
     errors,
     pages,
+    pages_find,
     pages_sweeps,
     streams,
 )
@@ -99,9 +101,11 @@ def build_app(
     app.include_router(api_files.router)
     app.include_router(api_snapshots.router)
     app.include_router(api_read.router)
+    app.include_router(api_session.router)
     app.include_router(api_write.router)
     app.include_router(api_assets.router)
     app.include_router(pages.router)
+    app.include_router(pages_find.router)
     app.include_router(pages_sweeps.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Added last = outermost: the catch-all sees everything, auth runs inside it.

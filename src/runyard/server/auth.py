@@ -126,6 +126,10 @@ class TokenAuthMiddleware:
                 )(scope, receive, send)
                 return
 
+        if authed:
+            # A request that showed the token may learn it back (GET /api/session), so
+            # the studio's own pages can send it with their writes.
+            scope.setdefault("state", {})["write_token"] = self._token.decode()
         if self._valid(query_token) and cookie_token != query_token:
             secure = "; Secure" if scope.get("scheme") == "https" else ""
             set_cookie = f"{COOKIE_NAME}={query_token}; HttpOnly; SameSite=Strict; Path=/{secure}"

@@ -8,7 +8,6 @@ anything unexpected is logged here and answered with a generic 500.
 
 from __future__ import annotations
 
-import html
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -36,13 +35,9 @@ def error_response(path: str, status: int, kind: str, message: str) -> Response:
     """An error answer: JSON under ``/api/``, a plain HTML page elsewhere."""
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if wants_html(path):
-        body = (
-            "<!doctype html><html><head><meta charset='utf-8'><title>Runyard: "
-            f"{status}</title><link rel='stylesheet' href='/static/studio.css'></head>"
-            f"<body><main class='error-page'><h1>{status} {html.escape(kind)}</h1>"
-            f"<p>{html.escape(message)}</p><p><a href='/'>Experiments</a></p></main>"
-            "</body></html>"
-        )
+        from runyard.server.error_pages import render_error_page
+
+        body = render_error_page(status, kind, message, path)
         return HTMLResponse(body, status_code=status, headers=headers)
     body = ErrorOut.of(kind, message).model_dump_json()
     return Response(body, status_code=status, headers=headers, media_type="application/json")

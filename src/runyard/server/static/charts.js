@@ -190,7 +190,9 @@ const RYCharts = (() => {
       const bands = [];
       this.series.forEach((s, i) => {
         const c = single ? color(0) : color(i);
-        const raw = { label: s.label, stroke: c, width: 1.25, spanGaps: !single, points: { show: false } };
+        // A series with one point in view is no line at all: draw it as a marker.
+        const lone = (u, si, i0, i1) => { let n = 0; for (let j = i0; j <= i1 && n < 2; j++) if (u.data[si][j] != null) n++; return n === 1; };
+        const raw = { label: s.label, stroke: c, width: 1.25, spanGaps: !single, points: { show: lone, size: 8, fill: c } };
         if (single && smoothing > 0) {
           uSeries.push({ ...raw, stroke: c + "55" });
           uSeries.push({ label: "smoothed", stroke: c, width: 1.75, spanGaps: true, points: { show: false } });

@@ -1,0 +1,125 @@
+/* Runyard studio: the run page's actions (cancel, set tags). Writes carry the access
+ * token as a Bearer header (a cookie is never enough for a write); the page learns it
+ * from GET /api/session, which answers it only to a request that showed it. */
+"use strict";
+
+(() => {
+  const box = document.getElementById("run-actions");
+  if (!box) return;
+  const runId = box.dataset.runId;
+  const runPath = `/api/runs/${encodeURIComponent(runId)}`;
+  const $ = (id) => document.getElementById(id);
+  const note = $("action-note");
+  const errorBox = $("action-error");
+  let token = null;
+
+  function showError(message) {
+    errorBox.textContent = message;
+    errorBox.hidden = !message;
+  }
+
+  async function write(method, path, body) {
+    if (!token) {
+      throw new Error(
+        "changes need the studio's access token: open the URL `runyard studio` printed " +
+          "(ending in ?token=...)",
+      );
+    }
+    const headers = { Authorization: `Bearer ${token}` };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const resp = await fetch(path, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!resp.ok) {
+      let message = `${resp.status} ${resp.statusText}`;
+      try {
+        message = (await resp.json()).error.message;
+      } catch (_) {
+        /* not our JSON error: keep the status line */
+      }
+      throw new Error(message);
+    }
+    return resp.status === 204 ? null : resp.json();
+  }
+
+  function showStatus(run) {
+    box.dataset.status = run.status;
+    for (const node of document.querySelectorAll("#run-status, .run-status-cell")) {
+      node.replaceChildren(RY.statusBadge(run.status));
+    }
+    $("cancel-run").hidden = RY.TERMINAL.has(run.status) || run.status === "NotStarted";
+  }
+
+  // ---- cancel: ask in the page (no window.confirm), then follow the run to its end --
+  $("cancel-run").addEventListener("click", () => {
+    showError("");
+    $("cancel-confirm").hidden = false;
+    $("cancel-run").hidden = true;
+  });
+  $("cancel-no").addEventListener("click", () => {
+    $("cancel-confirm").hidden = true;
+    $("cancel-run").hidden = false;
+  });
+  $("cancel-yes").addEventListener("click", async () => {
+    $("cancel-confirm").hidden = true;
+    try {
+      let run = await write("POST", `${runPath}/cancel`);
+      note.textContent = RY.TERMINAL.has(run.status) ? "" : "cancel requested: stopping…";
+      showStatus(run);
+      // The runner stops the script (SIGTERM, then SIGKILL) and sets Canceled.
+      while (!RY.TERMINAL.has(run.status)) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        run = await RY.api(runPath);
+      }
+      note.textContent = "";
+      showStatus(run);
+    } catch (err) {
+      $("cancel-run").hidden = false;
+      showError(`could not cancel: ${err.message}`);
+    }
+  });
+
+  // ---- tags: KEY=VALUE as in the CLI ----------------------------------------------
+  function renderTags(tags) {
+    const list = $("run-tags");
+    if (!list) return;
+    const keys = Object.keys(tags).sort();
+    if (!keys.length) {
+      list.replaceChildren(RY.el("p", { class: "muted" }, "none"));
+      return;
+    }
+    const spans = keys.map((k) => RY.el("span", { class: "tag" }, tags[k] ? `${k}: ${tags[k]}` : k));
+    list.replaceChildren(RY.el("span", { class: "tags" }, ...spans));
+  }
+
+  $("tag-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    showError("");
+    const text = $("tag-input").value.trim();
+    const eq = text.indexOf("=");
+    if (eq <= 0) {
+      showError(`write a tag as KEY=VALUE (got ${JSON.stringify(text)})`);
+      return;
+    }
+    const key = text.slice(0, eq).trim();
+    const value = text.slice(eq + 1).trim();
+    try {
+      await write("PATCH", `${runPath}/tags`, { tags: { [key]: value } });
+      renderTags((await RY.api(runPath)).tags);
+      $("tag-input").value = "";
+      note.textContent = `tag ${key} set`;
+    } catch (err) {
+      showError(`could not set tag ${key}: ${err.message}`);
+    }
+  });
+
+  RY.api("/api/session")
+    .then((s) => {
+      token = s.write_token;
+      if (!token) note.textContent = "read-only: open the studio's ?token= URL to make changes";
+    })
+    .catch((err) => showError(err.message));
+})();
