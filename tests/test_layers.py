@@ -18,7 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     # The sweep page reads a sweep through sweeps.view and draws it with sweeps.plots.
     "server": {"server", "tracking", "store", "wire", "sweeps"} | BASE,
     "core": {"core", "targets", "runner", "environments", "tracking", "remote", "store"}
-    | {"workspace", "assets", "sweeps"}
+    | {"workspace", "assets", "sweeps", "sysmetrics"}
     | BASE,
     # SDK-v1 facade (runyard.train.hyperdrive) over the sweeps package.
     "train": {"train", "core", "sweeps", "targets", "runner", "tracking", "store"}
@@ -37,7 +37,11 @@ ALLOWED: dict[str, set[str]] = {
     "targets": {"targets", "runner", "environments", "tracking", "remote", "store", "workspace"}
     | BASE,
     "runner": {"runner", "environments", "tracking", "remote", "store", "workspace", "assets"}
+    | {"sysmetrics"}
     | BASE,
+    # System metrics (psutil, NVML) written to a journal: sampled by the runner, or by
+    # an offline run's own process (core).
+    "sysmetrics": {"sysmetrics", "tracking"} | BASE,
     "environments": {"environments", "store"} | BASE,
     "tracking": {"tracking", "store"} | BASE,
     "store": {"store"} | BASE,

@@ -47,13 +47,32 @@ class Experiment:
     def id(self) -> str:
         return self._entity.experiment_id
 
-    def start_logging(self, display_name: str | None = None, **_: object) -> Run:
-        """Starts an interactive run logged by this process (as in a notebook)."""
+    def start_logging(
+        self,
+        display_name: str | None = None,
+        *,
+        system_metrics: bool | None = None,
+        **_: object,
+    ) -> Run:
+        """Starts an interactive run logged by this process (as in a notebook).
+        ``system_metrics=True`` (or ``RUNYARD_SYSTEM_METRICS=1``) samples this process's
+        CPU, memory, I/O and GPUs under ``system/...`` until the run ends
+        (docs/system-metrics.md)."""
         from runyard.core.run import Run
+        from runyard.sysmetrics.offline import start_offline
 
-        return Run._start_interactive(
+        run = Run._start_interactive(
             self.workspace, self.id, kind=RunKind.INTERACTIVE, display_name=display_name or ""
         )
+        journal = self.workspace.artifact_root / "runs" / run.id / "journal.bin"
+        try:
+            sampler = start_offline(journal, system_metrics)
+        except Exception:
+            run.fail("system metrics could not start")
+            raise
+        if sampler is not None:  # stopped by run.complete()/fail(), before the last ingest
+            vars(run).setdefault("_on_finish", []).append(sampler.stop)
+        return run
 
     @overload
     def submit(self, config: ScriptRunConfig, tags: Mapping[str, str] | None = None) -> Run: ...

@@ -339,10 +339,11 @@ class Run:
         _sdk.cancel(self)
 
     def _finish(self, status: RunStatus, error: str | None = None) -> None:
+        for stop in vars(self).pop("_on_finish", ()):  # system metrics: points in first
+            stop()
         info = self._sink.finish(status, error)
         self.log = self._sink.log  # type: ignore[method-assign]  # a finished sink refuses
-        if info is not None:
-            self._info = info
+        self._info = self._info if info is None else info
 
     def __enter__(self) -> Run:
         return self

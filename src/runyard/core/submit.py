@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from runyard.entities import ComputeTargetConfig, RunKind, RunStatus
 from runyard.errors import ValidationError
+from runyard.sysmetrics.settings import settings_from
 
 if TYPE_CHECKING:
     from runyard.core.experiment import Experiment
@@ -116,6 +117,7 @@ def prepare(
             "Remove the rule that matches it"
         )
     variables = _check_variables(config.run_config.environment_variables)
+    settings_from(variables)  # a bad RUNYARD_SYSTEM_METRICS_INTERVAL is refused here
     env = config.environment
     if env is not None:
         _check_variables(env.environment_variables)

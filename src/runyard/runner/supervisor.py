@@ -32,7 +32,7 @@ from runyard.assets.inputs import ENV_INPUT_DATASETS, resolve_inputs
 from runyard.assets.outputs import finish_outputs
 from runyard.entities import ACTIVE_STATUSES, ComputeTargetConfig, RunStatus
 from runyard.errors import ConflictError, RunyardError
-from runyard.runner import workdir
+from runyard.runner import sampling, workdir
 from runyard.runner.distributed import RankGroup, plan_of
 from runyard.runner.monitor import Monitor
 from runyard.runner.parts import RunGone, RunnerParts, SetupFailed, StudioUnreachable
@@ -96,6 +96,7 @@ class Supervisor:
         self._signals = signals
         self._forwarder: LogForwarder | None = None
         self._logs_home = True
+        self._sampler = sampling.RunSampler()  # system metrics, once the script runs
 
     # -- the lifecycle ----------------------------------------------------------------
 
@@ -173,6 +174,7 @@ class Supervisor:
                 argv, cwd=self.paths.work_dir, env=env, log_path=self.paths.driver_log
             )
         say(f"started {launch.script} as pid {self.child.pid} with {launch.python}")
+        self._sampler = sampling.start_sampler(self.child, self.paths.journal, env, say)
         self._forwarder = LogForwarder(self.paths.driver_log, [write_stdout]).start()
 
         def startup(store: RunnerStore) -> None:
@@ -211,6 +213,7 @@ class Supervisor:
 
         assert self.child is not None
         took = time.monotonic() - self.child.started
+        self._sampler.stop()  # its journal is complete before the final ingest
         say(f"script exited with code {code} after {took:.3f} s")
         # Whatever the script left behind in its group goes with it.
         self.child.signal_group(signal.SIGKILL)
