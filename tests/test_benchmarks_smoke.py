@@ -61,3 +61,26 @@ def test_runyard_side_of_every_workload(tmp_path: Path) -> None:
         png = tmp_path / "bench" / f"{name}.png"
         assert png.stat().st_size > 1000, png
         assert f"bench/{name}.png" in doc
+
+
+def test_sweeps_bench_small() -> None:
+    """benchmarks/sweeps_bench.py at its --small sizes: every part prints its rows (the
+    figures themselves are for the full run, not checked here)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.sweeps_bench", "--small"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    for row in (
+        "policy decision after run.log, worst",
+        "stopped trial's process gone after, worst",
+        "Bandit: trial-seconds saved vs no policy",
+        "Runyard sweep, 4 x 1 s trials",
+        "Optuna RDB/SQLite",
+    ):
+        assert row in out, out[-3000:]
+    assert " nan " not in out, out[-3000:]
