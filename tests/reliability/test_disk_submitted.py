@@ -117,3 +117,28 @@ def test_a_submitted_script_catching_a_full_disk_ends_failed_naming_it(
         _check_failed(project, _submit(project, 0, "exit"), "is full")
     finally:
         project.close()
+
+
+@pytest.mark.soak
+def test_soak_submitted_runs_hitting_a_file_size_limit_all_end_failed(tmp_path: Path) -> None:
+    """10 runs hit a file size limit (2 to 11 MiB) and exit 0: all Failed, naming it."""
+    from .harness import record
+
+    project = Project.create(tmp_path / "ws", slots=2)
+    try:
+        ids = [_submit(project, (2 + i) << 20, "complete" if i % 2 else "exit") for i in range(10)]
+        for run_id in ids:
+            _check_failed(project, run_id, "ulimit -f")
+        ended = project.wait_terminal(ids, timeout=60)
+        record(
+            "disk-full-submitted",
+            runs=len(ids),
+            failed_naming_the_limit=sum(
+                1
+                for info in ended.values()
+                if info.status is RunStatus.FAILED and "ulimit -f" in (info.error or "")
+            ),
+            exit_codes=sorted({info.exit_code for info in ended.values()}),
+        )
+    finally:
+        project.close()

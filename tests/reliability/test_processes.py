@@ -128,3 +128,43 @@ def test_a_forked_pool_of_an_interactive_run_is_stored_once(project: Project) ->
     assert info.status is RunStatus.COMPLETED
     _exact(project, run_id, "c", 10_000)
     assert list(project.store.get_metric_series(run_id, "parent").values) == [1]
+
+
+@pytest.mark.soak
+def test_soak_worker_processes_of_many_runs_are_stored_once(tmp_path: Path) -> None:
+    """8 submitted runs (4 spawn, 4 fork), each with 4 workers and the parent logging
+    50,000 points apiece, 2 at a time: every point of every process stored once."""
+    from .harness import record
+
+    runs, per = 8, 50_000
+    project = Project.create(tmp_path / "ws", slots=2)
+    try:
+        (project.root / "src" / "workers.py").write_text(WORKERS_SCRIPT)
+        ids = []
+        for i in range(runs):
+            config = ScriptRunConfig(
+                source_directory=str(project.root / "src"),
+                script="workers.py",
+                arguments=["spawn" if i % 2 else "fork", per],
+                compute_target=TARGET,
+            )
+            ids.append(Experiment(project.ws, "workers").submit(config).id)
+        project.runs.extend(ids)
+        ended = project.wait_terminal(ids, timeout=1800)
+        statuses = [info.status.value for info in ended.values()]
+        stored = 0
+        for run_id in ids:
+            assert ended[run_id].status is RunStatus.COMPLETED, project.logs(run_id)
+            for key in ("w0", "w1", "w2", "w3", "parent"):
+                _exact(project, run_id, key, per)
+                stored += per
+        record(
+            "processes",
+            runs=runs,
+            processes_per_run=5,
+            points_logged=runs * 5 * per,
+            points_stored=stored,
+            statuses={s: statuses.count(s) for s in set(statuses)},
+        )
+    finally:
+        project.close()

@@ -20,7 +20,7 @@ import pytest
 
 from runyard.core import Experiment, ScriptRunConfig
 from runyard.core.environment import CondaDependencies, Environment
-from runyard.entities import RunStatus
+from runyard.entities import RunInfo, RunStatus
 
 from .harness import TARGET, Project, process_if, read_count, sigkill, wait_for
 
@@ -131,3 +131,48 @@ def test_cancel_while_preparing_stops_the_build_and_ends_canceled(
         assert took < 15, f"the run ended {took:.1f} s after the cancel"
     finally:
         index.close()
+
+
+def _running(project: Project, run_id: str) -> RunInfo | None:
+    info = project.store.get_run(run_id)
+    return info if info.status is RunStatus.RUNNING else None
+
+
+@pytest.mark.soak
+def test_soak_waiters_end_within_seconds_of_every_runner_death(tmp_path: Path) -> None:
+    """10 times: a waiter on a Running run whose runner is SIGKILLed returns Failed."""
+    from .harness import record
+
+    project = Project.create(tmp_path / "ws", slots=1)
+    waits: list[float] = []
+    try:
+        for i in range(10):
+            progress = project.progress(f"killed-{i}")
+            run = project.submit_logger(10**9, progress, pace=0.05)
+            wait_for(lambda p=progress: read_count(p) >= 1000 or None, 120, "logging")  # type: ignore[misc]
+            info = wait_for(lambda r=run: _running(project, r.id), 60, "Running")  # type: ignore[misc]
+            assert info.owner
+            runner = process_if(int(info.owner.split("@")[0]), run.id)
+            assert runner is not None
+            thread = threading.Thread(
+                target=run.wait_for_completion, kwargs={"raise_on_error": False}, daemon=True
+            )
+            thread.start()
+            time.sleep(0.3)
+            assert sigkill(runner)
+            killed_at = time.monotonic()
+            thread.join(timeout=30)
+            assert not thread.is_alive(), f"kill {i}: the waiter still waits 30 s later"
+            waits.append(time.monotonic() - killed_at)
+            ended = project.store.get_run(run.id)
+            assert ended.status is RunStatus.FAILED and "died" in (ended.error or "")
+        record(
+            "waiters",
+            runner_kills=len(waits),
+            waiters_ended=len(waits),
+            wait_max_s=round(max(waits), 2),
+            wait_median_s=round(sorted(waits)[len(waits) // 2], 2),
+        )
+        assert max(waits) < 10, waits
+    finally:
+        project.close()
