@@ -4,12 +4,26 @@ table following the experiment live over server-sent events."""
 
 from __future__ import annotations
 
+import math
+import os
+import time
+from urllib.parse import quote
+
 import pytest
 
-from runyard.entities import RunStatus
+from runyard.entities import MetricColumns, RunStatus
 from runyard.store.base import Store
 from tests.support.server import RunningServer
-from tests.test_studio_browser import browser, chart, log, make_run, page, server, store
+from tests.test_studio_browser import (
+    SCREENSHOTS,
+    browser,
+    chart,
+    log,
+    make_run,
+    page,
+    server,
+    store,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -133,3 +147,53 @@ def test_runs_table_follows_the_experiment_live(
     requests = page.evaluate("() => performance.getEntriesByType('resource').length") - polls
     assert refreshes >= 3
     assert requests <= 2 * refreshes + 2
+
+
+@pytest.mark.skipif(not os.environ.get("RUNYARD_SCREENSHOTS"), reason="set RUNYARD_SCREENSHOTS=1")
+def test_screenshots_of_the_workbench(store: Store, server: RunningServer, page: Page) -> None:
+    """docs/studio.md's pictures of the workbench, grouping and the live runs table."""
+    ids = []
+    t0 = time.time() - 900
+    for i in range(8):
+        model = ("cnn", "mlp")[i % 2]
+        lr = ("0.1", "0.01", "0.001", "0.03")[i % 4]
+        run = make_run(
+            store,
+            "shots-workbench",
+            display_name=f"{model}-lr{lr}-s{i}",
+            tags={"model": model},
+            definition={"script": "train.py", "arguments": ["--lr", lr, "--epochs", "40"]},
+        )
+        n = 400
+        rate = 60 + 20 * (i % 4) + (30 if model == "mlp" else 0)
+        loss = [2.0 * math.exp(-s / rate) + 0.05 * math.sin(s * 0.9 + i) ** 2 for s in range(n)]
+        acc = [1 - v / 2.2 for v in loss]
+        stamps = [t0 + s * 1.5 for s in range(n)]
+        store.append_metrics(
+            run.run_id,
+            [
+                MetricColumns("train/loss", "float", list(range(n)), stamps, loss),
+                MetricColumns("val/acc", "float", list(range(n)), stamps, acc),
+            ],
+        )
+        if i < 7:
+            store.set_status(run.run_id, RunStatus.COMPLETED)
+        ids.append(run.run_id)
+    exp = store.get_run(ids[0]).experiment_id
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto(
+        f"{server.url}/experiments/{exp}?metrics=val/acc,train/loss&cols=params.lr,tags.model"
+        "&filter=" + quote('metrics.val/acc > 0.5 and tags.model = "cnn"')
+    )
+    page.click("#column-chooser summary")
+    page.screenshot(path=str(SCREENSHOTS / "runs-workbench.png"), full_page=True)
+    page.goto(f"{server.url}/experiments/{exp}?filter=" + quote("params.lr << 1"))
+    page.screenshot(path=str(SCREENSHOTS / "runs-filter-error.png"))
+    page.goto(f"{server.url}/compare?runs={','.join(ids)}&group=tags.model&metrics=train/loss")
+    page.wait_for_selector('#charts [data-key="train/loss"][data-groups="2"]')
+    page.locator("#charts").screenshot(path=str(SCREENSHOTS / "compare-grouped.png"))
+    page.goto(f"{server.url}/compare?runs={','.join(ids[:4])}&metrics=val/acc")
+    page.wait_for_function("() => window.runyard.ready === true")
+    page.evaluate("() => window.runyard.charts[0].plot.setScale('x', {min: 40, max: 90})")
+    page.wait_for_selector('#charts [data-key="val/acc"][data-zoom="40,90"]')
+    page.locator("#charts").screenshot(path=str(SCREENSHOTS / "chart-zoomed.png"))

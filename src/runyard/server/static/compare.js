@@ -9,7 +9,9 @@
   const chartsEl = document.getElementById("charts");
   const charts = [];
   const byKey = new Map(); // metric key -> {chart, series: per run}
-  const MAX_POINTS = 2000;
+  // Up to 2,000 points a series, and 20,000 a chart: fifty runs get 400 each (still each
+  // bucket's min and max, so peaks stay); a zoom re-reads the range in full detail.
+  const MAX_POINTS = Math.max(250, Math.min(2000, Math.floor(20000 / Math.max(1, data.runs.length))));
   window.runyard = { charts, ready: false };
 
   for (const swatch of document.querySelectorAll(".swatch")) {
