@@ -169,6 +169,21 @@ def test_cancel_a_running_run_waits_for_its_runner(
 
 @browser_only
 @pytest.mark.browser
+def test_a_run_that_ends_by_itself_loses_its_cancel_button(
+    store: Store, server: RunningServer, page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    run = make_run(store, "actions-cancel")
+    page.goto(f"{server.url}/runs/{run.run_id}")
+    expect(page.locator("#cancel-run")).to_be_visible()
+    store.set_status(run.run_id, RunStatus.COMPLETED)
+    expect(page.locator("#run-status")).to_have_text("Completed")
+    expect(page.locator("#cancel-run")).to_be_hidden()
+
+
+@browser_only
+@pytest.mark.browser
 def test_edit_tags_with_inline_errors(store: Store, server: RunningServer, page: Any) -> None:
     from playwright.sync_api import expect
 

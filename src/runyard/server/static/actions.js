@@ -116,6 +116,19 @@
     }
   });
 
+  // The page's live stream (run.js) redraws the status badge: a run that ends by
+  // itself takes its Cancel button with it.
+  const badge = document.getElementById("run-status");
+  if (badge) {
+    new MutationObserver(() => {
+      const status = badge.textContent.trim();
+      if (RY.TERMINAL.has(status)) {
+        $("cancel-run").hidden = true;
+        $("cancel-confirm").hidden = true;
+      }
+    }).observe(badge, { childList: true, subtree: true, characterData: true });
+  }
+
   RY.api("/api/session")
     .then((s) => {
       token = s.write_token;
