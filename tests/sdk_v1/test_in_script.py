@@ -162,3 +162,57 @@ def test_a_missing_package_gets_a_hint_naming_the_environment(
     assert "add_pip_package('tensorflowish')" in hint and "requirements file" in hint
     other = _submit(ws, tmp_path, "raise ValueError('no hint for this')\n")
     assert "hint:" not in (other.info.error or "")
+
+
+NODE_SCRIPT = """
+from runyard.core import Run
+run = Run.get_context()
+experiment = run.experiment
+print("experiment", experiment.name, experiment.workspace.name)
+print("listed", run.id in [r.id for r in experiment.get_runs()])
+"""
+
+
+def test_the_workspace_of_a_run_without_a_config_is_the_studios(tmp_path: Path) -> None:
+    """A run on a Ray node has no workspace config, only the studio's URL and token
+    (what runner/remote.py gives its script): its workspace is the studio's HTTP store.
+    Here the script gets exactly that environment, against a real server."""
+    import os
+    import subprocess
+    import sys
+
+    from runyard import config
+    from runyard.entities import RunKind, RunStatus
+    from runyard.server import create_app
+    from tests.support.server import open_test_store, start_server
+
+    store = open_test_store(tmp_path / "studio")
+    server = start_server(create_app(store, token="node-token"))
+    try:
+        exp = store.get_or_create_experiment("on-node")
+        info = store.create_run(exp.experiment_id, kind=RunKind.SUBMITTED, status=RunStatus.RUNNING)
+        (tmp_path / "node.py").write_text(NODE_SCRIPT)
+        env = {k: v for k, v in os.environ.items() if k != config.ENV_WORKSPACE}
+        env.update(
+            {
+                config.ENV_RUN_ID: info.run_id,
+                config.ENV_TRACKING_URI: server.url,
+                config.ENV_TOKEN: "node-token",
+                config.ENV_ARTIFACT_ROOT: str(tmp_path / "node-artifacts"),
+                config.ENV_JOURNAL: str(tmp_path / "node-run" / "journal.bin"),
+            }
+        )
+        out = subprocess.run(
+            [sys.executable, str(tmp_path / "node.py")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+        assert out.returncode == 0, out.stderr
+        host = server.url.split("://", 1)[1].rstrip("/")
+        assert f"experiment on-node {host}" in out.stdout and "listed True" in out.stdout
+    finally:
+        server.stop()
+        store.close()

@@ -78,17 +78,22 @@ def submitted_parts(env: RunContextEnv) -> RunParts:
 
     base = (env.studio_url or f"http://127.0.0.1:{DEFAULT_STUDIO_PORT}").rstrip("/")
     portal = f"{base}/runs/{env.run_id}"
-    return RunParts(env.run_id, JournalSink(env.journal), open_store, portal, _run_workspace)
+    return RunParts(
+        env.run_id, JournalSink(env.journal), open_store, portal, lambda: _run_workspace(env)
+    )
 
 
-def _run_workspace() -> Workspace:
+def _run_workspace(env: RunContextEnv) -> Workspace:
     """The workspace of the submitted run this process is: a local runner names its
-    config in RUNYARD_WORKSPACE. A Ray node has no workspace config (its store is the
-    studio's HTTP API), so there this is an error that says so."""
+    config in RUNYARD_WORKSPACE. A Ray node has no workspace config: there the
+    workspace is the one the runner reports to, through the studio's HTTP store (the
+    run's tracking URI and token)."""
     from runyard.core.workspace import Workspace
     from runyard.core.workspace_lookup import run_workspace_config
 
     path = run_workspace_config()
+    if path is None and env.tracking_uri.startswith(("http://", "https://")):
+        return _remote_workspace(env)
     if path is None:
         raise ConfigError(
             f"this run's process has no workspace config ({ENV_WORKSPACE} is not set to a "
@@ -96,3 +101,24 @@ def _run_workspace() -> Workspace:
             "available to runs on a local target"
         )
     return Workspace.from_config(path)
+
+
+def _remote_workspace(env: RunContextEnv) -> Workspace:
+    """A workspace over the studio's HTTP store, for a run on a Ray node. Its config
+    lives nowhere on disk; its name is the studio's address (the node cannot read the
+    workspace's own config)."""
+    from urllib.parse import urlsplit
+
+    from runyard.config import WorkspaceConfig
+    from runyard.core.workspace import Workspace
+    from runyard.store import open_store
+
+    config = WorkspaceConfig(
+        name=urlsplit(env.tracking_uri).netloc or "studio",
+        tracking_uri=env.tracking_uri,
+        artifact_root=env.artifact_root,
+        studio_url=(env.studio_url or env.tracking_uri).rstrip("/"),
+    )
+    ws = Workspace(Path(env.artifact_root) / ".runyard" / "config.json", config)
+    ws._store = open_store(env.tracking_uri, artifact_root=Path(env.artifact_root), token=env.token)
+    return ws
