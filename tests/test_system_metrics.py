@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from runyard.core import Experiment, Run, ScriptRunConfig, Workspace
+from runyard.core.runconfig import PyTorchConfiguration
+from runyard.entities import ComputeTargetConfig
 from runyard.errors import ValidationError
 from runyard.runner.paths import RUNNER_LOG
 from runyard.sysmetrics.gpu import GpuSampler, gpu_device_present, visible
@@ -172,3 +174,34 @@ def test_the_run_s_gpus_through_nvml() -> None:
     assert 0 <= figures["gpu0/utilization_percent"] <= 100
     assert 0 < figures["gpu0/memory_used_mb"] <= figures["gpu0/memory_total_mb"]
     assert 0 < figures["gpu0/temperature_c"] < 120
+
+
+def test_each_rank_of_a_local_distributed_run_has_its_own_figures(tmp_path: Path) -> None:
+    ws = Workspace.create(tmp_path / "ws", name="ranks")
+    ws.add_compute_target(ComputeTargetConfig("pool", "local", 2))
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "train.py").write_text(
+        textwrap.dedent(
+            """
+            import os, time
+            held = b"x" * ((200 if os.environ["RANK"] == "1" else 1) << 20)
+            time.sleep(2.5)
+            """
+        )
+    )
+    config = ScriptRunConfig(
+        str(src),
+        "train.py",
+        compute_target="pool",
+        environment_variables=FAST,
+        distributed_job_config=PyTorchConfiguration(process_count=2, node_count=1),
+    )
+    run = Experiment(ws, "ranks").submit(config)
+    run.wait_for_completion(timeout=120, raise_on_error=True)
+    metrics = run.get_metrics()
+    rank0 = max(_series(metrics, "system/rank0/memory_rss_mb"))
+    rank1 = max(_series(metrics, "system/rank1/memory_rss_mb"))
+    assert rank1 > 200 > rank0, (rank0, rank1)
+    assert max(_series(metrics, "system/memory_rss_mb")) >= rank1
+    assert "system/rank1/cpu_percent" in metrics
