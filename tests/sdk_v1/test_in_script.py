@@ -216,3 +216,38 @@ def test_the_workspace_of_a_run_without_a_config_is_the_studios(tmp_path: Path) 
     finally:
         server.stop()
         store.close()
+
+
+INPUTS_SCRIPT = """
+import os
+from runyard.core import Run
+run = Run.get_context()
+path = run.input_datasets["digits"]
+run.log("files", ",".join(sorted(os.listdir(path))))
+"""
+
+
+def test_script_run_config_inputs_appear_in_input_datasets(ws: Workspace, tmp_path: Path) -> None:
+    from runyard.core import Dataset
+
+    store = ws.get_default_datastore()
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "1.bin").write_bytes(b"1")
+    (data / "2.bin").write_bytes(b"22")
+    store.upload(str(data), target_path="digits", show_progress=False)
+    ds = Dataset.File.from_files(path=(store, "digits")).register(ws, "digits")
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "train.py").write_text(INPUTS_SCRIPT)
+    config = ScriptRunConfig(
+        source_directory=str(code),
+        script="train.py",
+        inputs=[ds.as_named_input("digits").as_mount()],
+    )
+    run = Experiment(ws, "inputs").submit(config)
+    run.wait_for_completion(timeout=120, raise_on_error=False)
+    assert run.get_status() == "Completed", run.get_driver_log()
+    assert run.get_metrics()["files"] == "1.bin,2.bin"
+    details = run.get_details()["inputDatasets"]
+    assert details[0]["consumptionDetails"] == {"inputName": "digits", "mechanism": "mount"}

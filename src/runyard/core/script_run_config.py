@@ -56,6 +56,7 @@ class ScriptRunConfig:
         command: str | Sequence[Any] | None = None,
         docker_runtime_config: DockerConfiguration | None = None,
         environment_variables: Mapping[str, str] | None = None,
+        inputs: Sequence[Any] | None = None,
     ) -> None:
         if script is None and command is not None:
             script, from_command = _from_command(command)
@@ -82,6 +83,8 @@ class ScriptRunConfig:
         self.source_directory = str(source_directory)
         self.script = script
         self.arguments = keep_bindings(arguments or [])  # dataset inputs stay whole
+        # Dataset inputs not passed as arguments: in run.input_datasets by name.
+        self.inputs = list(inputs or [])
         self.run_config = run_config or RunConfiguration()
         if compute_target is not None:
             self.run_config.target = compute_target

@@ -82,10 +82,10 @@ def prepare(
     recorded = config.submission_record(target.type)  # refuses what cannot run there, early
     # Dataset inputs become tokens the runner replaces by local paths (assets/inputs.py).
     # ``run_config.data = {"input": ds.as_named_input("input").as_mount()}`` works too.
+    # ``ScriptRunConfig(inputs=[ds.as_named_input("x").as_mount()])`` too.
     data = getattr(config.run_config, "data", None)
-    arguments, inputs = submission_inputs(
-        config.arguments, list(data.values()) if isinstance(data, dict) else ()
-    )
+    extra = [*(data.values() if isinstance(data, dict) else ()), *getattr(config, "inputs", [])]
+    arguments, inputs = submission_inputs(config.arguments, extra)
     source = Path(config.source_directory).expanduser().resolve()
     if not source.is_dir():
         raise ValidationError(
