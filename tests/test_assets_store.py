@@ -70,7 +70,7 @@ def _register_model(uri: str, folder: str, worker: int, out: Any) -> None:
     try:
         root = Path(folder)
         with SqlStore(uri, LocalArtifactRepository(root / "artifacts")) as store:
-            blobs = SnapshotStore(root / "artifacts" / "snapshots")
+            blobs = asset_models.LocalBlobs(SnapshotStore(root / "artifacts" / "snapshots"))
             weights = root / f"w{worker}.bin"
             weights.write_bytes(b"same weights")  # identical content: one blob for all
             version = asset_models.register(store, blobs, "net", [("model.bin", weights)])

@@ -93,9 +93,13 @@ def upload(
         if not full.is_file():
             raise ValidationError(f"{full} is not a file; upload only existing files")
 
+    # One listing of the target instead of an existence check per file (on S3 each
+    # check is one or two requests, which made uploads several times slower).
+    present = set() if overwrite else {p for p, _ in backend.list_files(target)}
+
     def one(job: tuple[str, Path]) -> int:
         dest, full = job
-        if not overwrite and backend.exists(dest):
+        if dest in present:
             return -1
         backend.put_file(full, dest)
         return full.stat().st_size
