@@ -494,6 +494,19 @@ def test_cancel_requests(store: HttpStore, backend: Store) -> None:
         store.request_cancel("no-such-run")
 
 
+def test_remove_tags(store: HttpStore, backend: Store) -> None:
+    run = _run(store, tags={"a": "1", "b": "2", "c": "3"})
+    seq = store.get_change_seqs([run.run_id])[run.run_id]
+    store.remove_tags(run.run_id, ["a", "c", "never-set"])  # a name it lacks is skipped
+    assert store.get_run(run.run_id).tags == backend.get_run(run.run_id).tags == {"b": "2"}
+    assert store.get_change_seqs([run.run_id])[run.run_id] > seq
+    with pytest.raises(ValidationError, match=r"write \['b'\]"):
+        store.remove_tags(run.run_id, "b")  # a str is a Sequence[str] too
+    with pytest.raises(RunNotFoundError):
+        store.remove_tags("no-such-run", ["b"])
+    assert backend.get_run(run.run_id).tags == {"b": "2"}
+
+
 def test_change_counters(store: HttpStore, backend: Store) -> None:
     a, b = _run(store), _run(store)
     before = store.get_change_seqs([a.run_id, b.run_id, "no-such-run"])

@@ -1,5 +1,5 @@
 """Studio actions in real headless Chromium against a real uvicorn server and SQL
-store: cancel, tag editing, single-point markers, error pages with navigation; and
+store: cancel, tag editing and removal, single-point markers, error pages with navigation; and
 the routes behind them (``/api/session``, ``/go``) over HTTP."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from runyard.entities import MetricColumns, RunInfo, RunKind, RunStatus
+from runyard.errors import RunNotFoundError, ValidationError
 from runyard.server import create_app
 from runyard.store.base import Store
 from tests.support.server import RunningServer, open_test_store, start_server
@@ -205,6 +206,40 @@ def test_edit_tags_with_inline_errors(store: Store, server: RunningServer, page:
     assert store.get_run(run.run_id).tags == {"keep": "1", "team": "nlp"}
 
 
+def test_remove_tags_on_the_sql_store(store: Store) -> None:
+    run = make_run(store, "actions-untag", tags={"a": "1", "b": "2"})
+    store.remove_tags(run.run_id, ["a", "a", "not-there"])
+    assert store.get_run(run.run_id).tags == {"b": "2"}
+    with pytest.raises(ValidationError, match="list of tag names"):
+        store.remove_tags(run.run_id, "b")  # a str is a Sequence[str] too
+    with pytest.raises(ValidationError, match="tag name must be a string"):
+        store.remove_tags(run.run_id, ["b", 3])  # type: ignore[list-item]
+    with pytest.raises(RunNotFoundError):
+        store.remove_tags("no-such-run", ["b"])
+    assert store.get_run(run.run_id).tags == {"b": "2"}  # a refused call removed nothing
+
+
+@browser_only
+@pytest.mark.browser
+def test_remove_a_tag_with_its_button(store: Store, server: RunningServer, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    run = make_run(store, "actions-untag", tags={"keep": "1", "drop": "2"})
+    page.goto(f"{server.url}/runs/{run.run_id}")
+    page.click('#run-tags .tag[data-key="drop"] .tag-remove')
+    expect(page.locator("#action-note")).to_have_text("tag drop removed")
+    expect(page.locator("#run-tags")).not_to_contain_text("drop")
+    expect(page.locator("#run-tags")).to_contain_text("keep: 1")
+    assert store.get_run(run.run_id).tags == {"keep": "1"}
+    page.click('#run-tags .tag[data-key="keep"] .tag-remove')
+    expect(page.locator("#run-tags")).to_have_text("none")
+    assert store.get_run(run.run_id).tags == {}
+    # A tag set from the page gets its remove button too.
+    page.fill("#tag-input", "late=3")
+    page.click("#tag-add")
+    expect(page.locator('#run-tags .tag[data-key="late"] .tag-remove')).to_be_visible()
+
+
 @browser_only
 @pytest.mark.browser
 def test_without_the_token_the_page_is_read_only(
@@ -212,7 +247,7 @@ def test_without_the_token_the_page_is_read_only(
 ) -> None:
     from playwright.sync_api import expect
 
-    run = make_run(store, "actions-readonly")
+    run = make_run(store, "actions-readonly", tags={"t": "1"})
     context = browser.new_context()
     try:
         pg = context.new_page()
@@ -221,9 +256,11 @@ def test_without_the_token_the_page_is_read_only(
         pg.fill("#tag-input", "a=b")
         pg.click("#tag-add")
         expect(pg.locator("#action-error")).to_contain_text("access token")
+        expect(pg.locator("#run-tags")).to_contain_text("t: 1")
+        expect(pg.locator("#run-tags .tag-remove")).to_have_count(0)  # nothing to click
     finally:
         context.close()
-    assert store.get_run(run.run_id).tags == {}
+    assert store.get_run(run.run_id).tags == {"t": "1"}
 
 
 @browser_only

@@ -181,6 +181,11 @@ class HttpStore(AssetCalls, Store):
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         self._send_only("PATCH", _run(run_id, "/tags"), wire.TagsIn(tags=dict(tags)))
 
+    def remove_tags(self, run_id: str, keys: Sequence[str]) -> None:
+        if isinstance(keys, str):  # the same refusal the SQL store gives, before sending
+            raise ValidationError(f"remove_tags takes a list of tag names: write [{keys!r}]")
+        self._send_only("POST", _run(run_id, "/tags/remove"), wire.TagKeysIn(keys=list(keys)))
+
     def set_display_name(self, run_id: str, display_name: str) -> RunInfo:
         body = wire.DisplayNameIn(display_name=display_name)
         return self._send("PATCH", _run(run_id, "/display_name"), body, wire.RunOut).to_entity()

@@ -68,6 +68,13 @@ def set_tags(store: StoreDep, run_id: str, body: wire.TagsIn) -> Response:
     return no_content()
 
 
+@router.post("/runs/{run_id}/tags/remove", status_code=204)
+def remove_tags(store: StoreDep, run_id: str, body: wire.TagKeysIn) -> Response:
+    """Removes the tags named ``keys`` (names the run lacks are skipped)."""
+    store.remove_tags(run_id, body.keys)
+    return no_content()
+
+
 @router.patch("/runs/{run_id}/display_name", response_model=wire.RunOut)
 def set_display_name(store: StoreDep, run_id: str, body: wire.DisplayNameIn) -> WireJSON:
     """Renames the run; answers the run."""

@@ -121,6 +121,10 @@ class Store(abc.ABC):
         """Adds or overwrites tags."""
 
     @abc.abstractmethod
+    def remove_tags(self, run_id: str, keys: Sequence[str]) -> None:
+        """Removes the tags named ``keys``; names the run does not have are skipped."""
+
+    @abc.abstractmethod
     def set_display_name(self, run_id: str, display_name: str) -> RunInfo:
         """Renames the run (``run.display_name = ...``); returns it as it is now."""
 

@@ -28,6 +28,7 @@ __all__ = [
     "RunPageOut",
     "RunQueryIn",
     "StatusIn",
+    "TagKeysIn",
     "TagsIn",
     "parse_kind",
     "parse_status",
@@ -227,6 +228,12 @@ class HeartbeatIn(Body):
 
 class TagsIn(Body):
     tags: dict[str, str]
+
+
+class TagKeysIn(Body):
+    """The names of tags to remove."""
+
+    keys: list[str]
 
 
 class DisplayNameIn(Body):

@@ -1,4 +1,4 @@
-/* Runyard studio: the run page's actions (cancel, set tags). Writes carry the access
+/* Runyard studio: the run page's actions (cancel, set and remove tags). Writes carry the access
  * token as a Bearer header (a cookie is never enough for a write); the page learns it
  * from GET /api/session, which answers it only to a request that showed it. */
 "use strict";
@@ -91,8 +91,39 @@
       list.replaceChildren(RY.el("p", { class: "muted" }, "none"));
       return;
     }
-    const spans = keys.map((k) => RY.el("span", { class: "tag" }, tags[k] ? `${k}: ${tags[k]}` : k));
+    const spans = keys.map((k) =>
+      RY.el(
+        "span",
+        { class: "tag", "data-key": k },
+        tags[k] ? `${k}: ${tags[k]}` : k,
+        // Only a page holding the token can remove; a read-only page shows plain tags.
+        token
+          ? RY.el(
+              "button",
+              {
+                type: "button",
+                class: "tag-remove",
+                title: `remove tag ${k}`,
+                "aria-label": `remove tag ${k}`,
+                onclick: () => removeTag(k),
+              },
+              "\u00d7",
+            )
+          : null,
+      ),
+    );
     list.replaceChildren(RY.el("span", { class: "tags" }, ...spans));
+  }
+
+  async function removeTag(key) {
+    showError("");
+    try {
+      await write("POST", `${runPath}/tags/remove`, { keys: [key] });
+      renderTags((await RY.api(runPath)).tags);
+      note.textContent = `tag ${key} removed`;
+    } catch (err) {
+      showError(`could not remove tag ${key}: ${err.message}`);
+    }
   }
 
   $("tag-form").addEventListener("submit", async (ev) => {
@@ -132,7 +163,11 @@
   RY.api("/api/session")
     .then((s) => {
       token = s.write_token;
-      if (!token) note.textContent = "read-only: open the studio's ?token= URL to make changes";
+      if (!token) {
+        note.textContent = "read-only: open the studio's ?token= URL to make changes";
+        return null;
+      }
+      return RY.api(runPath).then((run) => renderTags(run.tags)); // with remove buttons
     })
     .catch((err) => showError(err.message));
 })();

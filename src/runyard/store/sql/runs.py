@@ -272,6 +272,16 @@ def set_tags(conn: Connection, run_id: str, tags: Mapping[str, str]) -> None:
     bump_change_seq(conn, run_id)
 
 
+def remove_tags(conn: Connection, run_id: str, keys: Sequence[str]) -> None:
+    if isinstance(keys, str):  # a lone name would be taken letter by letter
+        raise ValidationError(f"remove_tags takes a list of tag names: write [{keys!r}]")
+    names = sorted({check_name("tag", key) for key in keys})
+    _fetch_row(conn, run_id, for_update=True)
+    where = run_tags.c.run_id == run_id, run_tags.c.key.in_(names)
+    if names and conn.execute(run_tags.delete().where(*where)).rowcount:
+        bump_change_seq(conn, run_id)
+
+
 def add_properties(conn: Connection, run_id: str, properties: Mapping[str, str]) -> None:
     clean = check_string_map("property", properties)
     _fetch_row(conn, run_id, for_update=True)

@@ -189,6 +189,10 @@ class SqlStore(Store):
         with self._tx("set tags", write=True) as conn:
             runs_mod.set_tags(conn, run_id, tags)
 
+    def remove_tags(self, run_id: str, keys: Sequence[str]) -> None:
+        with self._tx("remove tags", write=True) as conn:
+            runs_mod.remove_tags(conn, run_id, keys)
+
     def set_display_name(self, run_id: str, display_name: str) -> RunInfo:
         with self._tx("rename a run", write=True) as conn:
             return runs_mod.set_display_name(conn, run_id, display_name)
