@@ -97,8 +97,11 @@ const RYCharts = (() => {
     /* container: an element to fill; title: text shown above the plot. */
     constructor(container, title, options) {
       this.container = container;
-      // options.refine (optional): async (lo, hi) => the series in that step range.
-      this.options = Object.assign({ xMode: "step", log: false, smoothing: 0, smoothingKind: "ema" }, options || {});
+      // options.refine (optional): async (lo, hi) => the series in that step range; kept
+      // apart from the display options (which the URL and tests read).
+      const { refine, ...shown } = options || {};
+      this.refine = refine || null;
+      this.options = Object.assign({ xMode: "step", log: false, smoothing: 0, smoothingKind: "ema" }, shown);
       this.series = [];
       this.plot = null;
       this.shape = "";
@@ -119,10 +122,10 @@ const RYCharts = (() => {
       this.render();
     }
 
-    /* After a drag-zoom on steps, `options.refine(lo, hi)` (when given) fetches the range
+    /* After a drag-zoom on steps, `refine(lo, hi)` (when given) fetches the range
      * at full resolution and the chart shows it; zooming back out shows the overview. */
     zoomed(u) {
-      if (this.quiet || !this.options.refine || this.options.xMode !== "step") return;
+      if (this.quiet || !this.refine || this.options.xMode !== "step") return;
       const { min, max } = u.scales.x;
       const all = (this.base || []).flatMap((s) => [s.steps[0], s.steps[s.steps.length - 1]])
         .filter((v) => v !== undefined);
@@ -139,7 +142,7 @@ const RYCharts = (() => {
           return;
         }
         const range = [Math.floor(min), Math.ceil(max)];
-        const refined = await this.options.refine(range[0], range[1]);
+        const refined = await this.refine(range[0], range[1]);
         if (!refined) return;
         this.zoom = [min, max];
         this.series = refined;
