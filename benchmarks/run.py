@@ -6,6 +6,8 @@
 Installs each peer into its own virtual environment (``benchmarks/.cache/venvs``),
 runs every workload through each tool's public API in subprocesses, tools taking turns,
 and writes ``docs/benchmarks.md`` with one chart per workload under ``docs/benchmarks/``.
+Issue 20's six perf rows (Runyard now, goal, peers as measured there) are printed by
+``python -m benchmarks.perf_rows``.
 """
 
 from __future__ import annotations
