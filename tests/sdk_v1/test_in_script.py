@@ -126,7 +126,7 @@ def test_children_from_a_script_in_an_environment_without_sqlalchemy(
     env.python.conda_dependencies.add_pip_package("six")
     run = _submit(ws, tmp_path, CHILDREN, env)
     log = run.get_driver_log()
-    assert run.get_status() == "Completed", log
+    assert run.get_status() == "Completed", f"{run.info.error}\n{log}"
     assert "no sqlalchemy here" in log and "heavy []" in log
     children = list(run.get_children())
     inner, fast, slow, left_open = children
