@@ -7,7 +7,6 @@ from __future__ import annotations
 import textwrap
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,6 +15,7 @@ from runyard.core.runconfig import PyTorchConfiguration
 from runyard.entities import ComputeTargetConfig
 from runyard.errors import ValidationError
 from runyard.runner.paths import RUNNER_LOG
+from runyard.store.artifacts import DRIVER_LOG
 from runyard.sysmetrics.gpu import GpuSampler, gpu_device_present, visible
 from runyard.sysmetrics.settings import settings_from
 
@@ -37,9 +37,14 @@ def _submit(ws: Workspace, tmp_path: Path, code: str, variables: dict[str, str])
     return run
 
 
-def _series(metrics: dict[str, Any], name: str) -> list[float]:
-    value = metrics[name]
+def _series(run: Run, name: str) -> list[float]:
+    """A system series, read by name (``run.get_metrics()`` leaves ``system/`` out)."""
+    value = run.get_metrics(name)[name]
     return [float(v) for v in (value if isinstance(value, list) else [value])]
+
+
+def _system_keys(ws: Workspace, run: Run) -> list[str]:
+    return [k for k in ws.store.get_metric_summaries(run.id) if k.startswith("system/")]
 
 
 def test_a_busy_script_shows_its_cpu_and_memory(ws: Workspace, tmp_path: Path) -> None:
@@ -59,18 +64,22 @@ def test_a_busy_script_shows_its_cpu_and_memory(ws: Workspace, tmp_path: Path) -
         FAST,
     )
     metrics = run.get_metrics()
+    assert set(metrics) == {"share"}  # the system series only by name, as in the cloud
     share = float(metrics["share"])
-    cpu = _series(metrics, "system/cpu_percent")
+    cpu = _series(run, "system/cpu_percent")
     assert len(cpu) >= 3
     # Near the share the script measured itself (100 on a quiet machine), and no
     # more than the machine's cores could give.
     assert 0.5 * share <= max(cpu) <= 100 * 64, (share, cpu)
-    assert 5 < max(_series(metrics, "system/memory_rss_mb")) < 2000
+    assert 5 < max(_series(run, "system/memory_rss_mb")) < 2000
     for name in ("disk_read_mb", "disk_write_mb", "network_sent_mb", "network_received_mb"):
-        assert min(_series(metrics, f"system/{name}")) >= 0
-    assert not any(k.startswith("system/gpu") for k in metrics) or gpu_device_present()
+        assert min(_series(run, f"system/{name}")) >= 0
+    assert (
+        not any(k.startswith("system/gpu") for k in _system_keys(ws, run)) or gpu_device_present()
+    )
     runner_log = (ws.store.artifacts.run_dir(run.id) / RUNNER_LOG).read_text()  # type: ignore[attr-defined]
     assert "started train.py" in runner_log and "NVML" not in runner_log
+    assert "NVML" not in run.get_details_with_logs()["logFiles"].get(DRIVER_LOG, "")
 
 
 def test_a_forked_child_s_memory_is_counted(ws: Workspace, tmp_path: Path) -> None:
@@ -88,7 +97,7 @@ def test_a_forked_child_s_memory_is_counted(ws: Workspace, tmp_path: Path) -> No
         """,
         FAST,
     )
-    rss = _series(run.get_metrics(), "system/memory_rss_mb")
+    rss = _series(run, "system/memory_rss_mb")
     assert max(rss) > 300, rss  # the parent alone holds a few tens of MB
 
 
@@ -96,7 +105,7 @@ def test_system_metrics_can_be_switched_off(ws: Workspace, tmp_path: Path) -> No
     run = _submit(
         ws, tmp_path, "import time\ntime.sleep(1.5)\n", {**FAST, "RUNYARD_SYSTEM_METRICS": "0"}
     )
-    assert not [k for k in run.get_metrics() if k.startswith("system/")]
+    assert _system_keys(ws, run) == []
 
 
 @pytest.mark.parametrize("value", ["0.1", "61", "abc", "nan", "-2"])
@@ -121,12 +130,12 @@ def test_an_offline_run_can_opt_in(ws: Workspace, monkeypatch: pytest.MonkeyPatc
     while time.monotonic() - wall < 1.6:  # a few samples' worth of work
         pass
     run.complete()
-    metrics = Run.get(ws, run.id).get_metrics()
-    assert len(_series(metrics, "system/cpu_percent")) >= 2
-    assert max(_series(metrics, "system/memory_rss_mb")) > 20  # this test process
+    stored = Run.get(ws, run.id)
+    assert len(_series(stored, "system/cpu_percent")) >= 2
+    assert max(_series(stored, "system/memory_rss_mb")) > 20  # this test process
     quiet = Experiment(ws, "nb").start_logging()
     quiet.complete()
-    assert not Run.get(ws, quiet.id).get_metrics()
+    assert _system_keys(ws, quiet) == []
 
 
 def test_without_a_gpu_device_there_is_no_gpu_sampler_and_no_warning() -> None:
@@ -177,7 +186,7 @@ def test_the_run_s_gpus_through_nvml() -> None:
 
 
 def test_each_rank_of_a_local_distributed_run_has_its_own_figures(tmp_path: Path) -> None:
-    ws = Workspace.create(tmp_path / "ws", name="ranks")
+    ws = Workspace.create(tmp_path / "ws", name="ranks")  # a target of 2 slots
     ws.add_compute_target(ComputeTargetConfig("pool", "local", 2))
     src = tmp_path / "src"
     src.mkdir()
@@ -199,9 +208,8 @@ def test_each_rank_of_a_local_distributed_run_has_its_own_figures(tmp_path: Path
     )
     run = Experiment(ws, "ranks").submit(config)
     run.wait_for_completion(timeout=120, raise_on_error=True)
-    metrics = run.get_metrics()
-    rank0 = max(_series(metrics, "system/rank0/memory_rss_mb"))
-    rank1 = max(_series(metrics, "system/rank1/memory_rss_mb"))
+    rank0 = max(_series(run, "system/rank0/memory_rss_mb"))
+    rank1 = max(_series(run, "system/rank1/memory_rss_mb"))
     assert rank1 > 200 > rank0, (rank0, rank1)
-    assert max(_series(metrics, "system/memory_rss_mb")) >= rank1
-    assert "system/rank1/cpu_percent" in metrics
+    assert max(_series(run, "system/memory_rss_mb")) >= rank1
+    assert "system/rank1/cpu_percent" in _system_keys(ws, run)

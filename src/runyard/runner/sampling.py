@@ -6,11 +6,14 @@ ranks, into ``journal.system.bin`` beside the run's journal, ingested with the o
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runyard.errors import ValidationError
 from runyard.sysmetrics.settings import settings_from
 from runyard.sysmetrics.thread import SystemSampler, system_journal
+
+if TYPE_CHECKING:
+    from runyard.runner.paths import RunPaths
 
 
 def roots_of(child: object) -> Callable[[], Mapping[str, int]] | None:
@@ -41,11 +44,22 @@ class RunSampler:
 
 
 def start_sampler(
-    child: object, journal: Path, env: Mapping[str, str], say: Callable[[str], None]
+    child: object, paths: RunPaths, env: Mapping[str, str], say: Callable[[str], None]
 ) -> RunSampler:
     """The sampler for ``child``'s processes, started (none when switched off or no
     process of the run is on this node). Never raises: system metrics are not worth a
-    run."""
+    run. Its warnings go to the runner's log and to the run's driver log, where the
+    user reads the script's output."""
+    journal = paths.journal
+
+    def warn(message: str) -> None:
+        say(f"warning: {message}")
+        try:  # O_APPEND, as the script's own descriptor: whole lines, never interleaved
+            with open(paths.driver_log, "a", encoding="utf-8") as log:
+                log.write(f"[runyard] warning: {message}\n")
+        except OSError:
+            pass
+
     try:
         settings = settings_from(env)
     except ValidationError as exc:
@@ -55,9 +69,7 @@ def start_sampler(
     if not settings.enabled or roots is None:
         return RunSampler()
     try:
-        sampler = SystemSampler(
-            system_journal(journal), roots, settings, env=env, warn=lambda m: say(f"warning: {m}")
-        )
+        sampler = SystemSampler(system_journal(journal), roots, settings, env=env, warn=warn)
         return RunSampler(sampler.start())
     except Exception as exc:  # a full disk for the journal, no /proc: the run goes on
         say(f"system metrics off: {type(exc).__name__}: {exc}")

@@ -174,7 +174,7 @@ class Supervisor:
                 argv, cwd=self.paths.work_dir, env=env, log_path=self.paths.driver_log
             )
         say(f"started {launch.script} as pid {self.child.pid} with {launch.python}")
-        self._sampler = sampling.start_sampler(self.child, self.paths.journal, env, say)
+        self._sampler = sampling.start_sampler(self.child, self.paths, env, say)
         self._forwarder = LogForwarder(self.paths.driver_log, [write_stdout]).start()
 
         def startup(store: RunnerStore) -> None:

@@ -150,6 +150,9 @@ class StoreSink(MetricSink):
     def get_metrics(self, name: str | None) -> dict[str, Any]:
         store, run_id = self.store, self.run_id
         keys = [k for k in sorted(store.get_metric_summaries(run_id)) if name in (None, k)]
+        # The runner's system/... series (docs/system-metrics.md) are read by name, as
+        # the cloud keeps them out of get_metrics(); the studio shows them all.
+        keys = [k for k in keys if name is not None or not k.startswith("system/")]
         scalars = {k: store.get_metric_series(run_id, k).values for k in keys}
         return shape_metrics(scalars, store.get_metric_records(run_id, name), name)
 
