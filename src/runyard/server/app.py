@@ -18,6 +18,7 @@ from runyard.server import (
     api_write,
     errors,
     pages,
+    pages_assets,
     pages_find,
     pages_sweeps,
     streams,
@@ -107,6 +108,7 @@ def build_app(
     app.include_router(pages.router)
     app.include_router(pages_find.router)
     app.include_router(pages_sweeps.router)
+    app.include_router(pages_assets.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Added last = outermost: the catch-all sees everything, auth runs inside it.
     app.add_middleware(
