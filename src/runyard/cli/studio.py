@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import click
 
 from runyard.cli.common import CliContext, pass_cli
 from runyard.config import DEFAULT_STUDIO_PORT, ENV_TOKEN
+
+if TYPE_CHECKING:
+    from runyard.core.workspace import Workspace
+
+
+def rerun_in(ws: Workspace) -> Callable[[str], str]:
+    """The studio's Rerun button: ``runyard runs rerun`` (same snapshot, arguments and
+    locked environment) in ``ws``; takes a run id, gives the new run's id. The server
+    may not import the SDK, so the CLI hands it this."""
+
+    def rerun(run_id: str) -> str:
+        from runyard.core.run import Run
+
+        return Run.get(ws, run_id).resubmit().id
+
+    return rerun
 
 
 @click.command()
@@ -41,4 +60,7 @@ def studio(cli: CliContext, host: str, port: int, token: str | None) -> None:
     port = int(sock.getsockname()[1])
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     ws.set_studio_url(f"http://{shown_host}:{port}")
-    serve(ws.store, host=host, port=port, token=token, workspace_name=ws.name, sock=sock)
+    serve(
+        ws.store, host=host, port=port, token=token, workspace_name=ws.name, sock=sock,
+        rerun=rerun_in(ws),
+    )  # fmt: skip

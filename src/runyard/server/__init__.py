@@ -6,6 +6,7 @@ this package is cheap: FastAPI and Jinja2 load only when an app is built.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from runyard.server.binding import check_bind, is_loopback_host, serve
@@ -24,12 +25,15 @@ def create_app(
     token: str,
     require_token_for_reads: bool = False,
     workspace_name: str = "",
+    rerun: Callable[[str], str] | None = None,
 ) -> FastAPI:
     """The studio application over ``store``.
 
     Writes (any method but GET/HEAD/OPTIONS) always need ``Authorization: Bearer
     <token>``. Reads are open to loopback clients unless ``require_token_for_reads``;
-    a browser may pass ``?token=`` once, which sets an HttpOnly cookie.
+    a browser may pass ``?token=`` once, which sets an HttpOnly cookie. ``rerun``
+    (run id -> new run id) serves ``POST /api/runs/{id}/rerun``; the server cannot
+    submit runs itself (``runyard studio`` passes one over its workspace).
     """
     from runyard.server.app import build_app
 
@@ -38,4 +42,5 @@ def create_app(
         token=token,
         require_token_for_reads=require_token_for_reads,
         workspace_name=workspace_name,
+        rerun=rerun,
     )

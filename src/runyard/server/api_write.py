@@ -4,10 +4,11 @@ access token as ``Authorization: Bearer`` (enforced by :mod:`runyard.server.auth
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from runyard import wire
+from runyard.errors import NotFoundError
 from runyard.server.deps import StoreDep
 from runyard.server.responses import WireJSON, answer, no_content
 from runyard.wire import parse_kind, parse_status
@@ -99,6 +100,20 @@ def request_cancel(store: StoreDep, run_id: str) -> WireJSON:
     """Asks the run to stop (a queued run is Canceled at once, an active one gets
     ``cancel_requested_at``, which its runner polls); answers the run as it is now."""
     return answer(wire.RunOut.of(store.request_cancel(run_id)))
+
+
+@router.post("/runs/{run_id}/rerun", status_code=201, response_model=wire.RunOut)
+def rerun(store: StoreDep, request: Request, run_id: str) -> WireJSON:
+    """Starts a new run from this one's snapshot, arguments and locked environment
+    (as ``runyard runs rerun``); answers the new run."""
+    resubmit = request.app.state.rerun
+    if resubmit is None:
+        raise NotFoundError(
+            "this studio cannot rerun runs: it was started without a workspace to submit "
+            "from; use `runyard runs rerun RUN_ID`, or the studio `runyard studio` starts"
+        )
+    store.get_run(run_id)  # RunNotFoundError (404) before anything is submitted
+    return answer(wire.RunOut.of(store.get_run(resubmit(run_id))), status_code=201)
 
 
 @router.post("/compute/{compute_target}/claim", response_model=wire.ClaimOut)

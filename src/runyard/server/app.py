@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -83,6 +84,7 @@ def build_app(
     token: str,
     require_token_for_reads: bool = False,
     workspace_name: str = "",
+    rerun: Callable[[str], str] | None = None,
 ) -> FastAPI:
     """See :func:`runyard.server.create_app`."""
     app = FastAPI(
@@ -97,6 +99,7 @@ def build_app(
     )
     app.state.store = store
     app.state.workspace_name = workspace_name
+    app.state.rerun = rerun
     errors.install(app)
     app.include_router(streams.router)
     app.include_router(api_files.router)

@@ -7,6 +7,7 @@ import errno
 import ipaddress
 import secrets
 import socket
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from runyard.config import ENV_TOKEN
@@ -89,6 +90,7 @@ def serve(
     token: str | None = None,
     workspace_name: str = "",
     sock: socket.socket | None = None,
+    rerun: Callable[[str], str] | None = None,
 ) -> None:
     """Runs the studio with uvicorn until interrupted (blocking).
 
@@ -109,6 +111,7 @@ def serve(
         token=token,
         require_token_for_reads=not loopback,
         workspace_name=workspace_name,
+        rerun=rerun,
     )
     if sock is not None:
         port = int(sock.getsockname()[1])

@@ -1,4 +1,4 @@
-/* Runyard studio: the run page's actions (cancel, set and remove tags). Writes carry the access
+/* Runyard studio: the run page's actions (cancel, rerun, set and remove tags). Writes carry the access
  * token as a Bearer header (a cookie is never enough for a write); the page learns it
  * from GET /api/session, which answers it only to a request that showed it. */
 "use strict";
@@ -51,7 +51,28 @@
       node.replaceChildren(RY.statusBadge(run.status));
     }
     $("cancel-run").hidden = RY.TERMINAL.has(run.status) || run.status === "NotStarted";
+    showRerun(run.status);
   }
+
+  // Only a submitted run has a snapshot and a definition to start again from.
+  function showRerun(status) {
+    $("rerun-run").hidden = !(RY.TERMINAL.has(status) && box.dataset.kind === "submitted");
+  }
+
+  // ---- rerun: the same as `runyard runs rerun`; then go to the new run --------------
+  $("rerun-run").addEventListener("click", async () => {
+    showError("");
+    $("rerun-run").disabled = true;
+    note.textContent = "starting a rerun…";
+    try {
+      const fresh = await write("POST", `${runPath}/rerun`);
+      window.location.assign(`/runs/${encodeURIComponent(fresh.run_id)}`);
+    } catch (err) {
+      note.textContent = "";
+      $("rerun-run").disabled = false;
+      showError(`could not rerun: ${err.message}`);
+    }
+  });
 
   // ---- cancel: ask in the page (no window.confirm), then follow the run to its end --
   $("cancel-run").addEventListener("click", () => {
@@ -157,6 +178,7 @@
         $("cancel-run").hidden = true;
         $("cancel-confirm").hidden = true;
       }
+      showRerun(status);
     }).observe(badge, { childList: true, subtree: true, characterData: true });
   }
 
