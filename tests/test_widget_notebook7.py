@@ -29,8 +29,8 @@ pytestmark = pytest.mark.browser
 pytest.importorskip("notebook")
 pytest.importorskip("anywidget")
 
+from playwright.sync_api import Dialog, expect, sync_playwright  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 
 @pytest.fixture
@@ -95,7 +95,12 @@ def test_widget_renders_and_follows_a_run_in_notebook7(notebook7: tuple[str, Pat
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             dialogs: list[str] = []
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+            def on_dialog(dialog: Dialog) -> None:
+                dialogs.append(dialog.message)
+                dialog.dismiss()
+
+            page.on("dialog", on_dialog)
             page.goto(f"{url}/notebooks/nb.ipynb?token={TOKEN}")
             page.wait_for_function(
                 "() => window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')",
