@@ -393,9 +393,13 @@ def kill_studio(root: Path, kills: int) -> None:
                 time.sleep(0.005)
 
         def ingest() -> None:
+            beat = 0.0
             try:
                 while not stop_logging.is_set():
                     ingester.ingest_once()
+                    if time.monotonic() - beat > 2.0:  # as a live writer does: not reaped
+                        remote_store.heartbeat(remote.run_id)
+                        beat = time.monotonic()
                     time.sleep(0.02)
             except BaseException as exc:
                 failures.append(exc)
