@@ -104,7 +104,7 @@ def test_a_submitted_script_catching_a_full_disk_ends_failed_naming_it(
 ) -> None:
     project = Project.create(tmp_path / "ws")
     try:
-        # The run's files (its journal) on a disk with about 1.5 MiB free; the database
+        # The run's files (its journal) on a disk with about 3 MiB free; the database
         # elsewhere, so the run's end can be recorded.
         config_path = Path(project.ws.config_path)
         config = json.loads(config_path.read_text())
@@ -113,7 +113,7 @@ def test_a_submitted_script_catching_a_full_disk_ends_failed_naming_it(
         project.ws.close()
         project = Project(project.root, type(project.ws).from_config(project.root))
         with open(small_disk / "filler", "wb") as f:
-            f.write(b"\0" * (22 << 20 | 512 << 10))
+            f.write(b"\0" * (21 << 20))
         _check_failed(project, _submit(project, 0, "exit"), "is full")
     finally:
         project.close()
