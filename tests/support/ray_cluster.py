@@ -156,6 +156,10 @@ def start_ray_head(
         **(extra_env or {}),
         "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
         "RAY_USAGE_STATS_ENABLED": "0",
+        # A local ray.init() (Ray Tune in benchmarks/sweeps_bench.py, a user's own) saves
+        # ~/.ray/auth_token, and a head started while it exists turns token auth on:
+        # every HTTP call below would then answer 401. Say which mode these heads use.
+        "RAY_AUTH_MODE": "disabled",
         MARKER: marker,
     }
     argv = [
