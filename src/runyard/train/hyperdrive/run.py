@@ -72,11 +72,18 @@ class HyperDriveRun(Run):
             return Run(self._require_store("runs"), trial.info, workspace=self._workspace)
         return None
 
-    def get_metrics(self, name: str | None = None, recursive: bool = True) -> dict[str, Any]:
-        """Each trial's metrics by run id (the SDK's HyperDriveRun.get_metrics)."""
+    def get_metrics(
+        self,
+        name: str | None = None,
+        recursive: bool = True,
+        *,
+        rank: int | str | None = None,
+    ) -> dict[str, Any]:
+        """Each trial's metrics by run id (the SDK's HyperDriveRun.get_metrics); ``rank``
+        as in :meth:`Run.get_metrics` for trials that are distributed runs."""
         store = self._require_store("metrics")
         return {
-            t.run_id: Run(store, t.info, workspace=self._workspace).get_metrics(name)
+            t.run_id: Run(store, t.info, workspace=self._workspace).get_metrics(name, rank=rank)
             for t in self._trials()
         }
 
