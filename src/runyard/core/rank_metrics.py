@@ -30,8 +30,10 @@ def is_distributed(definition: Mapping[str, Any]) -> bool:
 
 
 def run_definition(run: Run) -> Mapping[str, Any]:
-    """The run's definition where it can be read ({} for an offline run, or a script
-    whose environment cannot open the store)."""
+    """The run's definition where it can be read ({} for an offline run, a sink that
+    holds no other rank's series, or a script whose environment cannot open the store)."""
+    if not run._sink.holds_ranks:
+        return {}  # a process's own journal: no store read (it may lack SQLAlchemy)
     if run._info is not None:
         return run._info.definition
     try:

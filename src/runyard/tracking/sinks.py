@@ -66,6 +66,10 @@ def sdk_log(journal_log: Callable[[str, Any, int | None], None]) -> LogFn:
 class MetricSink(abc.ABC):
     """Where a run handle's writes go, and what it can read back of its metrics."""
 
+    #: Whether ``get_metrics`` may answer other ranks' ``rank<r>/`` series (a store does;
+    #: a process's own journal holds only what that process logged).
+    holds_ranks = True
+
     @property
     @abc.abstractmethod
     def log(self) -> LogFn:
@@ -302,6 +306,8 @@ class JournalSink(MetricSink):
             staged.write_bytes(source)
         self.journal.log_control("upload", {"name": name, "path": str(staged)})
 
+    holds_ranks = False
+
     def get_metrics(self, name: str | None) -> dict[str, Any]:
         """Read from this process's own journal: up to date, and no store needed."""
         return metrics_from_journal(self.journal.path, name)
@@ -358,6 +364,8 @@ class OfflineSink(MetricSink):
     def upload(self, name: str, source: Upload) -> None:
         what = source if isinstance(source, Path) else f"{len(source)} bytes"
         self._say(f"would upload {name} from {what}")
+
+    holds_ranks = False
 
     def get_metrics(self, name: str | None) -> dict[str, Any]:
         return self._journal.get_metrics(name)
