@@ -82,7 +82,10 @@ class RunDetails(anywidget.AnyWidget):
         return self._store.get_change_seqs([self._run_id]).get(self._run_id, seen)
 
     def _watch(self) -> None:
-        seen = self._seq(int(self.state["run"]["change_seq"]))
+        # What the state shown was read at: a run's counter as of that read (a fresh read
+        # here could already see a write made since, which would then never be shown);
+        # for a sweep, nothing, so the first tick reads it again.
+        seen: Any = None if self.state.get("sweep") else int(self.state["run"]["change_seq"])
         log_seen = self._log.offset
         while not self._stop.wait(self._interval):
             try:
