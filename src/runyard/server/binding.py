@@ -113,6 +113,9 @@ def serve(
         workspace_name=workspace_name,
         rerun=rerun,
     )
+    from runyard.server.pages import warm_templates
+
+    warm_templates(app.state)
     if sock is not None:
         port = int(sock.getsockname()[1])
     shown = f"[{host}]" if ":" in host else host
