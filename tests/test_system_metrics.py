@@ -126,9 +126,14 @@ def test_an_interval_out_of_range_is_refused_at_submit(
 def test_an_offline_run_can_opt_in(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNYARD_SYSTEM_METRICS_INTERVAL", "0.5")
     run = Experiment(ws, "nb").start_logging(system_metrics=True)
-    wall = time.monotonic()
-    while time.monotonic() - wall < 1.6:  # a few samples' worth of work
-        pass
+    deadline = time.monotonic() + 30
+    while len(ws.store.get_metric_series(run.id, "system/cpu_percent").values) < 2:
+        assert time.monotonic() < deadline, "the sampler took no 2 samples in 30 s"
+        spin = time.monotonic()
+        while time.monotonic() - spin < 0.2:  # work to measure
+            pass
+        time.sleep(0.05)  # the GIL for the sampler and ingest threads, as real code does
+        run.flush()
     run.complete()
     stored = Run.get(ws, run.id)
     assert len(_series(stored, "system/cpu_percent")) >= 2
