@@ -4,7 +4,6 @@ on loopback and reports to a real studio."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,20 +14,12 @@ from runyard.core.compute import AmlCompute, ComputeTarget
 from runyard.server import create_app
 from runyard.store import open_store
 from tests.sdk_v1.harness import make_project
-from tests.support.ray_cluster import RayHead, start_ray_head
+from tests.support.ray_cluster import RayHead
 from tests.support.server import start_server
 
 pytestmark = pytest.mark.ray
 
 TOKEN = "sdk-v1-ray-token"
-
-
-@pytest.fixture(scope="module")
-def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayHead]:
-    cache = tmp_path_factory.mktemp("ray-node-cache")
-    head = start_ray_head(extra_env={"RUNYARD_CACHE_DIR": str(cache)})
-    yield head
-    head.stop()
 
 
 def test_aml_compute_on_the_workspaces_ray_cluster(tmp_path: Path, ray_head: RayHead) -> None:

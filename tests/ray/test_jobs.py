@@ -26,28 +26,13 @@ from runyard.runner import ray_jobs
 from runyard.server import create_app
 from runyard.store import open_store
 from runyard.store.base import Store
-from tests.support.ray_cluster import RayHead, start_ray_head
+from tests.support.ray_cluster import RayHead
 from tests.support.restart import start_server_on_port
 from tests.support.server import RunningServer, start_server
 
 pytestmark = pytest.mark.ray
 
 TOKEN = "ray-studio-token"
-
-
-@pytest.fixture(scope="session")
-def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayHead]:
-    """One head for the session; it must listen on loopback only."""
-    cache = tmp_path_factory.mktemp("ray-node-cache")
-    head = start_ray_head(extra_env={"RUNYARD_CACHE_DIR": str(cache)})
-    exposed = head.exposed()
-    if exposed:
-        head.stop()
-        pytest.fail("the Ray head listens beyond loopback: " + "; ".join(exposed))
-    yield head
-    exposed = head.exposed()
-    head.stop()
-    assert not exposed, "the Ray head listened beyond loopback: " + "; ".join(exposed)
 
 
 @dataclass

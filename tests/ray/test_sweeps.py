@@ -27,7 +27,7 @@ from runyard.train.hyperdrive import (
     PrimaryMetricGoal,
     choice,
 )
-from tests.support.ray_cluster import RayHead, start_ray_head
+from tests.support.ray_cluster import RayHead
 from tests.support.server import start_server
 
 pytestmark = pytest.mark.ray
@@ -47,20 +47,8 @@ TRAIN = """
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayHead]:
-    cache = tmp_path_factory.mktemp("ray-node-cache")
-    head = start_ray_head(num_cpus=2, extra_env={"RUNYARD_CACHE_DIR": str(cache)}, timeout=180)
-    try:
-        exposed = head.exposed()
-        assert not exposed, "the Ray cluster listens beyond loopback: " + "; ".join(exposed)
-        yield head
-    finally:
-        head.stop()
-
-
-@pytest.fixture(scope="module")
 def studio(
-    tmp_path_factory: pytest.TempPathFactory, cluster: RayHead
+    tmp_path_factory: pytest.TempPathFactory, ray_head: RayHead
 ) -> Iterator[tuple[Workspace, Store]]:
     ws = Workspace.create(tmp_path_factory.mktemp("ray-sweep-ws"), name="ray-sweep")
     server_store = open_store(ws.tracking_uri, artifact_root=ws.artifact_root)
@@ -69,7 +57,7 @@ def studio(
         ws,
         "ray",
         RayCompute.provisioning_configuration(
-            address=cluster.address,
+            address=ray_head.address,
             max_concurrent_runs=2,
             server_url=server.url,
             token=TOKEN,
