@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# In `make soak` with the other benchmark smokes (~80 s together): `make test` stays short.
+pytestmark = pytest.mark.soak
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.browser
+# In `make soak` with the other benchmark smokes (~80 s together): `make test` stays short.
+pytestmark = [pytest.mark.browser, pytest.mark.soak]
 
 ROOT = Path(__file__).resolve().parents[1]
 
