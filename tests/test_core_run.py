@@ -365,6 +365,7 @@ SUBMITTED_LEAN = textwrap.dedent(
     run.log("loss", 0.5)
     run.log_row("row", epoch=1, acc=0.5)
     run.tag("phase", "train")
+    run.remove_tags(["phase"])
     run.add_properties({"p": "1"})
     run.upload_file("outputs/a.txt", io.BytesIO(b"a"))
     print(json.dumps(run.get_metrics()))

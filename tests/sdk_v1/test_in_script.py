@@ -251,3 +251,36 @@ def test_script_run_config_inputs_appear_in_input_datasets(ws: Workspace, tmp_pa
     assert run.get_metrics()["files"] == "1.bin,2.bin"
     details = run.get_details()["inputDatasets"]
     assert details[0]["consumptionDetails"] == {"inputName": "digits", "mechanism": "mount"}
+
+
+def test_remove_tags_in_a_script_from_a_notebook_and_through_a_handle(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    run = _submit(
+        ws,
+        tmp_path,
+        """
+        import json
+        from runyard.core import Run
+        run = Run.get_context()
+        run.set_tags({"phase": "train", "keep": "1", "gone": "x"})
+        run.remove_tags(["phase", "never-set"])
+        print("left", json.dumps(run.get_tags(), sort_keys=True))
+        run.tag("phase", "eval")  # set again after the removal: the last write wins
+        run.remove_tags("gone")  # one name as a string
+        """,
+    )
+    assert run.get_status() == "Completed", run.get_driver_log()
+    assert 'left {"gone": "x", "keep": "1"}' in run.get_driver_log()
+    assert run.get_tags() == {"keep": "1", "phase": "eval"}
+
+    notebook = Experiment(ws, "nb").start_logging()
+    notebook.set_tags({"a": "1", "b": "2"})
+    notebook.remove_tags(["a"])
+    assert notebook.get_tags() == {"b": "2"}
+    notebook.complete()
+    handle = Run.get(ws, notebook.id)
+    handle.remove_tags(["b"])
+    assert Run.get(ws, notebook.id).get_tags() == {}
+    with pytest.raises(Exception, match="remove_tags takes tag names"):
+        handle.remove_tags([""])

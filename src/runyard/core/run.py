@@ -9,11 +9,10 @@ whatever the sink.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -237,6 +236,10 @@ class Run:
         self._sink.set_tags(clean)
         self._keep(clean, {})
 
+    def remove_tags(self, tags: Iterable[str] | str) -> None:
+        """Removes the tags named (names the run lacks are skipped), as ``set_tags`` sets."""
+        _sdk.remove_tags(self, tags)
+
     def get_tags(self) -> dict[str, str]:
         return dict(self.info.tags)
 
@@ -254,10 +257,7 @@ class Run:
     def _keep(self, tags: Mapping[str, str], properties: Mapping[str, str]) -> None:
         # A run without a store (offline) keeps its own tags and properties.
         if self._offline and self._info is not None:
-            old = self._info
-            self._info = dataclasses.replace(
-                old, tags={**old.tags, **tags}, properties={**old.properties, **properties}
-            )
+            self._info = _sdk.with_tags(self._info, tags, properties)
 
     def upload_file(self, name: str, path_or_stream: str | Path | BinaryIO) -> None:
         """Uploads a file to the run as ``name`` (e.g. ``outputs/model.pt``)."""

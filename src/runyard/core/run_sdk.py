@@ -9,7 +9,7 @@ import stat
 import time
 import uuid
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,32 @@ def set_display_name(run: Run, name: str) -> None:
         run._info = dataclasses.replace(run._info, display_name=name)
 
 
+def with_tags(
+    info: RunInfo, tags: Mapping[str, str | None], properties: Mapping[str, str] | None = None
+) -> RunInfo:
+    """``info`` with ``tags`` set (a None value: that tag removed) and properties added."""
+    merged = {k: v for k, v in {**info.tags, **tags}.items() if v is not None}
+    return dataclasses.replace(
+        info, tags=merged, properties={**info.properties, **(properties or {})}
+    )
+
+
+def remove_tags(run: Run, tags: Iterable[str] | str) -> None:
+    """``run.remove_tags(["a", "b"])``: stored now, or by the runner from the journal
+    (no store read: a script's environment may lack SQLAlchemy); a single name may be
+    given as a string."""
+    keys = [tags] if isinstance(tags, str) else list(tags)
+    bad = [k for k in keys if not isinstance(k, str) or not k]
+    if bad:
+        raise ValidationError(
+            f"remove_tags takes tag names (non-empty strings), not {bad[0]!r}: "
+            "e.g. run.remove_tags(['phase'])"
+        )
+    run._sink.remove_tags(keys)
+    if run._offline and run._info is not None:
+        run._info = with_tags(run._info, dict.fromkeys(keys))
+
+
 def latest_info(run: Run) -> RunInfo | None:
     """The run as stored now. A submitted script's run (its writes go through the
     journal) also shows what the script wrote that the runner has not stored yet, and,
@@ -59,12 +85,8 @@ def latest_info(run: Run) -> RunInfo | None:
     if info is None:
         return None
     written = sink.written
-    return dataclasses.replace(
-        info,
-        tags={**info.tags, **written["tags"]},
-        properties={**info.properties, **written["properties"]},
-        display_name=written.get("display_name", info.display_name),
-    )
+    info = with_tags(info, written["tags"], written["properties"])
+    return dataclasses.replace(info, display_name=written.get("display_name", info.display_name))
 
 
 def error_text(details: Any, code: str | None) -> str | None:

@@ -97,6 +97,9 @@ def apply_control(store: Store, run_id: str, records: Sequence[ControlRecord]) -
         payload = rec.payload if isinstance(rec.payload, dict) else {}
         if rec.kind == "tags":
             store.set_tags(run_id, {str(k): str(v) for k, v in payload.items()})
+        elif rec.kind == "remove_tags":
+            keys = payload.get("keys")
+            store.remove_tags(run_id, [str(k) for k in keys] if isinstance(keys, list) else [])
         elif rec.kind == "properties":
             try:
                 store.add_properties(run_id, {str(k): str(v) for k, v in payload.items()})

@@ -50,7 +50,9 @@ KIND_NUMBER = 2
 KIND_STRING = 3
 KIND_RECORD = 4
 KIND_CONTROL = 5
-CONTROL_KINDS = frozenset({"tags", "properties", "upload", "display_name", "status", "child"})
+CONTROL_KINDS = frozenset(
+    {"tags", "remove_tags", "properties", "upload", "display_name", "status", "child"}
+)
 
 TYPE_FLOAT = 0
 TYPE_INT = 1

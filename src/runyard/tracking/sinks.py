@@ -32,7 +32,7 @@ import shutil
 import sys
 import tempfile
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +83,9 @@ class MetricSink(abc.ABC):
 
     @abc.abstractmethod
     def set_tags(self, tags: Mapping[str, str]) -> None: ...
+
+    @abc.abstractmethod
+    def remove_tags(self, keys: Sequence[str]) -> None: ...
 
     @abc.abstractmethod
     def add_properties(self, properties: Mapping[str, str]) -> None: ...
@@ -138,6 +141,9 @@ class StoreSink(MetricSink):
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
         self.store.set_tags(self.run_id, tags)
+
+    def remove_tags(self, keys: Sequence[str]) -> None:
+        self.store.remove_tags(self.run_id, keys)
 
     def add_properties(self, properties: Mapping[str, str]) -> None:
         self.store.add_properties(self.run_id, properties)
@@ -201,6 +207,9 @@ class IngestSink(MetricSink):
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
         self._writes.set_tags(tags)
+
+    def remove_tags(self, keys: Sequence[str]) -> None:
+        self._writes.remove_tags(keys)
 
     def add_properties(self, properties: Mapping[str, str]) -> None:
         self._writes.add_properties(properties)
@@ -280,6 +289,10 @@ class JournalSink(MetricSink):
         self.journal.log_control("tags", dict(tags))
         self.written["tags"].update(tags)
 
+    def remove_tags(self, keys: Sequence[str]) -> None:
+        self.journal.log_control("remove_tags", {"keys": list(keys)})
+        self.written["tags"].update(dict.fromkeys(keys))  # None: removed (run_sdk.with_tags)
+
     def add_properties(self, properties: Mapping[str, str]) -> None:
         self.journal.log_control("properties", dict(properties))
         self.written["properties"].update(properties)
@@ -354,6 +367,9 @@ class OfflineSink(MetricSink):
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
         self._say(f"would set tags {dict(tags)!r}")
+
+    def remove_tags(self, keys: Sequence[str]) -> None:
+        self._say(f"would remove tags {list(keys)!r}")
 
     def add_properties(self, properties: Mapping[str, str]) -> None:
         self._say(f"would add properties {dict(properties)!r}")
