@@ -177,6 +177,29 @@ def test_metric_series_down_samples_and_keeps_non_finite_values(
     assert small["steps"][0] == 0 and small["steps"][-1] == 9_999
 
 
+def test_one_metric_of_many_runs_in_one_request(store: Store, client: httpx.Client) -> None:
+    a, b, quiet = (make_run(store, "exp-batch") for _ in range(3))
+    log(store, a.run_id, "acc", [float(i) for i in range(5_000)])
+    log(store, b.run_id, "acc", [2**60 + 1, 3], value_type="int")
+    ids = [a.run_id, "no-such-run", b.run_id, quiet.run_id]
+    got = client.get("/api/series", params={"key": "acc", "runs": ",".join(ids), "max_points": 100})
+    assert got.status_code == 200, got.text
+    first, missing, exact, empty = got.json()["series"]
+    one = client.get(f"/api/runs/{a.run_id}/metrics/acc", params={"max_points": 100}).json()
+    assert first == one and first["downsampled"] is True  # as the one-run answer, exactly
+    assert missing is None
+    assert exact["values"] == [2**60 + 1, 3] and exact["value_type"] == "int"
+    assert empty["steps"] == [] and empty["total_count"] == 0
+    zoom = client.get(
+        "/api/series",
+        params={"key": "acc", "runs": a.run_id, "step_min": 10, "step_max": 19},
+    ).json()["series"][0]
+    assert zoom["steps"] == list(range(10, 20))
+    for runs in ("", ",".join(["r"] * 101)):
+        bad = client.get("/api/series", params={"key": "acc", "runs": runs})
+        assert bad.status_code == 400 and "give 1 to 100 run ids" in error_of(bad)["message"]
+
+
 def test_string_metrics_and_records(store: Store, client: httpx.Client) -> None:
     run = make_run(store, "exp-records")
     log(store, run.run_id, "phase", ["warmup", "NaN"], value_type="str")

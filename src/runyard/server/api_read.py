@@ -12,10 +12,11 @@ from fastapi import APIRouter, Query
 
 from runyard import wire
 from runyard.entities import RunQuery
-from runyard.errors import ExperimentNotFoundError, ValidationError
+from runyard.errors import ExperimentNotFoundError, RunNotFoundError, ValidationError
 from runyard.server.deps import StoreDep
 from runyard.server.responses import WireJSON, answer
 from runyard.server.series_range import series_in_steps
+from runyard.store.base import Store
 from runyard.store.runfilter import parse_filter, search_filtered
 from runyard.wire import MAX_INT64, parse_status
 
@@ -188,6 +189,49 @@ def metric_series(
     """A metric's points from index ``start`` on, down-sampled to ``max_points``
     (keeping each bucket's min and max) when given; ``step_min``/``step_max`` keep only
     the points in that step range (a zoomed chart), ``start`` then ignored."""
+    return answer(_series_out(store, run_id, key, max_points, start, step_min, step_max))
+
+
+# The compare page asks for up to 50 runs at once; a little room beyond that.
+MAX_SERIES_RUNS = 100
+
+
+@router.get("/series", response_model=wire.SeriesBatchOut)
+def metric_series_batch(
+    store: StoreDep,
+    key: str,
+    runs: Annotated[list[str] | None, Query()] = None,
+    max_points: Annotated[int | None, Query(ge=2, le=1_000_000)] = None,
+    step_min: Annotated[int | None, Query(ge=-MAX_INT64 - 1, le=MAX_INT64)] = None,
+    step_max: Annotated[int | None, Query(ge=-MAX_INT64 - 1, le=MAX_INT64)] = None,
+) -> WireJSON:
+    """Metric ``key`` of every run in ``runs=a,b,...`` (at most 100) in one answer, each
+    as ``/runs/{id}/metrics/{key}`` answers it (None for a run that does not exist):
+    the studio's overlay of many runs is one request, not one per run."""
+    run_ids = split_list(runs)
+    if not run_ids or len(run_ids) > MAX_SERIES_RUNS:
+        raise ValidationError(
+            f"runs= names {len(run_ids)} runs: give 1 to {MAX_SERIES_RUNS} run ids, "
+            "comma-separated (ask again for the rest)"
+        )
+    out: list[wire.SeriesOut | None] = []
+    for run_id in run_ids:
+        try:
+            out.append(_series_out(store, run_id, key, max_points, 0, step_min, step_max))
+        except RunNotFoundError:
+            out.append(None)
+    return answer(wire.SeriesBatchOut(series=out))
+
+
+def _series_out(
+    store: Store,
+    run_id: str,
+    key: str,
+    max_points: int | None,
+    start: int,
+    step_min: int | None,
+    step_max: int | None,
+) -> wire.SeriesOut:
     summary = store.get_metric_summaries(run_id).get(key)
     if step_min is not None or step_max is not None:
         series = series_in_steps(
@@ -197,7 +241,7 @@ def metric_series(
     else:
         series = store.get_metric_series(run_id, key, max_points=max_points, start=start)
     value_type = summary.value_type if summary is not None else "float"
-    return answer(wire.SeriesOut.of(series, value_type, start))
+    return wire.SeriesOut.of(series, value_type, start)
 
 
 @router.get("/runs/{run_id}/records", response_model=wire.RecordsOut)

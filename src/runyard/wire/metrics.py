@@ -30,6 +30,7 @@ __all__ = [
     "MetricsIn",
     "RecordBody",
     "RecordsOut",
+    "SeriesBatchOut",
     "SeriesOut",
     "SummariesOut",
     "SummaryOut",
@@ -222,3 +223,10 @@ class JournalOffsetOut(Answer):
     """How many bytes of the run's journal the store holds."""
 
     offset: int
+
+
+class SeriesBatchOut(Answer):
+    """One metric of several runs, in the order asked: each series as
+    ``/runs/{id}/metrics/{key}`` answers it, None where no such run exists."""
+
+    series: list[SeriesOut | None]
