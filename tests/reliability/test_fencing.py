@@ -28,6 +28,8 @@ from runyard.remote.store import HttpStore
 from runyard.runner.reaper import reap_dead_runs
 from runyard.server import create_app
 from runyard.store.base import Store
+from runyard.tracking.ingest import JournalIngester
+from runyard.tracking.journal import JournalWriter
 from tests.support.server import open_test_store, start_server
 
 from .harness import Project, is_count_up, pid_gone, process_if, read_count, stored_values, wait_for
@@ -165,6 +167,38 @@ def _fenced_writes_are_refused(store: Store) -> None:
     assert store.get_run(run.run_id).status is RunStatus.RUNNING
     # The reaper's own writes carry the new epoch and go through.
     store.set_status(run.run_id, RunStatus.FAILED, error="reaped", epoch=taken.epoch)
+
+
+def test_a_fenced_ingest_applies_no_tag_property_or_name(tmp_path: Path) -> None:
+    """The script's control records (tags, properties, display name) go through the
+    same fence as its points: a reaped runner's late batch stores none of them."""
+    store = open_test_store(tmp_path)
+    try:
+        experiment = store.get_or_create_experiment("fencing")
+        run = store.create_run(
+            experiment.experiment_id, kind=RunKind.SUBMITTED, status=RunStatus.RUNNING
+        )
+        journal = tmp_path / "journal.bin"
+        writer = JournalWriter(journal)
+        writer.log("x", 1.0, step=0)
+        writer.log_control("tags", {"phase": "late"})
+        writer.log_control("properties", {"p": "late"})
+        writer.log_control("display_name", {"display_name": "late"})
+        writer.close()
+        store.set_status(run.run_id, RunStatus.RUNNING, expected=[RunStatus.RUNNING], fence=True)
+        with pytest.raises(FencedError):
+            JournalIngester(store, run.run_id, journal, epoch=run.epoch).ingest_once()
+        after = store.get_run(run.run_id)
+        assert (after.tags, after.properties, after.display_name) == ({}, {}, run.display_name)
+        assert store.get_metric_summaries(run.run_id) == {}
+        # The runner holding the run now (the reaper's epoch) applies them all.
+        JournalIngester(store, run.run_id, journal, epoch=after.epoch).drain()
+        now = store.get_run(run.run_id)
+        assert (now.tags, now.properties, now.display_name) == (
+            {"phase": "late"}, {"p": "late"}, "late",
+        )  # fmt: skip
+    finally:
+        store.close()
 
 
 def test_stale_epochs_are_refused_by_sqlite_and_through_the_http_store(tmp_path: Path) -> None:

@@ -102,6 +102,11 @@ class JournalIngester:
                 if batch.count:
                     try:
                         if batch.control:
+                            if self.epoch is not None:
+                                # A reaped runner's tags, properties, files and children
+                                # must not land either: its epoch is checked first (the
+                                # append below checks it again in its own transaction).
+                                self.store.heartbeat(self.run_id, epoch=self.epoch)
                             self._report(apply_control(self.store, self.run_id, batch.control))
                             asked = status_request(batch.control)
                             if asked is not None and not (self.status and self.status.final):
