@@ -157,6 +157,16 @@ def test_run_lineage(store: HttpStore, backend: Store) -> None:
     assert out.source == source and out.created_at <= time.time()
     links = store.get_run_datasets(run.run_id)
     assert links == backend.get_run_datasets(run.run_id) and len(links) == 2
+    other = store.create_run(exp.experiment_id, kind=RunKind.SUBMITTED, status=RunStatus.RUNNING)
+    store.add_run_dataset(other.run_id, "input", "again", data.dataset_id)
+    readers = store.get_dataset_runs(data.dataset_id)
+    assert readers == backend.get_dataset_runs(data.dataset_id)
+    assert [(x.run_id, x.name) for x in readers] == [
+        (run.run_id, "inputs"),
+        (other.run_id, "again"),
+    ]
+    with pytest.raises(DatasetNotFoundError):
+        store.get_dataset_runs("no-such-dataset")
     with pytest.raises(ValidationError, match="direction"):
         store.add_run_dataset(run.run_id, "sideways", "x")
     with pytest.raises(RunNotFoundError):

@@ -28,6 +28,7 @@ class Filled:
     run_id: str
     dataset_id: str
     content_hash: str
+    reader_id: str
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +56,14 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Filled]:
     Model(ws, "net", version=1).set_alias("production")
     second.set_alias("production")
     assert ds.id is not None
+    # A run that read the version, as the runner records a submitted run's input.
+    reader = Experiment(ws, "assets").start_logging(display_name="reader")
+    ws.store.add_run_dataset(reader.id, "input", "train_data", ds.id)
+    reader.complete()
     server = start_server(create_app(ws.store, token="tok", workspace_name="assets-ws"))
     try:
-        yield Filled(server.url, run.id, ds.id, ws.store.get_dataset("train-set").content_hash)
+        content_hash = ws.store.get_dataset("train-set").content_hash
+        yield Filled(server.url, run.id, ds.id, content_hash, reader.id)
     finally:
         server.stop()
         ws.close()
@@ -87,8 +93,13 @@ def test_datasets_list_and_one_dataset(filled: Filled) -> None:
     assert 'id="v1"' in page.text and filled.content_hash in page.text
     assert filled.dataset_id in page.text
     assert "a.csv" in page.text and "b.csv" in page.text
-    # The models made from the version link back to them.
+    # The models made from the version link back to them, and so do the runs that read it.
     assert 'href="/models/net#v1"' in page.text and 'href="/models/net#v2"' in page.text
+    read_by = re.search(r"<th>Read by</th><td>(.*?)</td>", page.text, re.S)
+    assert read_by, page.text
+    assert f'href="/runs/{filled.reader_id}"' in read_by.group(
+        1
+    ) and "as train_data" in read_by.group(1)
 
 
 def test_models_list_and_one_model(filled: Filled) -> None:

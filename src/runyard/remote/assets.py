@@ -202,3 +202,7 @@ class AssetCalls(WireCalls):
     def get_run_datasets(self, run_id: str) -> list[RunDatasetLink]:
         out = self._get(wire.RunDatasetsOut, f"/runs/{path_part(run_id)}/datasets")
         return [link.to_entity() for link in out.links]
+
+    def get_dataset_runs(self, dataset_id: str) -> list[RunDatasetLink]:
+        out = self._get(wire.RunDatasetsOut, f"/datasets/by-id/{path_part(dataset_id)}/runs")
+        return [link.to_entity() for link in out.links]

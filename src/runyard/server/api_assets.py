@@ -65,6 +65,13 @@ def get_dataset_by_id(store: StoreDep, dataset_id: str) -> WireJSON:
     return answer(wire.DatasetOut.of(store.get_dataset_by_id(dataset_id)))
 
 
+@router.get("/datasets/by-id/{dataset_id}/runs", response_model=wire.RunDatasetsOut)
+def get_dataset_runs(store: StoreDep, dataset_id: str) -> WireJSON:
+    """The runs that read or wrote this dataset version, oldest first."""
+    links = store.get_dataset_runs(dataset_id)
+    return answer(wire.RunDatasetsOut(links=[wire.RunDatasetOut.of(x) for x in links]))
+
+
 @router.get("/datasets/{name}", response_model=wire.DatasetOut)
 def get_dataset(store: StoreDep, name: str, version: Version = None) -> WireJSON:
     """One version with its manifest, the latest when ``version`` is not given."""

@@ -1,7 +1,7 @@
 """The studio's Datasets and Models pages: every dataset and model with its latest
 version, and one asset's versions with their files, sizes, content hashes and lineage
-(the run that wrote a dataset or a model, the datasets a model was made from, the
-models made from a dataset version), a model's aliases and every move of them. Pages
+(the run that wrote a dataset or a model, the runs that read a dataset version, the
+datasets a model was made from, the models made from a dataset version), a model's aliases and every move of them. Pages
 read the store as the ``/api/datasets`` and ``/api/models`` routes do."""
 
 from __future__ import annotations
@@ -82,13 +82,20 @@ def dataset_page(request: Request, store: StoreDep, name: str) -> HTMLResponse:
         for dataset_id in model.dataset_ids:
             if dataset_id in used_by:
                 used_by[dataset_id].append(model)
+    # The runs that read each version (a run that wrote one is its "Written by").
+    read_by = {
+        v.dataset_id: [x for x in store.get_dataset_runs(v.dataset_id) if x.direction == "input"]
+        for v in versions
+    }
     run_ids = {v.run_id for v in versions if v.run_id}
+    run_ids |= {x.run_id for links in read_by.values() for x in links}
     return render(
         request,
         "dataset.html",
         asset_name=name,
         versions=versions,
         used_by=used_by,
+        read_by=read_by,
         run_names=_run_names(store, run_ids),
     )
 

@@ -333,6 +333,11 @@ class Store(abc.ABC):
     def get_run_datasets(self, run_id: str) -> list[RunDatasetLink]:
         """The run's lineage links, in the order they were recorded."""
 
+    @abc.abstractmethod
+    def get_dataset_runs(self, dataset_id: str) -> list[RunDatasetLink]:
+        """The lineage links to dataset version ``dataset_id`` (the runs that read or
+        wrote it), oldest first. DatasetNotFoundError for an unknown id."""
+
     # -- lifetime ----------------------------------------------------------------------
 
     @abc.abstractmethod

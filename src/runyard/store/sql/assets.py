@@ -239,11 +239,16 @@ def add_run_dataset(
 
 
 def get_run_datasets(conn: Connection, run_id: str) -> list[RunDatasetLink]:
-    rows = conn.execute(
-        sa.select(run_datasets)
-        .where(run_datasets.c.run_id == run_id)
-        .order_by(run_datasets.c.id)
-    ).all()
+    return _links(conn, run_datasets.c.run_id == run_id)
+
+
+def get_dataset_runs(conn: Connection, dataset_id: str) -> list[RunDatasetLink]:
+    get_dataset_by_id(conn, dataset_id)  # an unknown id is DatasetNotFoundError, not []
+    return _links(conn, run_datasets.c.dataset_id == dataset_id)
+
+
+def _links(conn: Connection, where: Any) -> list[RunDatasetLink]:
+    rows = conn.execute(sa.select(run_datasets).where(where).order_by(run_datasets.c.id)).all()
     return [
         RunDatasetLink(
             r.run_id,

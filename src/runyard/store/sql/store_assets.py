@@ -144,3 +144,7 @@ class SqlAssets(abc.ABC):
     def get_run_datasets(self, run_id: str) -> list[RunDatasetLink]:
         with self._tx("read a run's datasets", write=False) as conn:
             return assets_mod.get_run_datasets(conn, run_id)
+
+    def get_dataset_runs(self, dataset_id: str) -> list[RunDatasetLink]:
+        with self._tx("read a dataset's runs", write=False) as conn:
+            return assets_mod.get_dataset_runs(conn, dataset_id)
