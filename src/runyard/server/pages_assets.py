@@ -1,8 +1,9 @@
 """The studio's Datasets and Models pages: every dataset and model with its latest
 version, and one asset's versions with their files, sizes, content hashes and lineage
 (the run that wrote a dataset or a model, the runs that read a dataset version, the
-datasets a model was made from, the models made from a dataset version), a model's aliases and every move of them. Pages
-read the store as the ``/api/datasets`` and ``/api/models`` routes do."""
+datasets a model was made from, the models made from a dataset version), a model's
+aliases and every move of them. Pages read the store as the ``/api/datasets`` and
+``/api/models`` routes do."""
 
 from __future__ import annotations
 
