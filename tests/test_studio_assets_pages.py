@@ -165,3 +165,27 @@ def test_experiments_to_model_to_run_in_chromium(filled: Filled) -> None:
             expect(page.locator("#v1 a.model-link").first).to_be_visible()
         finally:
             browser.close()
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not os.environ.get("RUNYARD_SCREENSHOTS"), reason="set RUNYARD_SCREENSHOTS=1")
+def test_screenshots(filled: Filled) -> None:
+    """``RUNYARD_SCREENSHOTS=1`` saves docs/screenshots/dataset.png and model.png."""
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            for path, name in [("/datasets/train-set", "dataset"), ("/models/net", "model")]:
+                page.goto(filled.url + path)
+                page.wait_for_selector("#v1")
+                page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        finally:
+            browser.close()
