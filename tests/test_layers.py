@@ -54,6 +54,8 @@ ALLOWED: dict[str, set[str]] = {
     "wire": {"wire"} | BASE,
     # The SDK-v1 notebook widget (``azureml.widgets``): reads a Run's store.
     "widgets": {"widgets", "core", "store", "sweeps"} | BASE,
+    # The SDK-v1 path ``azureml.telemetry``: imports nothing, sends nothing.
+    "telemetry": {"telemetry"},
     "entities": set(),
     "errors": set(),
     "config": {"entities", "errors"},
