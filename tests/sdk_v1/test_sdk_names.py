@@ -121,6 +121,9 @@ def test_aml_compute_is_a_pool_of_max_nodes_slots(ws: Workspace) -> None:
     assert status["vmSize"] == "STANDARD_NC6" and status["provisioningState"] == "Succeeded"
     assert status["scaleSettings"]["minNodeCount"] == 1
     assert status["nodeStateCounts"]["idleNodeCount"] == 3
+    nodes = target.list_nodes()
+    assert [n["nodeState"] for n in nodes] == ["idle"] * 3
+    assert {"nodeId", "runId", "privateIpAddress"} <= set(nodes[0])
     assert type(AmlCompute(ws, "gpu-cluster")) is AmlCompute
     assert "STANDARD_NC6" in repr(target)
     with pytest.raises(ComputeTargetException, match="min_nodes"):

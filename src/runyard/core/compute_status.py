@@ -131,3 +131,31 @@ def status_of(store: Store, config: ComputeTargetConfig, provisioning_state: str
         scale_settings=ScaleSettings.of(config),
         creation_time=_iso(options.get("created_at")),
     )
+
+
+def nodes_of(store: Store, config: ComputeTargetConfig) -> list[dict[str, Any]]:
+    """``cluster.list_nodes()``: one entry per slot, with the SDK's keys; a busy slot names
+    its run (``runId``), a free one is ``idle``. There are no node addresses locally."""
+    page = store.search_runs(
+        RunQuery(compute_target=config.name, statuses=tuple(ACTIVE_STATUSES), limit=10_000)
+    )
+    active = sorted(page.runs, key=lambda r: r.run_id)[: config.max_concurrent_runs]
+    nodes: list[dict[str, Any]] = []
+    for i in range(config.max_concurrent_runs):
+        run = active[i] if i < len(active) else None
+        state = (
+            "idle"
+            if run is None
+            else ("preparing" if run.status is RunStatus.PREPARING else "running")
+        )
+        nodes.append(
+            {
+                "nodeId": f"{config.name}-{i}",
+                "port": None,
+                "publicIpAddress": None,
+                "privateIpAddress": None,
+                "nodeState": state,
+                "runId": run.run_id if run is not None else None,
+            }
+        )
+    return nodes

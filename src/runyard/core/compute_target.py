@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self
 
 from runyard.config import compute_target_from_dict
-from runyard.core.compute_status import ComputeStatus, ScaleSettings, status_of
+from runyard.core.compute_status import ComputeStatus, ScaleSettings, nodes_of, status_of
 from runyard.core.notices import notice
 from runyard.entities import ComputeTargetConfig
 from runyard.errors import ComputeError, ComputeTargetException, ConfigError
@@ -284,6 +284,11 @@ class AmlCompute(ComputeTarget):
         import os
 
         return [{"name": "local", "vCPUs": os.cpu_count() or 1, "gpus": 0}]
+
+    def list_nodes(self) -> list[dict[str, Any]]:
+        """The SDK's node list: one entry per slot, ``nodeState`` ``idle`` or the run's
+        (``running``/``preparing``) with its ``runId``; addresses are ``None``."""
+        return nodes_of(self.workspace.store, self.config)
 
 
 class ComputeInstance(ComputeTarget):
