@@ -19,9 +19,19 @@ __all__ = [
 ]
 
 
+# SDK-v1 subpackages a script may reach as attributes after ``import azureml.core``
+# (``azureml.data.__version__``: importing the cloud's ``core`` imports them too). Here
+# they load on first use, so ``import runyard.core`` stays light.
+_SDK_PACKAGES = frozenset({"core", "data", "telemetry", "train", "widgets"})
+
+
 def __getattr__(name: str) -> Any:
     if name in __all__ and name not in ("__version__", "VERSION"):
         from runyard import core
 
         return getattr(core, name)
+    if name in _SDK_PACKAGES:
+        import importlib
+
+        return importlib.import_module(f"runyard.{name}")
     raise AttributeError(f"module 'runyard' has no attribute {name!r}")

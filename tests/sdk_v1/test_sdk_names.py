@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from runyard.core import Environment, ScriptRunConfig, Workspace
+import runyard
+from runyard.core import Environment, Experiment, ScriptRunConfig, Workspace
 from runyard.core.compute import AmlCompute, ComputeInstance, ComputeTarget
 from runyard.core.compute_target import ComputeTargetException
 from runyard.core.conda_dependencies import CondaDependencies
@@ -105,6 +108,31 @@ def test_write_config_leaves_a_pointer_from_config_follows(ws: Workspace, tmp_pa
 
 
 # -- compute ------------------------------------------------------------------------------
+
+
+def test_aml_compute_update_changes_the_slots_and_starts_queued_runs(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    cfg = AmlCompute.provisioning_configuration(max_nodes=1)
+    cluster = ComputeTarget.create(ws, "cpu-cluster", cfg)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "hold.py").write_text("import time\ntime.sleep(30)\n")
+    config = ScriptRunConfig(str(src), "hold.py", compute_target="cpu-cluster")
+    first, second = (Experiment(ws, "scale").submit(config) for _ in range(2))
+    try:
+        assert second.get_status() == "Queued"
+        cluster.update(min_nodes=0, max_nodes=2, idle_seconds_before_scaledown=300)
+        assert ws.compute_target_config("cpu-cluster").max_concurrent_runs == 2
+        assert AmlCompute(Workspace.from_config(ws.root), "cpu-cluster").max_nodes == 2
+        assert cluster.get_status().serialize()["scaleSettings"]["maxNodeCount"] == 2
+        assert second.get_status() != "Queued"  # the new slot took it at once
+        for bad in ({"max_nodes": 0}, {"min_nodes": 3}, {"max_nodes": True}):
+            with pytest.raises(ComputeTargetException, match="_nodes must be a whole number"):
+                cluster.update(**bad)
+    finally:
+        for run in (first, second):
+            run.cancel()
 
 
 def test_lookup_of_a_missing_target_raises_the_sdk_exception(ws: Workspace) -> None:
@@ -299,3 +327,17 @@ def test_runtime_packages_are_left_to_runyard(capsys: pytest.CaptureFixture[str]
     )
     assert submittable_spec(env)["pip"] == ["joblib"]
     assert "satisfied by Runyard's own client" in capsys.readouterr().err
+
+
+def test_sdk_subpackages_are_attributes_after_importing_core() -> None:
+    """A public notebook reads ``azureml.data.__version__`` after ``import azureml.core``
+    alone: the subpackages are attributes of the top package, loaded on first use."""
+    code = (
+        "import runyard.core, runyard, sys\n"
+        "assert 'runyard.data' not in sys.modules\n"
+        "print(runyard.data.__version__ == runyard.__version__, runyard.data.FileDataset)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("True <class 'runyard.core.file_dataset.FileDataset'>")
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        runyard.nope  # noqa: B018

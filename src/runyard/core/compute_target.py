@@ -285,6 +285,37 @@ class AmlCompute(ComputeTarget):
 
         return [{"name": "local", "vCPUs": os.cpu_count() or 1, "gpus": 0}]
 
+    def update(
+        self,
+        min_nodes: int | None = None,
+        max_nodes: int | None = None,
+        idle_seconds_before_scaledown: int | None = None,
+    ) -> None:
+        """As the SDK's: ``max_nodes`` is the number of runs at once from now on (queued
+        runs start at once in slots it adds; a running run keeps its slot when it
+        removes some); ``min_nodes`` and the scale-down time are recorded."""
+        import dataclasses
+
+        from runyard.targets import get_dispatcher
+
+        options = dict(self.config.options)
+        slots = self.config.max_concurrent_runs if max_nodes is None else max_nodes
+        if not isinstance(slots, int) or isinstance(slots, bool) or slots < 1:
+            raise ComputeTargetException(f"max_nodes must be a whole number >= 1, got {slots!r}")
+        least = options.get("min_nodes", 0) if min_nodes is None else min_nodes
+        if not isinstance(least, int) or isinstance(least, bool) or not 0 <= least <= slots:
+            raise ComputeTargetException(
+                f"min_nodes must be a whole number from 0 to max_nodes ({slots}), got {least!r}"
+            )
+        options["min_nodes"] = least
+        if idle_seconds_before_scaledown is not None:
+            options["idle_seconds_before_scaledown"] = idle_seconds_before_scaledown
+        self.config = dataclasses.replace(self.config, max_concurrent_runs=slots, options=options)
+        self.workspace.add_compute_target(self.config)
+        get_dispatcher(self.config).dispatch(
+            self.workspace.store, self.workspace.config_path, self.config
+        )
+
     def list_nodes(self) -> list[dict[str, Any]]:
         """The SDK's node list: one entry per slot, ``nodeState`` ``idle`` or the run's
         (``running``/``preparing``) with its ``runId``; addresses are ``None``."""

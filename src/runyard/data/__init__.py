@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from runyard import __version__
 from runyard.core.datastore import DataPath, DataReference
 from runyard.core.file_dataset import DatasetConsumptionConfig, FileDataset
 from runyard.core.tabular_dataset import TabularDataset
@@ -17,4 +18,5 @@ __all__ = [
     "FileDataset",
     "OutputFileDatasetConfig",
     "TabularDataset",
+    "__version__",
 ]
