@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -67,14 +68,19 @@ def test_runs_whose_local_owner_died_are_failed(ws: Workspace) -> None:
     assert reap_dead_runs(ws.store) == []
 
 
-def test_a_dead_run_that_was_asked_to_cancel_is_canceled(ws: Workspace) -> None:
+def test_a_dead_run_that_was_asked_to_cancel_is_canceled(
+    ws: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
     pid = dead_pid()
     run = claimed(ws, f"{pid}@{HOST}")
     assert ws.store.request_cancel(run.run_id).cancel_requested_at is not None
-    assert reap_dead_runs(ws.store) == [run.run_id]
+    with caplog.at_level(logging.WARNING, logger="runyard"):
+        assert reap_dead_runs(ws.store) == [run.run_id]
     done = ws.store.get_run(run.run_id)
     assert done.status is RunStatus.CANCELED
     assert done.error == f"canceled (runner process {pid} died before it could stop)"
+    # The warning says what the run became (it said "marked Failed" for a canceled run).
+    assert f"runner process {pid} died; marked Canceled" in caplog.text
 
 
 def test_reaping_a_dead_runner_starts_the_next_queued_run(tmp_path: Path) -> None:

@@ -58,8 +58,9 @@ def reap_dead_runs(store: Store) -> list[str]:
             _start_clock(store, run)
             continue
         reason = death_reason(run, now)
-        if reason is not None and _finish(store, run, reason):
-            log.warning("run %s: %s; marked Failed", run.run_id, reason)
+        ended = _finish(store, run, reason) if reason is not None else None
+        if ended is not None:
+            log.warning("run %s: %s; marked %s", run.run_id, reason, ended.value)
             reaped.append(run.run_id)
     return reaped
 
@@ -118,24 +119,26 @@ def _reap_lock(store: Store, run_id: str) -> Iterator[None]:
         os.close(fd)
 
 
-def _finish(store: Store, run: RunInfo, reason: str) -> bool:
+def _finish(store: Store, run: RunInfo, reason: str) -> RunStatus | None:
+    """Ends a dead run: Failed, or Canceled when a cancel was asked for (None: it moved
+    on, or another reaper ended it)."""
     with _reap_lock(store, run.run_id):
         try:
             current = store.get_run(run.run_id)
         except RunNotFoundError:
-            return False
+            return None
         if (current.status, current.owner, current.heartbeat_at) != (
             run.status,
             run.owner,
             run.heartbeat_at,
         ):
-            return False  # it moved on (or another reaper finished it): look again later
+            return None  # it moved on (or another reaper finished it): look again later
         try:  # fence first: from here on, whatever its runner still writes is refused
             fenced = store.set_status(
                 run.run_id, current.status, expected=[current.status], fence=True
             )
         except ConflictError:
-            return False
+            return None
         _drain(store, run, fenced.epoch)
         status = RunStatus.FAILED
         if current.cancel_requested_at is not None:
@@ -146,8 +149,8 @@ def _finish(store: Store, run: RunInfo, reason: str) -> bool:
                 run.run_id, status, error=reason, expected=[current.status], epoch=fenced.epoch
             )
         except ConflictError:
-            return False
-    return True
+            return None
+    return status
 
 
 def _drain(store: Store, run: RunInfo, epoch: int) -> None:
