@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from runyard.core import Environment, Experiment, Run, ScriptRunConfig, Workspace
+from runyard.errors import ValidationError
 
 
 @pytest.fixture
@@ -282,5 +283,5 @@ def test_remove_tags_in_a_script_from_a_notebook_and_through_a_handle(
     handle = Run.get(ws, notebook.id)
     handle.remove_tags(["b"])
     assert Run.get(ws, notebook.id).get_tags() == {}
-    with pytest.raises(Exception, match="remove_tags takes tag names"):
+    with pytest.raises(ValidationError, match="tag name '' must be a non-empty string"):
         handle.remove_tags([""])

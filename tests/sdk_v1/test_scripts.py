@@ -130,6 +130,9 @@ def test_train_on_amlcompute_with_a_conda_package(tmp_path: Path) -> None:
     proc = project.run("train-on-amlcompute.py", timeout=1200)
     assert "scikit-learn -> scikit-learn" in proc.stderr
     assert "'vmSize': 'STANDARD_D2_V2'" in proc.stdout
+    assert "'nodeState': 'idle'" in proc.stdout  # list_nodes() before the submit
+    options = project.workspace().compute_target_config("cpu-cluster").options
+    assert options["idle_seconds_before_scaledown"] == 300  # cpu_cluster.update(...)
     (run,) = _runs(project, "train-on-amlcompute")
     assert run.get_status() == "Completed"
     assert len(run.get_metrics()["mse"]) == 20

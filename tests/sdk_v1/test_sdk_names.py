@@ -127,9 +127,15 @@ def test_aml_compute_update_changes_the_slots_and_starts_queued_runs(
         assert AmlCompute(Workspace.from_config(ws.root), "cpu-cluster").max_nodes == 2
         assert cluster.get_status().serialize()["scaleSettings"]["maxNodeCount"] == 2
         assert second.get_status() != "Queued"  # the new slot took it at once
-        for bad in ({"max_nodes": 0}, {"min_nodes": 3}, {"max_nodes": True}):
-            with pytest.raises(ComputeTargetException, match="_nodes must be a whole number"):
+        for bad, says in [
+            ({"max_nodes": 0}, "max_nodes must be a whole number"),
+            ({"max_nodes": True}, "max_nodes must be a whole number"),
+            ({"min_nodes": -1}, "min_nodes must be a whole number"),
+            ({"min_nodes": 3}, r"min_nodes \(3\) is more than max_nodes \(2\)"),
+        ]:
+            with pytest.raises(ComputeTargetException, match=says):
                 cluster.update(**bad)
+        assert ws.compute_target_config("cpu-cluster").max_concurrent_runs == 2  # unchanged
     finally:
         for run in (first, second):
             run.cancel()

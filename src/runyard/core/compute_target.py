@@ -258,12 +258,7 @@ class AmlCompute(ComputeTarget):
         """As the SDK's: ``max_nodes`` (default 1 here) is the number of runs at once."""
         _ignored("AmlCompute", cloud_only)
         slots = max_nodes if max_nodes is not None else (max_concurrent_runs or 1)
-        if not isinstance(slots, int) or isinstance(slots, bool) or slots < 1:
-            raise ComputeTargetException(f"max_nodes must be a whole number >= 1, got {slots!r}")
-        if isinstance(min_nodes, int) and min_nodes > slots:
-            raise ComputeTargetException(
-                f"min_nodes ({min_nodes}) is more than max_nodes ({slots}); lower min_nodes"
-            )
+        min_nodes, slots = _node_counts(min_nodes, slots)
         options = {
             "vm_size": vm_size,
             "vm_priority": vm_priority,
@@ -299,14 +294,10 @@ class AmlCompute(ComputeTarget):
         from runyard.targets import get_dispatcher
 
         options = dict(self.config.options)
-        slots = self.config.max_concurrent_runs if max_nodes is None else max_nodes
-        if not isinstance(slots, int) or isinstance(slots, bool) or slots < 1:
-            raise ComputeTargetException(f"max_nodes must be a whole number >= 1, got {slots!r}")
-        least = options.get("min_nodes", 0) if min_nodes is None else min_nodes
-        if not isinstance(least, int) or isinstance(least, bool) or not 0 <= least <= slots:
-            raise ComputeTargetException(
-                f"min_nodes must be a whole number from 0 to max_nodes ({slots}), got {least!r}"
-            )
+        least, slots = _node_counts(
+            options.get("min_nodes", 0) if min_nodes is None else min_nodes,
+            self.config.max_concurrent_runs if max_nodes is None else max_nodes,
+        )
         options["min_nodes"] = least
         if idle_seconds_before_scaledown is not None:
             options["idle_seconds_before_scaledown"] = idle_seconds_before_scaledown
@@ -320,6 +311,19 @@ class AmlCompute(ComputeTarget):
         """The SDK's node list: one entry per slot, ``nodeState`` ``idle`` or the run's
         (``running``/``preparing``) with its ``runId``; addresses are ``None``."""
         return nodes_of(self.workspace.store, self.config)
+
+
+def _node_counts(min_nodes: Any, max_nodes: Any) -> tuple[int, int]:
+    """``min_nodes`` and ``max_nodes`` (the slots), checked as the SDK's cluster is."""
+    if not isinstance(max_nodes, int) or isinstance(max_nodes, bool) or max_nodes < 1:
+        raise ComputeTargetException(f"max_nodes must be a whole number >= 1, got {max_nodes!r}")
+    if not isinstance(min_nodes, int) or isinstance(min_nodes, bool) or min_nodes < 0:
+        raise ComputeTargetException(f"min_nodes must be a whole number >= 0, got {min_nodes!r}")
+    if min_nodes > max_nodes:
+        raise ComputeTargetException(
+            f"min_nodes ({min_nodes}) is more than max_nodes ({max_nodes}); lower min_nodes"
+        )
+    return min_nodes, max_nodes
 
 
 class ComputeInstance(ComputeTarget):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from runyard.entities import RunInfo, RunKind, RunQuery, RunStatus
 from runyard.errors import ArtifactNotFoundError, RunNotFoundError, ValidationError
 from runyard.store.artifacts import DRIVER_LOG, clean_relative_path
+from runyard.tracking import validation as check
 from runyard.tracking.sinks import JournalSink
 
 if TYPE_CHECKING:
@@ -54,13 +55,7 @@ def remove_tags(run: Run, tags: Iterable[str] | str) -> None:
     """``run.remove_tags(["a", "b"])``: stored now, or by the runner from the journal
     (no store read: a script's environment may lack SQLAlchemy); a single name may be
     given as a string."""
-    keys = [tags] if isinstance(tags, str) else list(tags)
-    bad = [k for k in keys if not isinstance(k, str) or not k]
-    if bad:
-        raise ValidationError(
-            f"remove_tags takes tag names (non-empty strings), not {bad[0]!r}: "
-            "e.g. run.remove_tags(['phase'])"
-        )
+    keys = check.tag_names(tags)
     run._sink.remove_tags(keys)
     if run._offline and run._info is not None:
         run._info = with_tags(run._info, dict.fromkeys(keys))

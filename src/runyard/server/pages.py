@@ -93,21 +93,26 @@ def _environment() -> Any:
     return env
 
 
+def _jinja(state: Any) -> Any:
+    """The app's template environment, made on first use."""
+    env = getattr(state, "jinja", None)
+    if env is None:
+        env = state.jinja = _environment()
+    return env
+
+
 def warm_templates(state: Any) -> None:
     """Compiles every page template now, into the app's ``state``: served, the first
     page a browser asks for then answers as fast as the rest (compiling them all takes
     ~90 ms here, ten times that on a machine busy with runs)."""
-    env = state.jinja = _environment()
+    env = _jinja(state)
     for name in env.list_templates():
         env.get_template(name)
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     state = request.app.state
-    env = getattr(state, "jinja", None)
-    if env is None:
-        env = state.jinja = _environment()
-    body = env.get_template(name).render(
+    body = _jinja(state).get_template(name).render(
         workspace_name=state.workspace_name, path=request.url.path, **context
     )
     return HTMLResponse(body, status_code=status_code)

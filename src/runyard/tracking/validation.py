@@ -14,7 +14,7 @@ Names of structured metrics are checked there too, when the record is written.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -104,17 +104,9 @@ def strings(kind: str, values: Mapping[str, Any], limit: int) -> dict[str, str]:
         raise ValidationError(f"{kind}s must be given as a dict of names to values")
     out = {}
     for key, value in values.items():
-        if not isinstance(key, str) or not key or len(key) > MAX_NAME_LENGTH:
-            raise ValidationError(
-                f"{kind} name {str(key)[:50]!r} must be a non-empty string of at most "
-                f"{MAX_NAME_LENGTH} characters"
-            )
+        _name(kind, key)
         text = value if isinstance(value, str) else str(value)
-        check_utf8(f"{kind} {key!r}", key + text)
-        # The store refuses NUL too; checked here so that a submitted script hears of it
-        # at once, not as a warning when its runner applies the journal.
-        if "\x00" in key:
-            raise ValidationError(f"{kind} name {key!r} contains a NUL character")
+        check_utf8(f"{kind} {key!r}", text)
         if "\x00" in text:
             raise ValidationError(f"{kind} {key!r} has a value with a NUL character")
         if len(text) > limit:
@@ -123,6 +115,25 @@ def strings(kind: str, values: Mapping[str, Any], limit: int) -> dict[str, str]:
             )
         out[key] = text
     return out
+
+
+def _name(kind: str, key: Any) -> str:
+    if not isinstance(key, str) or not key or len(key) > MAX_NAME_LENGTH:
+        raise ValidationError(
+            f"{kind} name {str(key)[:50]!r} must be a non-empty string of at most "
+            f"{MAX_NAME_LENGTH} characters"
+        )
+    check_utf8(f"{kind} {key!r}", key)
+    # The store refuses NUL too; checked here so that a submitted script hears of it at
+    # once, not as a warning when its runner applies the journal.
+    if "\x00" in key:
+        raise ValidationError(f"{kind} name {key!r} contains a NUL character")
+    return key
+
+
+def tag_names(names: Iterable[Any] | str) -> list[str]:
+    """``run.remove_tags``'s names: a list of tag names, or one name as a string."""
+    return [_name("tag", k) for k in ([names] if isinstance(names, str) else names)]
 
 
 def tags(values: Mapping[str, Any]) -> dict[str, str]:

@@ -7,6 +7,9 @@ import sys
 
 from runyard.core import Environment, Experiment, ScriptRunConfig, Workspace
 from runyard.core.runconfig import DEFAULT_CPU_IMAGE, DockerConfiguration, PyTorchConfiguration
+from runyard.telemetry import set_diagnostics_collection
+
+set_diagnostics_collection(send_diagnostics=True)
 
 process_count = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 
