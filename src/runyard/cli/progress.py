@@ -119,6 +119,11 @@ def follow(store: Store, run_id: str, *, err: IO[str] | None = None) -> RunInfo:
         time.sleep(_POLL_S)
     if live:
         out.write("\n")
+    if build_started is not None:
+        # A build that ended between two polls: its last lines (the package count) are
+        # read now, so the summary line is never lost to timing.
+        with contextlib.suppress(ArtifactNotFoundError):
+            build.feed(store.artifacts.read_bytes(run_id, ENVIRONMENT_BUILD_LOG, build.offset))
     if build_started is not None and not build.cached and build.packages:
         out.write(
             f"built {environment_name(info)} ({_packages(build.packages)}) in "
