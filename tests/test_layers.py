@@ -54,6 +54,8 @@ ALLOWED: dict[str, set[str]] = {
     "wire": {"wire"} | BASE,
     # The SDK-v1 notebook widget (``azureml.widgets``): reads a Run's store.
     "widgets": {"widgets", "core", "store", "sweeps"} | BASE,
+    # MLflow's tracking store and artifact repository on a workspace (MLflow's plugins).
+    "mlflow": {"mlflow", "core", "store", "workspace"} | BASE,
     # The SDK-v1 path ``azureml.telemetry``: imports nothing, sends nothing.
     "telemetry": {"telemetry"},
     "entities": set(),

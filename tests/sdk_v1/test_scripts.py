@@ -224,6 +224,41 @@ def test_seed_tutorial_run_pytorch(tmp_path: Path) -> None:
 # -- the scripts themselves ---------------------------------------------------------------
 
 
+def test_mlflow_train_local_logs_to_the_workspace(tmp_path: Path) -> None:
+    """train-local.ipynb: MLflow's fluent API on ws.get_mlflow_tracking_uri()."""
+    project = make_project(tmp_path, "mlflow_local", cluster=False)
+    proc = project.run("train-local.py")
+    (run,) = _runs(project, "LocalTrain-with-mlflow-sample")
+    assert f"run {run.id}" in proc.stdout
+    assert run.get_status() == "Completed"
+    metrics = run.get_metrics()
+    assert metrics["alpha"] == 0.03
+    printed = float(re.search(r"Mean Squared Error is (\S+)", proc.stdout).group(1))  # type: ignore[union-attr]
+    assert metrics["mse"] == pytest.approx(printed, rel=1e-12)
+    files = run.get_file_names()
+    assert "actuals_vs_predictions.png" in files
+    assert {"model/MLmodel", "model/model.skops", "model/requirements.txt"} <= set(files)
+    assert run.get_tags()["mlflow.source.type"] == "LOCAL"
+
+
+@pytest.mark.usefixtures("env_cache")
+def test_mlflow_train_remote_script_logs_to_its_run(tmp_path: Path) -> None:
+    """train-remote.ipynb: the submitted script uses MLflow alone, in an environment
+    that asks for azureml-mlflow; its metrics, plot and model land in the run."""
+    project = make_project(tmp_path, "mlflow_remote")
+    proc = project.run("train-remote.py", timeout=900)
+    assert "azureml-mlflow is installed as mlflow-skinny>=3.0 and skops" in proc.stderr
+    (run,) = _runs(project, "RemoteTrain-with-mlflow-sample")  # no second run
+    assert run.get_status() == "Completed"
+    metrics = run.get_metrics()
+    assert metrics["Training samples"] == 353.0 and metrics["Test samples"] == 89.0
+    assert metrics["alpha"] == 0.03 and metrics["mse"] > 0
+    files = set(run.get_file_names())
+    assert {"actuals_vs_predictions.png", "model/MLmodel", "model/model.skops"} <= files
+    spec = run.get_details()["runDefinition"]["environment"]["spec"]
+    assert "mlflow-skinny>=3.0" in spec["pip"] and "azureml-mlflow" not in spec["pip"]
+
+
 def test_scripts_differ_from_sdk_v1_only_by_the_module_name() -> None:
     """Every mention of runyard in a stored script is where SDK-v1 code names azureml
     (an import, or a name qualified by the imported module); no azureml import is left."""

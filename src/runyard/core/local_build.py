@@ -4,7 +4,8 @@ Three things real SDK-v1 specs carry that the cloud satisfies and a laptop may n
 
 - the cloud's runtime packages (``azureml-defaults``, ``azureml-core``,
   ``azureml-dataset-runtime[fuse]`` ...): a ported script imports ``runyard`` instead,
-  which the runner provides, so they are dropped, with a notice;
+  which the runner provides, so they are dropped, with a notice; ``azureml-mlflow``
+  becomes ``mlflow-skinny`` (the plugin it adds to MLflow comes with Runyard);
 - conda packages with no conda, mamba or micromamba on PATH: those with a known PyPI
   equivalent (``pytorch`` -> ``torch``, ``numpy=1.26`` -> ``numpy==1.26.*``) are built
   with uv under that name, with a notice listing each translation; any other is an
@@ -48,6 +49,9 @@ RUNTIME_PACKAGES = frozenset(
         "azureml-widgets",
     }
 )
+# The cloud's packages whose job a public package does here: azureml-mlflow is MLflow's
+# plugin for the workspace, which Runyard provides beside its client (runyard.mlflow).
+STAND_INS: dict[str, str] = {"azureml-mlflow": "mlflow-skinny>=3.0"}
 # conda name -> PyPI name, for packages published on both under a known name.
 _SAME_NAME = """numpy scipy pandas scikit-learn matplotlib seaborn pillow requests joblib tqdm
 pyyaml h5py lightgbm xgboost statsmodels sympy networkx nltk pytest ipykernel torchvision
@@ -229,6 +233,22 @@ def submittable_spec(env: Environment) -> dict[str, Any]:
             "are satisfied by Runyard's own client (a ported script imports runyard), "
             "so they are not installed",
             key=f"runtime:{','.join(runtime)}",
+        )
+    swapped = {
+        r: STAND_INS[requirement_name(r)] for r in spec["pip"] if requirement_name(r) in STAND_INS
+    }
+    if swapped:
+        spec["pip"] = [swapped.get(r, r) for r in spec["pip"]]
+        names = {requirement_name(r) for r in spec["pip"]}
+        if "scikit-learn" in names and "skops" not in names:
+            # MLflow 3 saves scikit-learn models with skops, which the full mlflow brings.
+            spec["pip"].append("skops")
+            swapped[next(iter(swapped))] += " and skops"
+        notice(
+            f"environment {env.name!r}: "
+            + ", ".join(f"{old} is installed as {new}" for old, new in swapped.items())
+            + " (Runyard provides the workspace's MLflow plugin itself)",
+            key=f"stand-in:{','.join(swapped)}",
         )
     conda_tool = _conda_tool()
     if spec["conda"] and conda_tool is None:

@@ -275,6 +275,13 @@ class Workspace:
     def tracking_uri(self) -> str:
         return resolve_paths(self.config, self.config_path.parent)[0]
 
+    def get_mlflow_tracking_uri(self) -> str:
+        """The URI for ``mlflow.set_tracking_uri``: MLflow's API then reads and writes
+        this workspace's experiments and runs (docs/mlflow.md; the ``mlflow`` extra)."""
+        from runyard.workspace.mlflow_uri import tracking_uri
+
+        return tracking_uri(self.config_path)
+
     @property
     def artifact_root(self) -> Path:
         return resolve_paths(self.config, self.config_path.parent)[1]

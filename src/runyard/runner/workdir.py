@@ -89,7 +89,13 @@ def prepare(paths: RunPaths, context: ScriptContext, definition: Mapping[str, An
         # The script reads the run's details from the studio, and needs the token for
         # that when the studio is not on loopback (the run's own variables may differ).
         env[ENV_TOKEN] = context.token
-    env.update({str(k): str(v) for k, v in (definition.get("environment_variables") or {}).items()})
+    given = {str(k): str(v) for k, v in (definition.get("environment_variables") or {}).items()}
+    env.update(given)
+    # MLflow in the script logs to this run (as the cloud sets them), unless the run's
+    # own variables point it elsewhere: runyard: alone is the run's workspace.
+    for name, value in (("MLFLOW_TRACKING_URI", "runyard:"), ("MLFLOW_RUN_ID", paths.run_id)):
+        if name not in given:
+            env[name] = value
     env.update(
         {
             ENV_RUN_ID: paths.run_id,

@@ -1,0 +1,396 @@
+"""MLflow's tracking store on a Runyard workspace (``mlflow.tracking_store`` entry point).
+
+MLflow calls this for everything its fluent API and ``MlflowClient`` do with runs:
+``set_experiment`` (``get_experiment_by_name``, ``create_experiment``), ``start_run``
+(``create_run``, or ``get_run`` + ``update_run_info`` to continue one), ``log_*``
+(``log_batch``), ``end_run`` (``update_run_info``), ``search_runs`` (``_search_runs``).
+
+Writes go through Runyard's ``Run`` handles, so they get the same checks and the same
+path as ``run.log``: a run this process started logs to its journal (a microsecond a
+value, durable on SIGKILL); the run a runner started this process for is
+``Run.get_context()``; any other run is written to the store directly.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlflow.entities import Metric, Param, RunTag, ViewType
+from mlflow.entities import Run as MlflowRun
+from mlflow.entities import RunInfo as MlflowRunInfo
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import (
+    INVALID_PARAMETER_VALUE,
+)
+from mlflow.store.entities.paged_list import PagedList
+from mlflow.store.tracking.abstract_store import AbstractStore
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
+from mlflow.utils.search_utils import SearchUtils
+
+from runyard.config import run_context_from_environ
+from runyard.entities import RunInfo, RunKind, RunQuery, RunStatus
+from runyard.mlflow import entities as convert
+from runyard.mlflow.errors import mlflow_errors
+from runyard.mlflow.experiments import Experiments
+from runyard.mlflow.logged_models import LoggedModels
+from runyard.workspace.mlflow_uri import config_path_of
+
+if TYPE_CHECKING:
+    from runyard.core.run import Run
+    from runyard.core.workspace import Workspace
+    from runyard.store.artifacts import ArtifactRepository
+
+_PAGE = 1000
+
+
+@dataclass
+class _Logged:
+    """What this process logged to a run through MLflow."""
+
+    metrics: dict[str, list[Metric]] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class RunyardMlflowStore(Experiments, LoggedModels, AbstractStore):
+    """The workspace a ``runyard:`` tracking URI names, as an MLflow tracking store."""
+
+    def __init__(self, store_uri: str | None = None, artifact_uri: str | None = None) -> None:
+        super().__init__()
+        self.store_uri = store_uri or "runyard:"
+        self._config: Path | None = config_path_of(self.store_uri)
+        self._workspace: Workspace | None = None
+        self._lock = threading.Lock()
+        self._handles: dict[str, Run] = {}  # runs this store writes through, by id
+        # Runs a submitted script writes through its journal (its own and their
+        # children), as logged through MLflow here: what reads of them give until the
+        # runner has ingested them, or always where this environment has no SQLAlchemy.
+        self._logged: dict[str, _Logged] = {}
+
+    # -- the workspace and the runs written through --------------------------------------
+
+    @property
+    def workspace(self) -> Workspace:
+        """The workspace (opened on first use): the one the URI names, or, for a bare
+        ``runyard:``, the submitted run's own or the one above the current folder."""
+        if self._workspace is None:
+            from runyard.core.workspace import Workspace
+
+            with mlflow_errors():
+                if self._config is not None:
+                    if not self._config.is_file():
+                        raise MlflowException(
+                            f"{self.store_uri}: no workspace config at {self._config}; pass "
+                            "ws.get_mlflow_tracking_uri() of an existing workspace",
+                            error_code=INVALID_PARAMETER_VALUE,
+                        )
+                    self._workspace = Workspace.from_config(self._config)
+                elif (context := self._context()) is not None:
+                    self._workspace = context.experiment.workspace
+                else:
+                    self._workspace = Workspace.from_config()
+        return self._workspace
+
+    def _context(self) -> Run | None:
+        """The run a runner started this process for, if one did."""
+        if run_context_from_environ() is None:
+            return None
+        from runyard.core.run import Run
+
+        return Run.get_context()
+
+    def _is_context(self, run_id: str) -> bool:
+        context = self._context()
+        return context is not None and context.id == run_id
+
+    def _handle(self, run_id: str) -> Run:
+        """The ``Run`` to write ``run_id`` through (the journal of a run this process
+        logs, else the store)."""
+        with self._lock:
+            handle = self._handles.get(run_id)
+        if handle is not None:
+            return handle
+        if self._is_context(run_id):
+            handle = self._context()
+        else:
+            from runyard.core.run import Run
+
+            with mlflow_errors():
+                handle = Run.get(self.workspace, run_id)
+        assert handle is not None
+        with self._lock:
+            return self._handles.setdefault(run_id, handle)
+
+    def _store_or_none(self, run_id: str) -> Any:
+        """The workspace's store; None for the context run where this environment lacks
+        the store's libraries (its reads then report what this process logged)."""
+        try:
+            return self.workspace.store
+        except ModuleNotFoundError:
+            if self._journaled(run_id) is not None:
+                return None
+            raise
+
+    def _journaled(self, run_id: str) -> _Logged | None:
+        """What this process logged to ``run_id`` if a journal carries its writes."""
+        found = self._logged.get(run_id)
+        if found is None and self._is_context(run_id):
+            found = self._logged.setdefault(run_id, _Logged())
+        return found
+
+    def _artifacts(self, run_id: str) -> ArtifactRepository:
+        """Where the run's files are read: the store's; for the context run in an
+        environment without the store's libraries, the artifact folder the runner named."""
+        store = self._store_or_none(run_id)
+        if store is not None:
+            return store.artifacts  # type: ignore[no-any-return]
+        from runyard.config import ENV_ARTIFACT_ROOT
+        from runyard.store.artifacts import LocalArtifactRepository
+
+        return LocalArtifactRepository(Path(os.environ[ENV_ARTIFACT_ROOT]))
+
+    # -- runs -----------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str,
+        start_time: int,
+        tags: Sequence[RunTag] | None,
+        run_name: str | None,
+    ) -> MlflowRun:
+        from runyard.core.run import Run
+
+        given = {t.key: t.value for t in tags or ()}
+        name = run_name or given.get(MLFLOW_RUN_NAME) or ""
+        parent_id = given.get(MLFLOW_PARENT_RUN_ID)
+        with mlflow_errors():
+            if parent_id is not None and self._is_context(parent_id):
+                # A nested run in a submitted script: a child through the run's journal.
+                run = self._handle(parent_id).child_run(name or None)
+                self._logged[run.id] = _Logged()
+            else:
+                experiment = self._experiment(experiment_id)
+                kind = RunKind.CHILD if parent_id else RunKind.INTERACTIVE
+                run = Run._start_interactive(
+                    self.workspace,
+                    experiment.experiment_id,
+                    kind=kind,
+                    display_name=name,
+                    parent_run_id=parent_id,
+                )
+            with self._lock:
+                self._handles[run.id] = run
+            rest = {k: v for k, v in given.items() if k not in convert.FIELD_TAGS}
+            if rest:
+                run.set_tags(rest)
+        return self.get_run(run.id)
+
+    def get_run(self, run_id: str) -> MlflowRun:
+        store = self._store_or_none(run_id)
+        if store is None:
+            return self._journal_view(run_id)
+        handle = self._handles.get(run_id)
+        try:
+            with mlflow_errors():
+                if handle is not None:
+                    handle.flush()  # what this process logged, readable before it is read
+                info = store.get_run(run_id)
+                return convert.run(info, store.get_metric_summaries(run_id), self._default_id())
+        except MlflowException:
+            if self._journaled(run_id) is None:
+                raise
+            return self._journal_view(run_id)  # a child the runner has not made yet
+
+    def _journal_view(self, run_id: str) -> MlflowRun:
+        """A run a journal carries, as this process logged it (no store to read it)."""
+        logged = self._journaled(run_id) or _Logged()
+        handle = self._handles.get(run_id)
+        known = handle._info if handle is not None else None
+        info = RunInfo(
+            run_id=run_id,
+            experiment_id=known.experiment_id if known is not None else "",
+            number=0,
+            kind=known.kind if known is not None else RunKind.SUBMITTED,
+            status=RunStatus.RUNNING,
+            created_at=known.created_at if known is not None else time.time(),
+            display_name=known.display_name if known is not None else "",
+            parent_run_id=known.parent_run_id if known is not None else None,
+            tags=dict(logged.tags),
+            properties=dict(logged.params),
+        )
+        mlflow_run = convert.run(info, {})
+        for history in logged.metrics.values():
+            mlflow_run.data._add_metric(history[-1])
+        return mlflow_run
+
+    def update_run_info(
+        self, run_id: str, run_status: int | str, end_time: int | None, run_name: str | None
+    ) -> MlflowRunInfo:
+        handle = self._handle(run_id)
+        ending = convert.terminal_status(run_status)
+        with mlflow_errors():
+            if run_name:
+                handle.display_name = run_name
+            if self._is_context(run_id):
+                pass  # the runner ends the run it started, when the script exits
+            elif ending is RunStatus.COMPLETED:
+                handle.complete()
+            elif ending is RunStatus.FAILED:
+                handle.fail("the MLflow run ended FAILED")
+            elif ending is RunStatus.CANCELED:
+                handle.cancel()
+            elif handle.info.status.is_terminal():
+                raise MlflowException(
+                    f"run {run_id} is {handle.get_status()}: a Runyard run does not start "
+                    "again once ended; start a new run",
+                    error_code=INVALID_PARAMETER_VALUE,
+                )
+        with self._lock:
+            if ending is not None and not self._is_context(run_id):
+                self._handles.pop(run_id, None)
+        return self.get_run(run_id).info
+
+    def delete_run(self, run_id: str) -> None:
+        raise MlflowException(
+            f"Runyard does not delete runs yet: run {run_id} is kept; tag it instead "
+            "(mlflow.set_tag) and filter on the tag",
+            error_code=INVALID_PARAMETER_VALUE,
+        )
+
+    def restore_run(self, run_id: str) -> None:
+        self.get_run(run_id)  # no run is ever deleted, so each one is already restored
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric],
+        params: Sequence[Param],
+        tags: Sequence[RunTag],
+    ) -> None:
+        handle = self._handle(run_id)
+        logged = self._journaled(run_id)
+        linked = [m for m in metrics if getattr(m, "model_id", None)]
+        if linked:
+            self._link_metrics(linked)
+            metrics = [m for m in metrics if not getattr(m, "model_id", None)]
+        with mlflow_errors():
+            for metric in metrics:
+                handle.log(metric.key, metric.value, step=int(metric.step or 0))
+                if logged is not None:
+                    logged.metrics.setdefault(metric.key, []).append(metric)
+            if params:
+                values = {p.key: str(p.value) for p in params}
+                handle.add_properties(values)
+                if logged is not None:
+                    logged.params.update(values)
+            named = [t.value for t in tags if t.key == MLFLOW_RUN_NAME]
+            if named:
+                handle.display_name = named[-1]
+            rest = {t.key: t.value for t in tags if t.key not in convert.FIELD_TAGS}
+            if rest:
+                handle.set_tags(rest)
+                if logged is not None:
+                    logged.tags.update(rest)
+
+    def set_tag(self, run_id: str, tag: RunTag) -> None:
+        self.log_batch(run_id, [], [], [tag])
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        with mlflow_errors():
+            self._handle(run_id).remove_tags([key])
+
+    def get_metric_history(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Metric]:
+        store = self._store_or_none(run_id)
+        logged = self._journaled(run_id)
+        handle = self._handles.get(run_id)
+        try:
+            if store is None:
+                raise MlflowException("no store here")
+            with mlflow_errors():
+                if handle is not None:
+                    handle.flush()
+                store.get_run(run_id)  # RunNotFoundError for a run that is not there
+                if metric_key not in store.get_metric_summaries(run_id):
+                    return PagedList([], None)
+                series = store.get_metric_series(run_id, metric_key)
+        except MlflowException:
+            if logged is None:
+                raise
+            # What this process logged is all that can be read here yet.
+            return PagedList(list(logged.metrics.get(metric_key, ())), None)
+        points = [
+            convert.history_metric(metric_key, value, stamp, step)
+            for value, stamp, step in zip(
+                series.values, series.timestamps, series.steps, strict=True
+            )
+        ]
+        kept = [p for p in points if p is not None]
+        if max_results is not None:
+            start = int(page_token or 0)
+            page = kept[start : start + max_results]
+            more = start + max_results < len(kept)
+            return PagedList(page, str(start + max_results) if more else None)
+        return PagedList(kept, None)
+
+    def _search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str,
+        run_view_type: int,
+        max_results: int,
+        order_by: list[str] | None,
+        page_token: str | None,
+    ) -> tuple[list[MlflowRun], str | None]:
+        if run_view_type == ViewType.DELETED_ONLY:  # Runyard deletes no run
+            return [], None
+        runs = SearchUtils.filter(self._all_runs(experiment_ids), filter_string)
+        runs = SearchUtils.sort(runs, order_by)
+        return SearchUtils.paginate(runs, page_token, max_results)  # type: ignore[no-any-return]
+
+    def _all_runs(self, experiment_ids: Sequence[str]) -> list[MlflowRun]:
+        """Every run of the experiments, with its metrics' last values."""
+        store = self.workspace.store
+        found: list[MlflowRun] = []
+        with mlflow_errors():
+            for experiment_id in experiment_ids:
+                wanted = self._experiment(experiment_id).experiment_id
+                offset = 0
+                while True:
+                    page = store.search_runs(
+                        RunQuery(experiment_id=wanted, limit=_PAGE, offset=offset)
+                    )
+                    for info in page.runs:
+                        summaries = store.get_metric_summaries(info.run_id)
+                        found.append(convert.run(info, summaries, self._default_id()))
+                    offset += len(page.runs)
+                    if not page.runs or offset >= page.total:
+                        break
+        return found
+
+    def log_inputs(self, run_id: str, datasets: Any = None, models: Any = None) -> None:
+        """MLflow's dataset inputs, kept as tags (``mlflow.dataset.NAME``: digest and
+        source), as the run reads them back in its tags."""
+        tags = []
+        for item in datasets or ():
+            dataset = item.dataset
+            tags.append(
+                RunTag(
+                    f"mlflow.dataset.{dataset.name}",
+                    f"digest={dataset.digest} source_type={dataset.source_type}",
+                )
+            )
+        if tags:
+            self.log_batch(run_id, [], [], tags)
