@@ -561,3 +561,20 @@ def test_the_registry_opens_stores_by_uri_scheme(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_soft_delete_and_restore(store: HttpStore, backend: Store) -> None:
+    """The soft-delete checks of the SQL stores, through the server; then each call once
+    more, read back from the SQL store behind it."""
+    from tests.test_soft_delete import check_experiments, check_runs
+
+    check_runs(store)
+    check_experiments(store)
+    run = _run(store, "http-delete", status=RunStatus.COMPLETED)
+    assert store.delete_run(run.run_id).deleted_at == backend.get_run(run.run_id).deleted_at
+    assert store.restore_run(run.run_id).deleted_at is None
+    assert store.delete_experiment(run.experiment_id).deleted_at is not None
+    assert [s.experiment.name for s in store.list_experiments("deleted")] == [
+        s.experiment.name for s in backend.list_experiments("deleted")
+    ]
+    assert store.restore_experiment(run.experiment_id).deleted_at is None

@@ -306,3 +306,49 @@ def test_error_page_navigation(store: Store, server: RunningServer, page: Any) -
     page.click("#back-to-experiments")
     page.wait_for_url(f"{server.url}/")
     expect(page.locator("h1")).to_have_text("Experiments")
+
+
+@browser_only
+@pytest.mark.browser
+def test_delete_a_run_then_undo(store: Store, server: RunningServer, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    live = make_run(store, "actions-delete")
+    page.goto(f"{server.url}/runs/{live.run_id}")
+    expect(page.locator("#delete-run")).to_be_hidden()  # only an ended run is deleted
+    store.set_status(live.run_id, RunStatus.COMPLETED)
+    page.reload()
+    page.click("#delete-run")
+    expect(page.locator("#deleted-banner")).to_be_visible()
+    expect(page.locator("#delete-run")).to_be_hidden()
+    assert store.get_run(live.run_id).deleted_at is not None
+    experiment = store.get_run(live.run_id).experiment_id
+    page.goto(f"{server.url}/experiments/{experiment}")
+    expect(page.locator(f"tr[data-run-id='{live.run_id}']")).to_have_count(0)
+    page.goto(f"{server.url}/runs/{live.run_id}")  # the page still opens, and says so
+    expect(page.locator("#deleted-banner")).to_be_visible()
+    page.click("#restore-run")
+    expect(page.locator("#deleted-banner")).to_be_hidden()
+    expect(page.locator("#delete-run")).to_be_visible()
+    assert store.get_run(live.run_id).deleted_at is None
+
+
+@browser_only
+@pytest.mark.browser
+def test_delete_an_experiment_then_undo(store: Store, server: RunningServer, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    run = make_run(store, "actions-delete-exp", status=RunStatus.COMPLETED)
+    page.goto(f"{server.url}/experiments/{run.experiment_id}")
+    page.click("#delete-experiment")
+    expect(page.locator("#experiment-deleted")).to_be_visible()
+    assert store.get_experiment(run.experiment_id).deleted_at is not None
+    page.goto(f"{server.url}/")
+    expect(page.get_by_role("link", name="actions-delete-exp")).to_have_count(0)
+    page.goto(f"{server.url}/experiments/{run.experiment_id}")
+    expect(page.locator(f"tr[data-run-id='{run.run_id}']")).to_have_count(1)  # still listed here
+    page.click("#restore-experiment")
+    expect(page.locator("#experiment-deleted")).to_be_hidden()
+    assert store.get_experiment(run.experiment_id).deleted_at is None
+    page.goto(f"{server.url}/")
+    expect(page.get_by_role("link", name="actions-delete-exp")).to_have_count(1)

@@ -61,6 +61,8 @@ class Experiment:
     experiment_id: str
     name: str
     created_at: float
+    # When it was deleted (soft: its runs stay until restored or purged); None: active.
+    deleted_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ class RunInfo:
     # Fencing: bumped when the run is taken from its runner (reaped); a write that
     # carries an older epoch is refused (FencedError).
     epoch: int = 0
+    # When it was deleted (soft, with its descendants; restore undoes it); None: active.
+    deleted_at: float | None = None
 
     @property
     def duration(self) -> float | None:
@@ -178,6 +182,10 @@ class MetricRecord:
     seq: int = 0
 
 
+# What a list shows by deletion (RunQuery.lifecycle, Store.list_experiments).
+LIFECYCLES = ("active", "deleted", "all")
+
+
 @dataclass(frozen=True)
 class RunQuery:
     """What a runs list asks for. ``sort`` is a column (``created_at``, ``status``,
@@ -194,6 +202,9 @@ class RunQuery:
     limit: int = 100
     offset: int = 0
     with_metrics: Sequence[str] = ()
+    # Which runs by deletion: "active" (not deleted, in an experiment that is not),
+    # "deleted" (deleted, or in a deleted experiment), or "all".
+    lifecycle: str = "active"
 
 
 @dataclass(frozen=True)

@@ -5,20 +5,24 @@ from __future__ import annotations
 import click
 
 from runyard.cli.common import CliContext, pass_cli
+from runyard.cli.complete import complete_experiments
 from runyard.cli.output import echo_json, echo_table, fmt_time, list_json
+from runyard.errors import ExperimentNotFoundError
+from runyard.store.base import Store
 
 
 @click.group()
 def experiments() -> None:
-    """List experiments."""
+    """List, delete and restore experiments."""
 
 
 @experiments.command("list")
+@click.option("--deleted", is_flag=True, help="List deleted experiments instead.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"total": N, "experiments": [...]}.')
 @pass_cli
-def list_experiments(cli: CliContext, as_json: bool) -> None:
+def list_experiments(cli: CliContext, deleted: bool, as_json: bool) -> None:
     """Every experiment with its run count, last run and status counts."""
-    stats = cli.ws.store.list_experiments()
+    stats = cli.ws.store.list_experiments("deleted" if deleted else "active")
     if as_json:
         echo_json(
             list_json(
@@ -48,3 +52,34 @@ def list_experiments(cli: CliContext, as_json: bool) -> None:
             for s in stats
         ],
     )
+
+
+@experiments.command("delete")
+@click.argument("name", shell_complete=complete_experiments)
+@pass_cli
+def delete(cli: CliContext, name: str) -> None:
+    """Delete an experiment whose runs have all ended: it and its runs leave the lists,
+    and ``runyard experiments restore NAME`` brings them back."""
+    store = cli.ws.store
+    store.delete_experiment(_experiment_id(store, name))
+    click.echo(f"{name}: deleted (undo: runyard experiments restore {name})")
+
+
+@experiments.command("restore")
+@click.argument("name")
+@pass_cli
+def restore(cli: CliContext, name: str) -> None:
+    """Bring a deleted experiment back, with its runs."""
+    store = cli.ws.store
+    store.restore_experiment(_experiment_id(store, name))
+    click.echo(f"{name}: restored")
+
+
+def _experiment_id(store: Store, name: str) -> str:
+    found = store.get_experiment_by_name(name)
+    if found is None:
+        raise ExperimentNotFoundError(
+            f"no experiment named {name!r}; `runyard experiments list --deleted` shows the "
+            "deleted ones, `runyard experiments list` the others"
+        )
+    return found.experiment_id

@@ -108,6 +108,9 @@ def _logged_metrics(store: Store, listed: list[RunInfo]) -> list[str]:
     "(fields metrics.NAME, min(metrics.NAME), params.NAME, tags.NAME, properties.NAME, "
     "status, name, number, duration, compute; and/or, parentheses; see docs/studio.md).",
 )
+@click.option(
+    "--deleted", is_flag=True, help="List deleted runs (runyard runs restore ID brings one back)."
+)
 @click.option("--json", "as_json", is_flag=True, help='Print {"total": N, "runs": [...]}.')
 @pass_cli
 def list_runs(
@@ -120,6 +123,7 @@ def list_runs(
     limit: int,
     columns: str | None,
     filter_text: str | None,
+    deleted: bool,
     as_json: bool,
 ) -> None:
     """Runs, newest first, or sorted by a metric's summary (lowest first)."""
@@ -142,6 +146,7 @@ def list_runs(
             descending=descending,
             limit=limit,
             with_metrics=sorted({ref.name for _, ref in refs}),
+            lifecycle="deleted" if deleted else "active",
         ),
         run_filter,
     )

@@ -83,6 +83,27 @@ def cancel(cli: CliContext, run_id: str, wait_: bool, as_json: bool) -> None:
         click.echo(f"{run_id}: {run.get_status()}")
 
 
+@runs.command("delete")
+@click.argument("run_ids", nargs=-1, required=True, shell_complete=complete_run_ids)
+@pass_cli
+def delete(cli: CliContext, run_ids: tuple[str, ...]) -> None:
+    """Delete ended runs (with their children and trials): they leave the lists, and
+    ``runyard runs restore ID`` brings them back. Nothing is removed from disk."""
+    for run_id in run_ids:
+        cli.ws.store.delete_run(run_id)
+        click.echo(f"{run_id}: deleted (undo: runyard runs restore {run_id})")
+
+
+@runs.command("restore")
+@click.argument("run_ids", nargs=-1, required=True)
+@pass_cli
+def restore(cli: CliContext, run_ids: tuple[str, ...]) -> None:
+    """Bring deleted runs back (with the children deleted with them)."""
+    for run_id in run_ids:
+        cli.ws.store.restore_run(run_id)
+        click.echo(f"{run_id}: restored")
+
+
 @runs.command("download")
 @click.argument("run_id", shell_complete=complete_run_ids)
 @click.option("--path", "prefix", default=None, help="Only files under this path (e.g. outputs/).")

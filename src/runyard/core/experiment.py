@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Protocol, TypeVar, overload
 
 from runyard.config import validate_resource_name
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     from runyard.core.workspace import Workspace
 
 _R_co = TypeVar("_R_co", covariant=True)
+# The SDK's view types (azureml's ViewType values) and the store's lifecycles.
+_VIEW_TYPES = {"ActiveOnly": "active", "ArchivedOnly": "deleted", "All": "all"}
 
 
 class SelfSubmitting(Protocol[_R_co]):
@@ -107,12 +110,19 @@ class Experiment:
         from runyard.core.run import Run
 
         exact = dict(tags) if isinstance(tags, Mapping) else {}
+        # An archived experiment's runs are read as they were (those deleted one by one
+        # stay out), as the SDK lists an archived experiment's runs.
+        lifecycle = "all" if self.archived_time is not None else "active"
         offset = 0
         while True:
             page = self.workspace.store.search_runs(
-                RunQuery(experiment_id=self.id, tags=exact, limit=500, offset=offset)
+                RunQuery(
+                    experiment_id=self.id, tags=exact, limit=500, offset=offset, lifecycle=lifecycle
+                )
             )
             for info in page.runs:
+                if info.deleted_at is not None:
+                    continue
                 if not include_children and info.parent_run_id:
                     continue
                 if type is not None and info.kind.value != type:
@@ -125,8 +135,47 @@ class Experiment:
                 return
 
     @classmethod
-    def list(cls, workspace: Workspace) -> list[Experiment]:
-        return [cls(workspace, s.experiment.name) for s in workspace.store.list_experiments()]
+    def list(
+        cls,
+        workspace: Workspace,
+        experiment_name: str | None = None,
+        view_type: str = "ActiveOnly",
+        tags: object = None,
+    ) -> list[Experiment]:
+        """The workspace's experiments: ``view_type`` "ActiveOnly" (default),
+        "ArchivedOnly" or "All", as in the SDK; ``experiment_name`` keeps that one."""
+        if view_type not in _VIEW_TYPES:
+            raise ValidationError(f"view_type {view_type!r} is not one of {', '.join(_VIEW_TYPES)}")
+        found = workspace.store.list_experiments(_VIEW_TYPES[view_type])
+        return [
+            cls(workspace, s.experiment.name)
+            for s in found
+            if experiment_name in (None, s.experiment.name)
+        ]
+
+    @property
+    def archived_time(self) -> str | None:
+        """When the experiment was archived (ISO 8601, UTC), or None while active."""
+        deleted = self.workspace.store.get_experiment(self.id).deleted_at
+        if deleted is None:
+            return None
+        return datetime.fromtimestamp(deleted, tz=timezone.utc).isoformat()
+
+    def archive(self) -> None:
+        """Archives the experiment: it and its runs leave the lists (the studio, ``runs
+        list``, ``Experiment.list``) until :meth:`reactivate`; nothing is removed. A
+        ConflictError while one of its runs has not ended."""
+        self._entity = self.workspace.store.delete_experiment(self.id)
+
+    def reactivate(self, new_name: str | None = None) -> None:
+        """Undoes :meth:`archive`. The name stays the experiment's while it is archived
+        (no other experiment can take it), so ``new_name`` can only be the same name."""
+        if new_name is not None and new_name != self.name:
+            raise ValidationError(
+                f"experiment {self.name!r} keeps its name while archived, so it needs no "
+                f"new one: call reactivate() without new_name={new_name!r}"
+            )
+        self._entity = self.workspace.store.restore_experiment(self.id)
 
     def __repr__(self) -> str:
         return f"Experiment(name={self.name!r}, workspace={self.workspace.name!r})"

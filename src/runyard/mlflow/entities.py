@@ -45,6 +45,10 @@ def ms(seconds: float | None) -> int | None:
     return None if seconds is None else round(seconds * 1000)
 
 
+def _stage(deleted_at: float | None) -> str:
+    return LifecycleStage.ACTIVE if deleted_at is None else LifecycleStage.DELETED
+
+
 def mlflow_status(status: RunStatus) -> str:
     """MLflow's name for a Runyard status (Queued and Preparing are SCHEDULED)."""
     return _STATUS[status]
@@ -69,7 +73,7 @@ def experiment(
         experiment_id=DEFAULT_EXPERIMENT_ID if default else entity.experiment_id,
         name=DEFAULT_EXPERIMENT_NAME if default else entity.name,
         artifact_location=artifact_root,
-        lifecycle_stage=LifecycleStage.ACTIVE,
+        lifecycle_stage=_stage(entity.deleted_at),
         tags=[],
         creation_time=ms(entity.created_at),
         last_update_time=ms(entity.created_at),
@@ -87,7 +91,7 @@ def run_info(info: RunInfo, default_experiment: str | None = None) -> MlflowRunI
         status=mlflow_status(info.status),
         start_time=ms(info.started_at or info.created_at) or 0,
         end_time=ms(info.ended_at),
-        lifecycle_stage=LifecycleStage.ACTIVE,
+        lifecycle_stage=_stage(info.deleted_at),
         artifact_uri=artifact_uri(info.run_id),
         run_name=info.display_name or info.run_id,
     )

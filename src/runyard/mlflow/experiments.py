@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from runyard.entities import Experiment
 
 
+def lifecycle(view_type: int) -> str:
+    """The store's lifecycle for an MLflow ViewType."""
+    return {ViewType.ACTIVE_ONLY: "active", ViewType.DELETED_ONLY: "deleted"}.get(view_type, "all")
+
+
 class Experiments:
     """Experiments: found by id or name, created, searched."""
 
@@ -85,33 +90,31 @@ class Experiments:
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[MlflowExperiment]:
-        if view_type == ViewType.DELETED_ONLY:  # Runyard deletes no experiment
-            return PagedList([], None)
         with mlflow_errors():
             found = [
                 self._mlflow_experiment(s.experiment)
-                for s in self.workspace.store.list_experiments()
+                for s in self.workspace.store.list_experiments(lifecycle(view_type))
             ]
         found = SearchExperimentsUtils.filter(found, filter_string)
         found = SearchExperimentsUtils.sort(found, order_by or ["creation_time DESC"])
         page, token = SearchExperimentsUtils.paginate(found, page_token, max_results)
         return PagedList(page, token)
 
-    def _kept(self, what: str) -> MlflowException:
-        return MlflowException(
-            f"Runyard keeps its experiments as they are: it cannot {what}; make a new "
-            "experiment with mlflow.set_experiment(NAME) instead",
-            error_code=INVALID_PARAMETER_VALUE,
-        )
-
     def delete_experiment(self, experiment_id: str) -> None:
-        raise self._kept(f"delete experiment {experiment_id}")
+        """A soft delete (Runyard's ``experiments delete``): restore undoes it."""
+        with mlflow_errors():
+            self.workspace.store.delete_experiment(self._experiment(experiment_id).experiment_id)
 
     def restore_experiment(self, experiment_id: str) -> None:
-        self.get_experiment(experiment_id)  # none is ever deleted: each is restored
+        with mlflow_errors():
+            self.workspace.store.restore_experiment(self._experiment(experiment_id).experiment_id)
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
-        raise self._kept(f"rename experiment {experiment_id} to {new_name!r}")
+        raise MlflowException(
+            f"Runyard keeps an experiment's name: it cannot rename experiment {experiment_id} "
+            f"to {new_name!r}; make a new experiment with mlflow.set_experiment(NAME)",
+            error_code=INVALID_PARAMETER_VALUE,
+        )
 
     def link_traces_to_run(self, trace_ids: list[str], run_id: str) -> None:
         raise MlflowException(

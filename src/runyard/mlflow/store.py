@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlflow.entities import Metric, Param, RunTag, ViewType
+from mlflow.entities import Metric, Param, RunTag
 from mlflow.entities import Run as MlflowRun
 from mlflow.entities import RunInfo as MlflowRunInfo
 from mlflow.exceptions import MlflowException
@@ -37,7 +37,7 @@ from runyard.config import run_context_from_environ
 from runyard.entities import RunInfo, RunKind, RunQuery, RunStatus
 from runyard.mlflow import entities as convert
 from runyard.mlflow.errors import mlflow_errors
-from runyard.mlflow.experiments import Experiments
+from runyard.mlflow.experiments import Experiments, lifecycle
 from runyard.mlflow.logged_models import LoggedModels
 from runyard.workspace.mlflow_uri import config_path_of
 
@@ -258,14 +258,14 @@ class RunyardMlflowStore(Experiments, LoggedModels, AbstractStore):
         return self.get_run(run_id).info
 
     def delete_run(self, run_id: str) -> None:
-        raise MlflowException(
-            f"Runyard does not delete runs yet: run {run_id} is kept; tag it instead "
-            "(mlflow.set_tag) and filter on the tag",
-            error_code=INVALID_PARAMETER_VALUE,
-        )
+        """A soft delete (Runyard's ``runs delete``, with the run's children): restore
+        undoes it. A run that has not ended is an error: end it first."""
+        with mlflow_errors():
+            self.workspace.store.delete_run(run_id)
 
     def restore_run(self, run_id: str) -> None:
-        self.get_run(run_id)  # no run is ever deleted, so each one is already restored
+        with mlflow_errors():
+            self.workspace.store.restore_run(run_id)
 
     def log_batch(
         self,
@@ -354,14 +354,14 @@ class RunyardMlflowStore(Experiments, LoggedModels, AbstractStore):
         order_by: list[str] | None,
         page_token: str | None,
     ) -> tuple[list[MlflowRun], str | None]:
-        if run_view_type == ViewType.DELETED_ONLY:  # Runyard deletes no run
-            return [], None
-        runs = SearchUtils.filter(self._all_runs(experiment_ids), filter_string)
+        found = self._all_runs(experiment_ids, lifecycle(run_view_type))
+        runs = SearchUtils.filter(found, filter_string)
         runs = SearchUtils.sort(runs, order_by)
         return SearchUtils.paginate(runs, page_token, max_results)  # type: ignore[no-any-return]
 
-    def _all_runs(self, experiment_ids: Sequence[str]) -> list[MlflowRun]:
-        """Every run of the experiments, with its metrics' last values."""
+    def _all_runs(self, experiment_ids: Sequence[str], kept: str = "active") -> list[MlflowRun]:
+        """Every run of the experiments (``kept``: a lifecycle), with its metrics' last
+        values."""
         store = self.workspace.store
         found: list[MlflowRun] = []
         with mlflow_errors():
@@ -370,7 +370,7 @@ class RunyardMlflowStore(Experiments, LoggedModels, AbstractStore):
                 offset = 0
                 while True:
                     page = store.search_runs(
-                        RunQuery(experiment_id=wanted, limit=_PAGE, offset=offset)
+                        RunQuery(experiment_id=wanted, limit=_PAGE, offset=offset, lifecycle=kept)
                     )
                     for info in page.runs:
                         summaries = store.get_metric_summaries(info.run_id)

@@ -94,8 +94,17 @@ class HttpStore(AssetCalls, Store):
         except ExperimentNotFoundError:
             return None
 
-    def list_experiments(self) -> list[ExperimentStats]:
-        return [e.to_stats() for e in self._get(wire.ExperimentsOut, "/experiments").experiments]
+    def list_experiments(self, lifecycle: str = "active") -> list[ExperimentStats]:
+        answer = self._get(wire.ExperimentsOut, "/experiments", lifecycle=lifecycle)
+        return [e.to_stats() for e in answer.experiments]
+
+    def delete_experiment(self, experiment_id: str) -> Experiment:
+        path = f"/experiments/{path_part(experiment_id)}/delete"
+        return self._send("POST", path, None, wire.ExperimentOut).to_entity()
+
+    def restore_experiment(self, experiment_id: str) -> Experiment:
+        path = f"/experiments/{path_part(experiment_id)}/restore"
+        return self._send("POST", path, None, wire.ExperimentOut).to_entity()
 
     # -- runs --------------------------------------------------------------------------
 
@@ -198,6 +207,12 @@ class HttpStore(AssetCalls, Store):
     def update_definition(self, run_id: str, patch: Mapping[str, Any]) -> RunInfo:
         body = wire.DefinitionPatchIn.of(patch)
         return self._send("PATCH", _run(run_id, "/definition"), body, wire.RunOut).to_entity()
+
+    def delete_run(self, run_id: str) -> RunInfo:
+        return self._send("POST", _run(run_id, "/delete"), None, wire.RunOut).to_entity()
+
+    def restore_run(self, run_id: str) -> RunInfo:
+        return self._send("POST", _run(run_id, "/restore"), None, wire.RunOut).to_entity()
 
     def request_cancel(self, run_id: str) -> RunInfo:
         # Safe to repeat: a second request keeps the first one's time.

@@ -72,9 +72,10 @@ def runs_query(
 
 
 @router.get("/experiments", response_model=wire.ExperimentsOut)
-def list_experiments(store: StoreDep) -> WireJSON:
-    """Every experiment with run count, last run time and status counts."""
-    return answer(wire.ExperimentsOut.of(store.list_experiments()))
+def list_experiments(store: StoreDep, lifecycle: str = "active") -> WireJSON:
+    """Every experiment (``lifecycle``: active, deleted or all) with run count, last run
+    time and status counts."""
+    return answer(wire.ExperimentsOut.of(store.list_experiments(lifecycle)))
 
 
 @router.get("/experiments/by-name/{name}", response_model=wire.ExperimentOut)

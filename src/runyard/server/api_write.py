@@ -102,6 +102,30 @@ def request_cancel(store: StoreDep, run_id: str) -> WireJSON:
     return answer(wire.RunOut.of(store.request_cancel(run_id)))
 
 
+@router.post("/runs/{run_id}/delete", response_model=wire.RunOut)
+def delete_run(store: StoreDep, run_id: str) -> WireJSON:
+    """Soft-deletes an ended run and its descendants (409 while one has not ended)."""
+    return answer(wire.RunOut.of(store.delete_run(run_id)))
+
+
+@router.post("/runs/{run_id}/restore", response_model=wire.RunOut)
+def restore_run(store: StoreDep, run_id: str) -> WireJSON:
+    """Undoes a delete."""
+    return answer(wire.RunOut.of(store.restore_run(run_id)))
+
+
+@router.post("/experiments/{experiment_id}/delete", response_model=wire.ExperimentOut)
+def delete_experiment(store: StoreDep, experiment_id: str) -> WireJSON:
+    """Soft-deletes an experiment whose runs have all ended (409 otherwise)."""
+    return answer(wire.ExperimentOut.of(store.delete_experiment(experiment_id)))
+
+
+@router.post("/experiments/{experiment_id}/restore", response_model=wire.ExperimentOut)
+def restore_experiment(store: StoreDep, experiment_id: str) -> WireJSON:
+    """Undoes a delete."""
+    return answer(wire.ExperimentOut.of(store.restore_experiment(experiment_id)))
+
+
 @router.post("/runs/{run_id}/rerun", status_code=201, response_model=wire.RunOut)
 def rerun(store: StoreDep, request: Request, run_id: str) -> WireJSON:
     """Starts a new run from this one's snapshot, arguments and locked environment

@@ -7,6 +7,7 @@ import functools
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -112,8 +113,10 @@ def warm_templates(state: Any) -> None:
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     state = request.app.state
-    body = _jinja(state).get_template(name).render(
-        workspace_name=state.workspace_name, path=request.url.path, **context
+    body = (
+        _jinja(state)
+        .get_template(name)
+        .render(workspace_name=state.workspace_name, path=request.url.path, **context)
     )
     return HTMLResponse(body, status_code=status_code)
 
@@ -176,7 +179,7 @@ def runs_page(
     sort_metric = sort.split(":")[1] if sort.startswith("metric:") else ""
 
     def query(with_metrics: list[str]) -> Any:
-        return runs_query(
+        found = runs_query(
             experiment_id,
             status=statuses,
             tag=tags,
@@ -187,6 +190,8 @@ def runs_page(
             offset=(page - 1) * PAGE_SIZE,
             metrics=with_metrics,
         )
+        # A deleted experiment's page still lists its runs, all "deleted" with it.
+        return replace(found, lifecycle="deleted") if experiment.deleted_at else found
 
     def search(with_metrics: list[str]) -> Any:
         if filter_error:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runyard.entities import (
+    LIFECYCLES,
     AliasEvent,
     DatasetVersion,
     EnvironmentRecord,
@@ -33,8 +34,15 @@ from runyard.entities import (
     RunQuery,
     RunStatus,
 )
-from runyard.errors import RunNotFoundError
+from runyard.errors import RunNotFoundError, ValidationError
 from runyard.store.artifacts import ArtifactRepository
+
+
+def check_lifecycle(lifecycle: str) -> str:
+    """``lifecycle`` if it is one of LIFECYCLES, else a ValidationError naming them."""
+    if lifecycle not in LIFECYCLES:
+        raise ValidationError(f"lifecycle {lifecycle!r} is not one of {', '.join(LIFECYCLES)}")
+    return lifecycle
 
 
 class Store(abc.ABC):
@@ -57,8 +65,18 @@ class Store(abc.ABC):
     def get_experiment_by_name(self, name: str) -> Experiment | None: ...
 
     @abc.abstractmethod
-    def list_experiments(self) -> list[ExperimentStats]:
-        """Every experiment with its run count, last run time and status counts."""
+    def list_experiments(self, lifecycle: str = "active") -> list[ExperimentStats]:
+        """Every experiment (active ones; ``"deleted"`` or ``"all"``) with its run
+        count, last run time and status counts."""
+
+    @abc.abstractmethod
+    def delete_experiment(self, experiment_id: str) -> Experiment:
+        """Soft-deletes the experiment (its runs leave the lists with it); ConflictError
+        while a run in it has not ended."""
+
+    @abc.abstractmethod
+    def restore_experiment(self, experiment_id: str) -> Experiment:
+        """Undoes ``delete_experiment``."""
 
     # -- runs --------------------------------------------------------------------------
 
@@ -136,6 +154,15 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def update_definition(self, run_id: str, patch: Mapping[str, Any]) -> RunInfo:
         """Merges keys into the run's definition (environment hash, lock, ...)."""
+
+    @abc.abstractmethod
+    def delete_run(self, run_id: str) -> RunInfo:
+        """Soft-deletes an ended run and its descendants (one stamp); ConflictError for
+        one that has not ended. ``get_run`` still reads it (``deleted_at`` set)."""
+
+    @abc.abstractmethod
+    def restore_run(self, run_id: str) -> RunInfo:
+        """Undoes ``delete_run`` (for the descendants deleted with it)."""
 
     @abc.abstractmethod
     def request_cancel(self, run_id: str) -> RunInfo:

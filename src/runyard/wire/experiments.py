@@ -25,14 +25,23 @@ class ExperimentOut(Answer):
     experiment_id: str
     name: str
     created_at: float
+    deleted_at: float | None = None
 
     @classmethod
     def of(cls, exp: Experiment) -> ExperimentOut:
-        return cls(experiment_id=exp.experiment_id, name=exp.name, created_at=exp.created_at)
+        return cls(
+            experiment_id=exp.experiment_id,
+            name=exp.name,
+            created_at=exp.created_at,
+            deleted_at=exp.deleted_at,
+        )
 
     def to_entity(self) -> Experiment:
         return Experiment(
-            experiment_id=self.experiment_id, name=self.name, created_at=self.created_at
+            experiment_id=self.experiment_id,
+            name=self.name,
+            created_at=self.created_at,
+            deleted_at=self.deleted_at,
         )
 
 
@@ -48,6 +57,7 @@ class ExperimentStatsOut(ExperimentOut):
             experiment_id=exp.experiment_id,
             name=exp.name,
             created_at=exp.created_at,
+            deleted_at=exp.deleted_at,
             run_count=stats.run_count,
             last_run_at=stats.last_run_at,
             status_counts=dict(stats.status_counts),

@@ -75,6 +75,7 @@ class RunOut(Answer):
     cancel_requested_at: float | None = None
     change_seq: int = 0
     epoch: int = 0
+    deleted_at: float | None = None
     duration: float | None = Field(default=None, description="derived; ignored when read")
 
     @classmethod
@@ -101,6 +102,7 @@ class RunOut(Answer):
             cancel_requested_at=run.cancel_requested_at,
             change_seq=run.change_seq,
             epoch=run.epoch,
+            deleted_at=run.deleted_at,
             duration=run.duration,
         )
 
@@ -127,6 +129,7 @@ class RunOut(Answer):
             cancel_requested_at=self.cancel_requested_at,
             change_seq=self.change_seq,
             epoch=self.epoch,
+            deleted_at=self.deleted_at,
         )
 
 
@@ -290,6 +293,7 @@ class RunQueryIn(Body):
     limit: int = Field(default=100, ge=0, le=100_000)
     offset: NonNegativeInt64 = 0
     with_metrics: list[str] = Field(default_factory=list)
+    lifecycle: str = "active"
 
     @classmethod
     def of(cls, query: RunQuery) -> RunQueryIn:
@@ -305,6 +309,7 @@ class RunQueryIn(Body):
             limit=query.limit,
             offset=query.offset,
             with_metrics=list(query.with_metrics),
+            lifecycle=query.lifecycle,
         )
 
     def to_entity(self) -> RunQuery:
@@ -320,4 +325,5 @@ class RunQueryIn(Body):
             limit=self.limit,
             offset=self.offset,
             with_metrics=tuple(self.with_metrics),
+            lifecycle=self.lifecycle,
         )

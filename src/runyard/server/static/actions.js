@@ -1,6 +1,5 @@
-/* Runyard studio: the run page's actions (cancel, rerun, set and remove tags). Writes carry the access
- * token as a Bearer header (a cookie is never enough for a write); the page learns it
- * from GET /api/session, which answers it only to a request that showed it. */
+/* Runyard studio: the run page's actions (cancel, rerun, delete with undo, set and
+ * remove tags). Writes go through RY.write, with the studio's access token. */
 "use strict";
 
 (() => {
@@ -18,32 +17,7 @@
     errorBox.hidden = !message;
   }
 
-  async function write(method, path, body) {
-    if (!token) {
-      throw new Error(
-        "changes need the studio's access token: open the URL `runyard studio` printed " +
-          "(ending in ?token=...)",
-      );
-    }
-    const headers = { Authorization: `Bearer ${token}` };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    const resp = await fetch(path, {
-      method,
-      headers,
-      credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!resp.ok) {
-      let message = `${resp.status} ${resp.statusText}`;
-      try {
-        message = (await resp.json()).error.message;
-      } catch (_) {
-        /* not our JSON error: keep the status line */
-      }
-      throw new Error(message);
-    }
-    return resp.status === 204 ? null : resp.json();
-  }
+  const write = RY.write;
 
   function showStatus(run) {
     box.dataset.status = run.status;
@@ -52,12 +26,30 @@
     }
     $("cancel-run").hidden = RY.TERMINAL.has(run.status) || run.status === "NotStarted";
     showRerun(run.status);
+    showDeleted(run);
   }
 
-  // Only a submitted run has a snapshot and a definition to start again from.
-  function showRerun(status) {
-    $("rerun-run").hidden = !(RY.TERMINAL.has(status) && box.dataset.kind === "submitted");
+  // An ended run can be deleted; a deleted one shows the banner with its undo.
+  function showDeleted(run) {
+    const deleted = run.deleted_at !== null && run.deleted_at !== undefined;
+    $("deleted-banner").hidden = !deleted;
+    $("delete-run").hidden = deleted || !RY.TERMINAL.has(run.status);
   }
+
+  // ---- delete and undo: a soft delete, so undo is exact ------------------------------
+  function deleteAction(button, verb, done) {
+    button.addEventListener("click", async () => {
+      showError("");
+      try {
+        showDeleted(await write("POST", `${runPath}/${verb}`));
+        note.textContent = done;
+      } catch (err) {
+        showError(`could not ${verb}: ${err.message}`);
+      }
+    });
+  }
+  deleteAction($("delete-run"), "delete", "run deleted");
+  deleteAction($("restore-run"), "restore", "run restored");
 
   // ---- rerun: the same as `runyard runs rerun`; then go to the new run --------------
   $("rerun-run").addEventListener("click", async () => {
@@ -177,14 +169,15 @@
       if (RY.TERMINAL.has(status)) {
         $("cancel-run").hidden = true;
         $("cancel-confirm").hidden = true;
+        $("delete-run").hidden = !$("deleted-banner").hidden;
       }
       showRerun(status);
     }).observe(badge, { childList: true, subtree: true, characterData: true });
   }
 
-  RY.api("/api/session")
-    .then((s) => {
-      token = s.write_token;
+  RY.writeToken()
+    .then((t) => {
+      token = t;
       if (!token) {
         note.textContent = "read-only: open the studio's ?token= URL to make changes";
         return null;

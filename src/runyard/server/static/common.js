@@ -129,8 +129,45 @@ const RY = (() => {
     node.replaceChildren(el("p", { class: cls || "muted" }, text));
   }
 
+  /* Writes carry the access token as a Bearer header (a cookie is never enough for a
+     write); a page learns it from GET /api/session, which answers it only to a request
+     that showed it. writeToken() is that token, or null on a read-only page. */
+  let session = null;
+  function writeToken() {
+    session = session || api("/api/session").then((s) => s.write_token);
+    return session;
+  }
+
+  async function write(method, path, body) {
+    const token = await writeToken();
+    if (!token) {
+      throw new Error(
+        "changes need the studio's access token: open the URL `runyard studio` printed " +
+          "(ending in ?token=...)",
+      );
+    }
+    const headers = { Authorization: `Bearer ${token}` };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const resp = await fetch(path, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!resp.ok) {
+      let message = `${resp.status} ${resp.statusText}`;
+      try {
+        message = (await resp.json()).error.message;
+      } catch (_) {
+        /* not our JSON error: keep the status line */
+      }
+      throw new Error(message);
+    }
+    return resp.status === 204 ? null : resp.json();
+  }
+
   return {
     ApiError, el, api, text, num, decodeAny, fmtValue, fmtTime, fmtDuration, fmtBytes,
-    pathUrl, statusBadge, message, TERMINAL,
+    pathUrl, statusBadge, message, TERMINAL, writeToken, write,
   };
 })();

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from runyard.entities import Experiment, ExperimentStats
-from runyard.errors import ExperimentNotFoundError
+from runyard.errors import ConflictError, ExperimentNotFoundError
 from runyard.store.sql.schema import experiments, runs
 
 
-def _to_entity(row: sa.Row[tuple[str, str, float]]) -> Experiment:
-    return Experiment(experiment_id=row.id, name=row.name, created_at=row.created_at)
+def _to_entity(row: Any) -> Experiment:
+    return Experiment(
+        experiment_id=row.id, name=row.name, created_at=row.created_at, deleted_at=row.deleted_at
+    )
 
 
 def get_or_create(conn: Connection, name: str) -> Experiment:
@@ -58,8 +61,14 @@ def get_by_name(conn: Connection, name: str) -> Experiment | None:
     return None if row is None else _to_entity(row)
 
 
-def list_all(conn: Connection) -> list[ExperimentStats]:
-    rows = conn.execute(sa.select(experiments).order_by(experiments.c.name)).all()
+def list_all(conn: Connection, lifecycle: str = "active") -> list[ExperimentStats]:
+    """Experiments by name: the active ones, the deleted ones, or "all"."""
+    select = sa.select(experiments).order_by(experiments.c.name)
+    if lifecycle == "active":
+        select = select.where(experiments.c.deleted_at.is_(None))
+    elif lifecycle == "deleted":
+        select = select.where(experiments.c.deleted_at.is_not(None))
+    rows = conn.execute(select).all()
     counts = conn.execute(
         sa.select(
             runs.c.experiment_id,
@@ -83,3 +92,13 @@ def list_all(conn: Connection) -> list[ExperimentStats]:
         )
         for row in rows
     ]
+
+
+def check_active(experiment: Experiment) -> None:
+    """New runs go only into an experiment that is not deleted."""
+    if experiment.deleted_at is not None:
+        raise ConflictError(
+            f"experiment {experiment.name!r} is deleted: restore it first (runyard "
+            f"experiments restore {experiment.name}, or experiment.reactivate()), or use "
+            "another name"
+        )

@@ -50,6 +50,7 @@ def _row_to_run(row: Any, tags: Mapping[str, str], properties: Mapping[str, str]
         cancel_requested_at=row.cancel_requested_at,
         change_seq=int(row.change_seq),
         epoch=int(row.epoch),
+        deleted_at=row.deleted_at,
     )
 
 
@@ -156,6 +157,7 @@ def create(
     # Locking the experiment row makes numbering race-free on PostgreSQL; a SQLite
     # write transaction already holds the database's write lock.
     experiment = experiments_mod.lock(conn, experiment_id)
+    experiments_mod.check_active(experiment)
     now = time.time()
     if run_id is None:
         # Cut the name so that any valid experiment name (up to 255) makes a valid id.

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # The Alembic revision the code expects; opening a store compares it with the
 # database's and skips Alembic when they match. A test pins it to the scripts' head.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 metadata = sa.MetaData()
 
@@ -28,6 +28,7 @@ experiments = sa.Table(
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("name", sa.String(255), nullable=False, unique=True),
     sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("deleted_at", sa.Float),
 )
 
 runs = sa.Table(
@@ -58,6 +59,7 @@ runs = sa.Table(
     sa.Column("cancel_requested_at", sa.Float),
     sa.Column("change_seq", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("epoch", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("deleted_at", sa.Float),
     sa.UniqueConstraint("experiment_id", "number", name="uq_runs_experiment_number"),
     sa.Index("ix_runs_experiment_created", "experiment_id", "created_at"),
     sa.Index("ix_runs_target_status_created", "compute_target", "status", "created_at"),

@@ -9,8 +9,10 @@ from sqlalchemy.engine import Connection
 
 from runyard.entities import MetricSummary, RunPage, RunQuery, RunStatus
 from runyard.errors import ValidationError
+from runyard.store.base import check_lifecycle
 from runyard.store.sql import runs as runs_mod
 from runyard.store.sql import summaries as summaries_mod
+from runyard.store.sql.lifecycle import lifecycle_filter
 from runyard.store.sql.schema import metric_summaries, run_tags, runs
 
 SORT_COLUMNS = (
@@ -27,7 +29,7 @@ MAX_LIMIT = 10_000
 
 
 def _filters(query: RunQuery) -> list[Any]:
-    where: list[Any] = []
+    where: list[Any] = lifecycle_filter(check_lifecycle(query.lifecycle))
     if query.experiment_id is not None:
         where.append(runs.c.experiment_id == query.experiment_id)
     if query.statuses:

@@ -31,10 +31,11 @@ from runyard.entities import (
 )
 from runyard.errors import ConflictError, StoreError, ValidationError
 from runyard.store.artifacts import LocalArtifactRepository
-from runyard.store.base import Store
+from runyard.store.base import Store, check_lifecycle
 from runyard.store.sql import engine as engine_mod
 from runyard.store.sql import environments as environments_mod
 from runyard.store.sql import experiments as experiments_mod
+from runyard.store.sql import lifecycle
 from runyard.store.sql import offsets as offsets_mod
 from runyard.store.sql import runs as runs_mod
 from runyard.store.sql import search as search_mod
@@ -116,9 +117,18 @@ class SqlStore(SqlAssets, Store):
         with self._tx("read an experiment", write=False) as conn:
             return experiments_mod.get_by_name(conn, name)
 
-    def list_experiments(self) -> list[ExperimentStats]:
+    def list_experiments(self, lifecycle: str = "active") -> list[ExperimentStats]:
+        check_lifecycle(lifecycle)
         with self._tx("list experiments", write=False) as conn:
-            return experiments_mod.list_all(conn)
+            return experiments_mod.list_all(conn, lifecycle)
+
+    def delete_experiment(self, experiment_id: str) -> Experiment:
+        with self._tx("delete an experiment", write=True) as conn:
+            return lifecycle.delete_experiment(conn, experiment_id)
+
+    def restore_experiment(self, experiment_id: str) -> Experiment:
+        with self._tx("restore an experiment", write=True) as conn:
+            return lifecycle.restore_experiment(conn, experiment_id)
 
     # -- runs --------------------------------------------------------------------------
 
@@ -198,6 +208,14 @@ class SqlStore(SqlAssets, Store):
     def update_definition(self, run_id: str, patch: Mapping[str, Any]) -> RunInfo:
         with self._tx("update a run's definition", write=True) as conn:
             return runs_mod.update_definition(conn, run_id, patch)
+
+    def delete_run(self, run_id: str) -> RunInfo:
+        with self._tx("delete a run", write=True) as conn:
+            return lifecycle.delete_run(conn, run_id)
+
+    def restore_run(self, run_id: str) -> RunInfo:
+        with self._tx("restore a run", write=True) as conn:
+            return lifecycle.restore_run(conn, run_id)
 
     def request_cancel(self, run_id: str) -> RunInfo:
         with self._tx("request a run's cancellation", write=True) as conn:
