@@ -226,3 +226,24 @@ def test_a_built_environment_finds_the_plugin(tmp_path: Path) -> None:
     assert json.dumps(sorted(p.name for p in folder.iterdir())) == json.dumps(
         sorted(["runyard", dist._path.name])  # type: ignore[attr-defined]
     )
+
+
+def test_sklearn_autolog_logs_params_scores_and_the_model(ws: Workspace) -> None:
+    from sklearn.datasets import load_diabetes
+
+    mlflow.set_experiment("autolog")
+    mlflow.sklearn.autolog()
+    try:
+        X, y = load_diabetes(return_X_y=True)
+        with mlflow.start_run() as active:
+            fitted = Ridge(alpha=0.5).fit(X, y)
+    finally:
+        mlflow.sklearn.autolog(disable=True)
+    run = Run.get(ws, active.info.run_id)
+    metrics = run.get_metrics()
+    assert metrics["training_score"] == pytest.approx(fitted.score(X, y))  # once, a scalar
+    assert run.get_properties()["alpha"] == "0.5"
+    assert {"model/MLmodel", "estimator.html"} <= set(run.get_file_names())
+    model = mlflow.last_logged_model()
+    assert model.source_run_id == run.id
+    assert {m.key for m in model.metrics} >= {"training_score"}  # the model's scores too

@@ -188,9 +188,8 @@ class LoggedModels:
         self._save(model)
 
     def _link_metrics(self, metrics: Sequence[Metric]) -> None:
-        """Metrics MLflow gives with a ``model_id`` are the model's (``log_model`` links
-        the run's values at its step to the model): kept in the model's record, not
-        logged to the run a second time."""
+        """Metrics MLflow gives with a ``model_id`` are the model's too: kept in the
+        model's record (the run's store decides whether they are new run values)."""
         by_model: dict[str, list[Metric]] = {}
         for metric in metrics:
             by_model.setdefault(str(metric.model_id), []).append(metric)

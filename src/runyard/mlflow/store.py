@@ -49,6 +49,11 @@ if TYPE_CHECKING:
 _PAGE = 1000
 
 
+def _point(metric: Metric) -> tuple[str, int, str, int]:
+    """A metric point as a key (its value's repr, so that NaN equals NaN)."""
+    return (metric.key, int(metric.step or 0), repr(float(metric.value)), int(metric.timestamp))
+
+
 @dataclass
 class _Logged:
     """What this process logged to a run through MLflow."""
@@ -278,8 +283,14 @@ class RunyardMlflowStore(Experiments, LoggedModels, AbstractStore):
         logged = self._journaled(run_id)
         linked = [m for m in metrics if getattr(m, "model_id", None)]
         if linked:
+            # A metric with a model id is the model's too. log_model re-logs the run's
+            # values at its step with the model's id: those the run holds already are
+            # linked, not logged twice; new ones (autolog's scores) are logged as well.
             self._link_metrics(linked)
-            metrics = [m for m in metrics if not getattr(m, "model_id", None)]
+            held = self._held_points(run_id, {m.key for m in linked})
+            metrics = [
+                m for m in metrics if not getattr(m, "model_id", None) or _point(m) not in held
+            ]
         with mlflow_errors():
             for metric in metrics:
                 handle.log(metric.key, metric.value, step=int(metric.step or 0))
@@ -298,6 +309,11 @@ class RunyardMlflowStore(Experiments, LoggedModels, AbstractStore):
                 handle.set_tags(rest)
                 if logged is not None:
                     logged.tags.update(rest)
+
+    def _held_points(self, run_id: str, keys: set[str]) -> set[tuple[str, int, str, int]]:
+        """Each point the run holds under ``keys`` (``_point``), as get_metric_history
+        answers them."""
+        return {_point(m) for key in keys for m in self.get_metric_history(run_id, key)}
 
     def set_tag(self, run_id: str, tag: RunTag) -> None:
         self.log_batch(run_id, [], [], [tag])
