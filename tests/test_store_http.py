@@ -578,3 +578,12 @@ def test_soft_delete_and_restore(store: HttpStore, backend: Store) -> None:
         s.experiment.name for s in backend.list_experiments("deleted")
     ]
     assert store.restore_experiment(run.experiment_id).deleted_at is None
+
+
+def test_values_at_step_through_the_server(store: HttpStore) -> None:
+    from tests.test_metric_at_step import check_values_at_step
+
+    check_values_at_step(store)
+    run = _run(store, "http-at-step")
+    store.append_metrics(run.run_id, [MetricColumns("x", "float", [7], [1.0], [math.inf])])
+    assert store.get_metric_values_at_step([run.run_id], "x", 7) == {run.run_id: math.inf}

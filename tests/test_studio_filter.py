@@ -13,7 +13,8 @@ import pytest
 from runyard.entities import MetricColumns, RunKind, RunQuery, RunStatus
 from runyard.server import create_app
 from runyard.store.base import Store
-from runyard.store.runfilter import FilterSyntaxError, parse_filter, search_filtered
+from runyard.store.filtered_search import search_filtered
+from runyard.store.runfilter import FilterSyntaxError, parse_filter
 from tests.support.server import RunningServer, open_test_store, start_server
 
 

@@ -4,6 +4,7 @@ query so that a typo is an error naming what exists, never an empty column."""
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,11 +21,13 @@ SORT_COLUMNS = ("created_at", "number", "status", "duration", "started_at", "end
 
 @dataclass(frozen=True)
 class MetricRef:
-    """``metric:NAME[:last|min|max]``; ``explicit`` when the summary was written out."""
+    """``metric:NAME[:last|min|max]`` or ``metric:NAME@STEP`` (the value at a step, a
+    column only); ``explicit`` when the summary was written out."""
 
     name: str
     summary: str = "last"
     explicit: bool = False
+    step: int | None = None
 
     @property
     def sort_key(self) -> str:
@@ -33,6 +36,8 @@ class MetricRef:
 
     @property
     def label(self) -> str:
+        if self.step is not None:
+            return f"{self.name}@{self.step}"
         return self.name if self.summary == "last" else f"{self.name} ({self.summary})"
 
 
@@ -40,6 +45,9 @@ def parse_metric(text: str) -> MetricRef:
     """``NAME``, ``NAME:last``, ``NAME:min`` or ``NAME:max`` (after ``metric:``)."""
     if not text:
         raise ValidationError("'metric:' names no metric; use metric:NAME[:last|min|max]")
+    at = re.fullmatch(r"(.+)@(-?\d+)", text)
+    if at is not None:
+        return MetricRef(at.group(1), "at", explicit=True, step=int(at.group(2)))
     head, _, tail = text.rpartition(":")
     if head and tail in SUMMARIES:
         return MetricRef(head, tail, explicit=True)
@@ -49,7 +57,14 @@ def parse_metric(text: str) -> MetricRef:
 def parse_sort(sort: str) -> MetricRef | None:
     """The metric of ``--sort metric:...``, or None for a column sort."""
     if sort.startswith("metric:"):
-        return parse_metric(sort[len("metric:") :])
+        ref = parse_metric(sort[len("metric:") :])
+        if ref.step is not None:
+            raise ValidationError(
+                f"--sort {sort}: runs sort by a metric's last, min or max, not by its value "
+                f"at a step; show it with --columns metric:{ref.name}@{ref.step}, or keep "
+                f"runs by it with --filter 'at(metrics.{ref.name}, {ref.step}) < VALUE'"
+            )
+        return ref
     if sort not in SORT_COLUMNS:
         raise ValidationError(
             f"cannot sort runs by {sort!r}; use one of {', '.join(SORT_COLUMNS)} "
@@ -118,6 +133,9 @@ class Column:
 
 def metric_cell(ref: MetricRef) -> Cell:
     def cell(_r: RunInfo, summaries: Mapping[str, MetricSummary]) -> Any:
+        if ref.step is not None:  # beside the summaries, as filtered_search puts it
+            s = summaries.get(f"{ref.name}@{ref.step}")
+            return None if s is None else s.last
         s = summaries.get(ref.name)
         return None if s is None else getattr(s, ref.summary)
 
@@ -144,6 +162,6 @@ def parse_columns(text: str | None, sort_metric: MetricRef | None) -> list[Colum
         else:
             raise ValidationError(
                 f"--columns: unknown column {name!r}; the columns are "
-                f"{', '.join(COLUMNS)} and metric:NAME[:last|min|max]"
+                f"{', '.join(COLUMNS)}, metric:NAME[:last|min|max] and metric:NAME@STEP"
             )
     return out

@@ -32,15 +32,19 @@ they are tab-separated text (one header line). Every command that prints data ta
   "files"}`, `env prune` `{"total", "paths"}`. `total` counts every match; the list
   holds the page shown (`--limit`).
 - **a run** is always the same object, from `runs list`, `runs show`, `submit`,
-  `runs cancel`, `runs rerun` and `runs logs` (as `{"run": ..., "log": "..."}`):
+  `runs cancel`, `runs rerun` and `runs logs` (as `{"run": ..., "log": "..."}`;
+  `runs delete` and `runs restore` give the list of them):
   `id`, `number`, `experiment_id`, `display_name`, `kind`, `status`, `compute`,
   `created_at`, `started_at`, `ended_at` (Unix seconds or null), `duration` (seconds
   or null), `parent_run_id`, `script`, `arguments`, `environment` (its name, or null for
-  the submitting interpreter), `tags`, `properties`, `exit_code`, `error`, and
+  the submitting interpreter), `tags`, `properties`, `exit_code`, `error`,
+  `deleted_at` (null unless deleted), and
   `metrics`: `{NAME: {"count", "last", "min", "max"}}` (every metric in `runs show`;
   in `runs list` the ones sorted by or shown as columns). NaN and infinities are the
   strings `"nan"`, `"inf"`, `"-inf"`.
 - **a compute target**: `{"name", "type", "max_concurrent_runs", "address"}`.
+- **an experiment** (`experiments delete` / `restore`): `{"id", "name", "created_at",
+  "deleted_at"}`; `experiments list` adds `runs`, `last_run_at` and `status_counts`.
 - `studio` serves until stopped: its output is the banner (`Runyard studio listening
   on URL` and the write token), printed once it listens.
 - **an environment** (`env show`): `{"name", "version", "hash", "spec", "built",

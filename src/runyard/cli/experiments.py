@@ -7,6 +7,7 @@ import click
 from runyard.cli.common import CliContext, pass_cli
 from runyard.cli.complete import complete_experiments
 from runyard.cli.output import echo_json, echo_table, fmt_time, list_json
+from runyard.entities import Experiment
 from runyard.errors import ExperimentNotFoundError
 from runyard.store.base import Store
 
@@ -34,6 +35,7 @@ def list_experiments(cli: CliContext, deleted: bool, as_json: bool) -> None:
                         "runs": s.run_count,
                         "last_run_at": s.last_run_at,
                         "status_counts": dict(s.status_counts),
+                        "deleted_at": s.experiment.deleted_at,
                     }
                     for s in stats
                 ],
@@ -56,23 +58,38 @@ def list_experiments(cli: CliContext, deleted: bool, as_json: bool) -> None:
 
 @experiments.command("delete")
 @click.argument("name", shell_complete=complete_experiments)
+@click.option("--json", "as_json", is_flag=True, help="Print the experiment object.")
 @pass_cli
-def delete(cli: CliContext, name: str) -> None:
+def delete(cli: CliContext, name: str, as_json: bool) -> None:
     """Delete an experiment whose runs have all ended: it and its runs leave the lists,
     and ``runyard experiments restore NAME`` brings them back."""
     store = cli.ws.store
-    store.delete_experiment(_experiment_id(store, name))
-    click.echo(f"{name}: deleted (undo: runyard experiments restore {name})")
+    done = store.delete_experiment(_experiment_id(store, name))
+    _said(done, as_json, f"deleted (undo: runyard experiments restore {name})")
 
 
 @experiments.command("restore")
 @click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the experiment object.")
 @pass_cli
-def restore(cli: CliContext, name: str) -> None:
+def restore(cli: CliContext, name: str, as_json: bool) -> None:
     """Bring a deleted experiment back, with its runs."""
     store = cli.ws.store
-    store.restore_experiment(_experiment_id(store, name))
-    click.echo(f"{name}: restored")
+    _said(store.restore_experiment(_experiment_id(store, name)), as_json, "restored")
+
+
+def _said(experiment: Experiment, as_json: bool, said: str) -> None:
+    if as_json:
+        echo_json(
+            {
+                "id": experiment.experiment_id,
+                "name": experiment.name,
+                "created_at": experiment.created_at,
+                "deleted_at": experiment.deleted_at,
+            }
+        )
+    else:
+        click.echo(f"{experiment.name}: {said}")
 
 
 def _experiment_id(store: Store, name: str) -> str:

@@ -84,6 +84,7 @@ def run_json(info: RunInfo, summaries: Mapping[str, MetricSummary] | None = None
         "properties": dict(info.properties),
         "exit_code": info.exit_code,
         "error": info.error,
+        "deleted_at": info.deleted_at,
         "metrics": {k: summary_json(v) for k, v in sorted((summaries or {}).items())},
     }
 

@@ -31,7 +31,8 @@ from runyard.cli.output import (
 from runyard.entities import RunInfo, RunQuery, RunStatus
 from runyard.errors import ExperimentNotFoundError, ValidationError
 from runyard.store.base import Store
-from runyard.store.runfilter import parse_filter, search_filtered
+from runyard.store.filtered_search import search_filtered, with_step_values
+from runyard.store.runfilter import Field, parse_filter
 
 
 @click.group()
@@ -97,7 +98,8 @@ def _logged_metrics(store: Store, listed: list[RunInfo]) -> list[str]:
     "--columns",
     default=None,
     help="Comma-separated columns: id, #, name, status, created, started, duration, "
-    "compute, tags, params, error, metric:NAME[:last|min|max]. "
+    "compute, tags, params, error, metric:NAME[:last|min|max], metric:NAME@STEP (its value at "
+    "that step). "
     "Default: id,#,status,started,duration,compute and the sort metric.",
 )
 @click.option(
@@ -151,6 +153,12 @@ def list_runs(
         run_filter,
     )
     listed = list(page.runs)
+    at_steps = [
+        Field("metrics", c.metric.name, aggregate="at", step=c.metric.step)
+        for c in chosen
+        if c.metric is not None and c.metric.step is not None
+    ]
+    shown = with_step_values(store, listed, page.summaries, at_steps)
     logged: list[str] | None = None
     for option, ref in refs:
         if listed and not any(ref.name in page.summaries.get(r.run_id, {}) for r in listed):
@@ -168,7 +176,7 @@ def list_runs(
         title += f", by {sort_metric.label}, {'highest' if descending else 'lowest'} first"
     echo_table(
         [c.header for c in chosen],
-        [[c.cell(r, page.summaries.get(r.run_id, {})) for c in chosen] for r in listed],
+        [[c.cell(r, shown.get(r.run_id, {})) for c in chosen] for r in listed],
         title=title,
     )
 

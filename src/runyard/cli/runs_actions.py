@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
+from collections.abc import Callable
 
 import click
 
@@ -12,6 +13,7 @@ from runyard.cli.common import CliContext, pass_cli
 from runyard.cli.complete import complete_compute, complete_run_ids
 from runyard.cli.output import echo_json, list_json, run_json
 from runyard.cli.runs import runs
+from runyard.entities import RunInfo
 from runyard.errors import ArtifactNotFoundError
 from runyard.store.artifacts import DRIVER_LOG
 
@@ -85,23 +87,38 @@ def cancel(cli: CliContext, run_id: str, wait_: bool, as_json: bool) -> None:
 
 @runs.command("delete")
 @click.argument("run_ids", nargs=-1, required=True, shell_complete=complete_run_ids)
+@click.option("--json", "as_json", is_flag=True, help='Print {"total": N, "runs": [...]}.')
 @pass_cli
-def delete(cli: CliContext, run_ids: tuple[str, ...]) -> None:
+def delete(cli: CliContext, run_ids: tuple[str, ...], as_json: bool) -> None:
     """Delete ended runs (with their children and trials): they leave the lists, and
     ``runyard runs restore ID`` brings them back. Nothing is removed from disk."""
-    for run_id in run_ids:
-        cli.ws.store.delete_run(run_id)
-        click.echo(f"{run_id}: deleted (undo: runyard runs restore {run_id})")
+    _lifecycle(
+        cli, run_ids, as_json, cli.ws.store.delete_run, "deleted (undo: runyard runs restore {})"
+    )
 
 
 @runs.command("restore")
 @click.argument("run_ids", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help='Print {"total": N, "runs": [...]}.')
 @pass_cli
-def restore(cli: CliContext, run_ids: tuple[str, ...]) -> None:
+def restore(cli: CliContext, run_ids: tuple[str, ...], as_json: bool) -> None:
     """Bring deleted runs back (with the children deleted with them)."""
-    for run_id in run_ids:
-        cli.ws.store.restore_run(run_id)
-        click.echo(f"{run_id}: restored")
+    _lifecycle(cli, run_ids, as_json, cli.ws.store.restore_run, "restored")
+
+
+def _lifecycle(
+    cli: CliContext,
+    run_ids: tuple[str, ...],
+    as_json: bool,
+    change: Callable[[str], RunInfo],
+    said: str,
+) -> None:
+    done = [change(run_id) for run_id in run_ids]
+    if as_json:
+        echo_json(list_json("run", [run_json(r) for r in done]))
+        return
+    for run in done:
+        click.echo(f"{run.run_id}: {said.format(run.run_id)}")
 
 
 @runs.command("download")

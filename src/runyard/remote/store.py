@@ -28,6 +28,7 @@ from runyard.entities import (
     MetricRecord,
     MetricSeries,
     MetricSummary,
+    MetricValue,
     RunInfo,
     RunKind,
     RunPage,
@@ -279,6 +280,13 @@ class HttpStore(AssetCalls, Store):
         path = _run(run_id, f"/metrics/{path_part(key)}")
         out = self._get(wire.SeriesOut, path, max_points=max_points, start=start or None)
         return out.to_entity()
+
+    def get_metric_values_at_step(
+        self, run_ids: Sequence[str], key: str, step: int
+    ) -> dict[str, MetricValue]:
+        body = wire.ValuesAtStepIn(runs=list(run_ids), key=key, step=step)
+        answer = self._send("POST", "/metrics/at-step", body, wire.ValuesAtStepOut)
+        return answer.decoded()
 
     def get_metric_records(self, run_id: str, key: str | None = None) -> list[MetricRecord]:
         data = self._get(wire.RecordsOut, _run(run_id, "/records"), key=key).records

@@ -17,7 +17,8 @@ from runyard.server.deps import StoreDep
 from runyard.server.responses import WireJSON, answer
 from runyard.server.series_range import series_in_steps
 from runyard.store.base import Store
-from runyard.store.runfilter import parse_filter, search_filtered
+from runyard.store.filtered_search import search_filtered
+from runyard.store.runfilter import parse_filter
 from runyard.wire import MAX_INT64, parse_status
 
 router = APIRouter(prefix="/api", default_response_class=WireJSON)
@@ -195,6 +196,14 @@ def metric_series(
 
 # The compare page asks for up to 50 runs at once; a little room beyond that.
 MAX_SERIES_RUNS = 100
+
+
+@router.post("/metrics/at-step", response_model=wire.ValuesAtStepOut)
+def metric_values_at_step(store: StoreDep, body: wire.ValuesAtStepIn) -> WireJSON:
+    """Metric ``key`` at ``step`` of each run named (the last value logged at that step):
+    the runs table's ``at(metrics.NAME, STEP)`` column and filter."""
+    values = store.get_metric_values_at_step(body.runs, body.key, body.step)
+    return answer(wire.ValuesAtStepOut.of(values))
 
 
 @router.get("/series", response_model=wire.SeriesBatchOut)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -27,6 +28,7 @@ from runyard.errors import RunNotFoundError, ValidationError
 from runyard.server.api_read import runs_query, split_list
 from runyard.server.deps import StoreDep
 from runyard.store.base import Store
+from runyard.store.filtered_search import search_filtered, with_step_values
 from runyard.store.runfilter import (
     PREFIXES,
     Field,
@@ -35,7 +37,6 @@ from runyard.store.runfilter import (
     field_value,
     parameters,
     parse_filter,
-    search_filtered,
 )
 from runyard.wire import encode_any, run_json, summary_json
 
@@ -229,13 +230,15 @@ def runs_page(
         return url(sort=column, order=order_next, page=1)
 
     last_page = max(1, math.ceil(result.total / PAGE_SIZE))
+    at_fields = [f for f in extra if f.aggregate == "at"]
+    at_steps = with_step_values(store, result.runs, {}, at_fields) if at_fields else {}
     return render(
         request,
         "runs.html",
         status_code=400 if filter_error else 200,
         filter_error=filter_error,
         extra_columns=extra,
-        cell=lambda f, run: fmt_value(field_value(f, run, {})),
+        cell=lambda f, run: fmt_value(field_value(f, run, at_steps.get(run.run_id, {}))),
         choices=_column_choices(summaries, result.runs),
         live_data=_live_data(store, experiment_id),
         experiment=experiment,
@@ -269,12 +272,16 @@ def _live_data(store: Store, experiment_id: str) -> dict[str, Any]:
 
 
 def _extra_columns(text: str) -> list[Field]:
-    """``cols=params.lr,tags.model``: the table's parameter/tag/property columns (names
-    with another prefix are left out: metrics have their own ``metrics=`` columns)."""
+    """``cols=params.lr,tags.model,metrics.loss@100``: the table's parameter, tag and
+    property columns, and metrics at a step (a metric's summaries have their own
+    ``metrics=`` columns, so another metric name is left out)."""
     fields: list[Field] = []
     for item in split_list([text]):
         prefix, dot, name = item.partition(".")
-        if dot and name and prefix in PREFIXES and prefix != "metrics":
+        at = re.fullmatch(r"(.+)@(-?\d+)", name) if prefix == "metrics" else None
+        if at is not None:
+            fields.append(Field(prefix, at.group(1), aggregate="at", step=int(at.group(2))))
+        elif dot and name and prefix in PREFIXES and prefix != "metrics":
             fields.append(Field(prefix, name))
     return list(dict.fromkeys(fields))[:MAX_EXTRA_COLUMNS]
 

@@ -26,6 +26,7 @@ from runyard.entities import (
     MetricRecord,
     MetricSeries,
     MetricSummary,
+    MetricValue,
     ModelVersion,
     RunDatasetLink,
     RunInfo,
@@ -232,6 +233,13 @@ class Store(abc.ABC):
         """A metric's points from index ``start`` on, in logging order. With
         ``max_points``, a longer series is down-sampled to at most that many points,
         keeping each bucket's min and max (and the first and last point)."""
+
+    @abc.abstractmethod
+    def get_metric_values_at_step(
+        self, run_ids: Sequence[str], key: str, step: int
+    ) -> dict[str, MetricValue]:
+        """Each run's value of metric ``key`` at ``step`` (the last one logged there),
+        for the runs that have one."""
 
     @abc.abstractmethod
     def get_metric_records(self, run_id: str, key: str | None = None) -> list[MetricRecord]:

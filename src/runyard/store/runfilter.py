@@ -8,8 +8,9 @@ A comparison is ``FIELD OP LITERAL`` with OP one of ``= == != < <= > >=``; compa
 join with ``and``/``or`` (``and`` binds tighter) and parentheses. Fields:
 
 - ``metrics.NAME``: the metric's last value; ``min(metrics.NAME)`` / ``max(...)`` /
-  ``last(...)`` name the summary. A name with other characters is quoted:
-  ``metrics."val acc"``.
+  ``last(...)`` name the summary; ``at(metrics.NAME, STEP)`` is its value at a step (the
+  last logged there; a run with no point there has none). A name with other characters
+  is quoted: ``metrics."val acc"``.
 - ``params.NAME``: the script argument ``--NAME value`` (or ``--NAME=value``).
 - ``tags.NAME``, ``properties.NAME``.
 - ``status``, ``name`` (display name), ``number``, ``duration`` (seconds), ``compute``.
@@ -28,9 +29,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from runyard.entities import MetricSummary, RunInfo, RunPage, RunQuery
+from runyard.entities import MetricSummary, RunInfo
 from runyard.errors import ValidationError
-from runyard.store.base import Store
 
 PREFIXES = ("metrics", "params", "tags", "properties")
 ATTRIBUTES = ("status", "name", "number", "duration", "compute")
@@ -44,8 +44,6 @@ OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
-# Runs read per store query while filtering (the filter runs over every candidate).
-SCAN_PAGE = 5_000
 
 _TOKEN = re.compile(
     r"""(?P<space>\s+)
@@ -53,6 +51,7 @@ _TOKEN = re.compile(
       | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
       | (?P<op>==|!=|<=|>=|=|<|>)
       | (?P<paren>[()])
+      | (?P<comma>,)
       | (?P<dot>\.)
       | (?P<word>[A-Za-z_][\w/\-]*)
     """,
@@ -75,11 +74,19 @@ class Token:
 class Field:
     prefix: str  # metrics, params, tags, properties, or "" for an attribute
     name: str
-    aggregate: str = "last"
+    aggregate: str = "last"  # or "at": the value at ``step``
+    step: int | None = None
 
     def label(self) -> str:
         base = f"{self.prefix}.{self.name}" if self.prefix else self.name
+        if self.aggregate == "at":
+            return f"at({base}, {self.step})"
         return base if self.aggregate == "last" else f"{self.aggregate}({base})"
+
+    @property
+    def step_key(self) -> str:
+        """The key its value is kept under beside the run's summaries."""
+        return f"{self.name}@{self.step}"
 
 
 @dataclass(frozen=True)
@@ -186,6 +193,8 @@ class _Parser:
         if token.kind != "word":
             raise self.fail(token, "a field such as metrics.loss, params.lr or tags.model")
         word = token.text.lower()
+        if word == "at" and self.peek().text == "(":
+            return self.at_step(token)
         if word in AGGREGATES and self.peek().text == "(":
             self.take()
             inner = self.field()
@@ -221,6 +230,28 @@ class _Parser:
             text += "." + self.take().text
         return Field(word, text)
 
+    def at_step(self, token: Token) -> Field:
+        """``at(metrics.NAME, STEP)``."""
+        self.take()
+        inner = self.field()
+        if inner.prefix != "metrics":
+            raise FilterSyntaxError(
+                f"filter: at() at position {token.position} takes a metric and a step, "
+                "e.g. at(metrics.loss, 100)"
+            )
+        comma = self.take()
+        step = self.take()
+        closing = self.take()
+        if comma.kind != "comma" or step.kind != "number" or closing.text != ")":
+            raise self.fail(
+                closing if step.kind == "number" else step, "a step: at(metrics.NAME, 100)"
+            )
+        if not float(step.text).is_integer():
+            raise FilterSyntaxError(
+                f"filter: the step {step.text!r} at position {step.position} is not a whole number"
+            )
+        return replace(inner, aggregate="at", step=int(float(step.text)))
+
 
 def _unquote(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text[1:-1])
@@ -234,8 +265,19 @@ class RunFilter:
     root: Node
 
     def metric_names(self) -> list[str]:
-        names = {c.field.name for c in _comparisons(self.root) if c.field.prefix == "metrics"}
+        names = {
+            c.field.name
+            for c in _comparisons(self.root)
+            if c.field.prefix == "metrics" and c.field.aggregate != "at"
+        }
         return sorted(names)
+
+    def step_fields(self) -> list[Field]:
+        """The ``at(metrics.NAME, STEP)`` fields, read beside the summaries."""
+        return sorted(
+            {c.field for c in _comparisons(self.root) if c.field.aggregate == "at"},
+            key=Field.label,
+        )
 
     def matches(self, run: RunInfo, summaries: Mapping[str, MetricSummary]) -> bool:
         return _evaluate(self.root, run, summaries)
@@ -322,6 +364,9 @@ def parameters(arguments: Any) -> dict[str, str]:
 
 def field_value(field: Field, run: RunInfo, summaries: Mapping[str, MetricSummary]) -> Any:
     """The run's value of ``field``, or None when it has none."""
+    if field.prefix == "metrics" and field.aggregate == "at":
+        summary = summaries.get(field.step_key)
+        return None if summary is None else summary.last
     if field.prefix == "metrics":
         summary = summaries.get(field.name)
         if summary is None:
@@ -342,36 +387,3 @@ def field_value(field: Field, run: RunInfo, summaries: Mapping[str, MetricSummar
     if field.name == "duration":
         return run.duration
     return run.compute_target
-
-
-def search_filtered(store: Store, query: RunQuery, run_filter: RunFilter | None) -> RunPage:
-    """``store.search_runs(query)`` keeping only runs ``run_filter`` matches: every
-    candidate is read (in the query's order, ``SCAN_PAGE`` at a time, with the metrics
-    the filter and the query name) and the page is cut from those that match."""
-    if run_filter is None:
-        return store.search_runs(query)
-    metrics = tuple(dict.fromkeys([*query.with_metrics, *run_filter.metric_names()]))
-    kept: list[RunInfo] = []
-    summaries: dict[str, Mapping[str, MetricSummary]] = {}
-    offset = 0
-    while True:
-        page = store.search_runs(
-            replace(query, limit=SCAN_PAGE, offset=offset, with_metrics=metrics)
-        )
-        for run in page.runs:
-            sums = page.summaries.get(run.run_id, {})
-            if run_filter.matches(run, sums):
-                kept.append(run)
-                summaries[run.run_id] = sums
-        offset += len(page.runs)
-        if not page.runs or offset >= page.total:
-            break
-    shown = kept[query.offset : query.offset + query.limit]
-    wanted = set(query.with_metrics)
-    return RunPage(
-        runs=shown,
-        total=len(kept),
-        summaries={
-            r.run_id: {k: s for k, s in summaries[r.run_id].items() if k in wanted} for r in shown
-        },
-    )

@@ -34,6 +34,8 @@ __all__ = [
     "SeriesOut",
     "SummariesOut",
     "SummaryOut",
+    "ValuesAtStepIn",
+    "ValuesAtStepOut",
 ]
 
 ValueType = Literal["float", "int", "bool", "str"]
@@ -230,3 +232,25 @@ class SeriesBatchOut(Answer):
     ``/runs/{id}/metrics/{key}`` answers it, None where no such run exists."""
 
     series: list[SeriesOut | None]
+
+
+class ValuesAtStepIn(Body):
+    """``POST /api/metrics/at-step``: metric ``key`` at ``step`` for each of ``runs``."""
+
+    runs: list[str] = Field(max_length=10_000)
+    key: str
+    step: Int64
+
+
+class ValuesAtStepOut(Answer):
+    """Each run's value at the step (non-finite floats tagged); runs without one are
+    left out."""
+
+    values: dict[str, ValueJson]
+
+    @classmethod
+    def of(cls, values: dict[str, Any]) -> ValuesAtStepOut:
+        return cls(values={k: encode_any(v) for k, v in values.items()})
+
+    def decoded(self) -> dict[str, Any]:
+        return {k: decode_any(v) for k, v in self.values.items()}

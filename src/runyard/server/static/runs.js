@@ -46,7 +46,10 @@
     const chooser = document.getElementById("column-chooser");
     const picked = (attr) => Array.from(chooser.querySelectorAll(`input[${attr}]:checked`))
       .map((b) => b.getAttribute(attr));
-    filters.elements.cols.value = picked("data-col").join(",");
+    // "loss@100, acc@10": each a metric's value at that step (metrics.NAME@STEP).
+    const atSteps = document.getElementById("at-step").value.split(",")
+      .map((s) => s.trim()).filter((s) => s).map((s) => `metrics.${s}`);
+    filters.elements.cols.value = [...picked("data-col"), ...atSteps].join(",");
     filters.elements.metrics.value = picked("data-metric").join(",");
     filters.submit();
   });

@@ -23,6 +23,7 @@ from runyard.entities import (
     MetricRecord,
     MetricSeries,
     MetricSummary,
+    MetricValue,
     RunInfo,
     RunKind,
     RunPage,
@@ -32,10 +33,10 @@ from runyard.entities import (
 from runyard.errors import ConflictError, StoreError, ValidationError
 from runyard.store.artifacts import LocalArtifactRepository
 from runyard.store.base import Store, check_lifecycle
+from runyard.store.sql import at_step, lifecycle
 from runyard.store.sql import engine as engine_mod
 from runyard.store.sql import environments as environments_mod
 from runyard.store.sql import experiments as experiments_mod
-from runyard.store.sql import lifecycle
 from runyard.store.sql import offsets as offsets_mod
 from runyard.store.sql import runs as runs_mod
 from runyard.store.sql import search as search_mod
@@ -271,6 +272,12 @@ class SqlStore(SqlAssets, Store):
 
         with self._tx("read a metric", write=False) as conn:
             return metrics_mod.series(conn, run_id, key, max_points, start)
+
+    def get_metric_values_at_step(
+        self, run_ids: Sequence[str], key: str, step: int
+    ) -> dict[str, MetricValue]:
+        with self._tx("read metric values at a step", write=False) as conn:
+            return at_step.values_at_step(conn, run_ids, key, int(step))
 
     def get_metric_records(self, run_id: str, key: str | None = None) -> list[MetricRecord]:
         from runyard.store.sql import metrics as metrics_mod
