@@ -33,7 +33,7 @@ from runyard.entities import (
 from runyard.errors import ConflictError, StoreError, ValidationError
 from runyard.store.artifacts import LocalArtifactRepository
 from runyard.store.base import Store, check_lifecycle
-from runyard.store.sql import at_step, lifecycle
+from runyard.store.sql import lifecycle
 from runyard.store.sql import engine as engine_mod
 from runyard.store.sql import environments as environments_mod
 from runyard.store.sql import experiments as experiments_mod
@@ -276,6 +276,8 @@ class SqlStore(SqlAssets, Store):
     def get_metric_values_at_step(
         self, run_ids: Sequence[str], key: str, step: int
     ) -> dict[str, MetricValue]:
+        from runyard.store.sql import at_step  # numpy: not for a runs list
+
         with self._tx("read metric values at a step", write=False) as conn:
             return at_step.values_at_step(conn, run_ids, key, int(step))
 
