@@ -33,10 +33,10 @@ from runyard.entities import (
 from runyard.errors import ConflictError, StoreError, ValidationError
 from runyard.store.artifacts import LocalArtifactRepository
 from runyard.store.base import Store, check_lifecycle
-from runyard.store.sql import lifecycle
 from runyard.store.sql import engine as engine_mod
 from runyard.store.sql import environments as environments_mod
 from runyard.store.sql import experiments as experiments_mod
+from runyard.store.sql import lifecycle
 from runyard.store.sql import offsets as offsets_mod
 from runyard.store.sql import runs as runs_mod
 from runyard.store.sql import search as search_mod
