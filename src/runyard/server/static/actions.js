@@ -29,6 +29,11 @@
     showDeleted(run);
   }
 
+  // Only a submitted run has a snapshot and a definition to start again from.
+  function showRerun(status) {
+    $("rerun-run").hidden = !(RY.TERMINAL.has(status) && box.dataset.kind === "submitted");
+  }
+
   // An ended run can be deleted; a deleted one shows the banner with its undo.
   function showDeleted(run) {
     const deleted = run.deleted_at !== null && run.deleted_at !== undefined;
