@@ -160,6 +160,7 @@ def test_bad_input_is_a_clear_mlflow_error(ws: Workspace, tmp_path: Path) -> Non
 
 
 SUBMITTED = """
+import os
 import mlflow
 from runyard.core import Run
 
@@ -174,6 +175,10 @@ with mlflow.start_run() as active:
     mlflow.log_artifact("out.txt")
     with mlflow.start_run(nested=True, run_name="eval"):
         mlflow.log_metric("acc", 0.9)
+with mlflow.start_run(run_name="second") as second:  # a later top-level run: a child
+    mlflow.log_metric("acc", 0.8)
+assert second.info.run_id != active.info.run_id
+assert "MLFLOW_RUN_ID" not in os.environ  # a script sending MLflow elsewhere is not misled
 print("done", active.info.run_id)
 """
 
@@ -188,8 +193,10 @@ def test_a_submitted_script_logs_to_its_own_run(ws: Workspace, tmp_path: Path) -
     assert run.get_metrics()["loss"] == [1.0, 0.5, 1 / 3]
     assert run.get_properties()["epochs"] == "3" and run.get_tags()["via"] == "mlflow"
     assert "out.txt" in run.get_file_names()
-    (child,) = run.get_children()
-    assert child.display_name == "eval" and child.get_metrics()["acc"] == 0.9
+    children = {c.display_name: c for c in run.get_children()}
+    assert set(children) == {"eval", "second"}
+    assert children["eval"].get_metrics()["acc"] == 0.9
+    assert children["second"].get_metrics()["acc"] == 0.8
     assert len(list(Experiment(ws, "submitted").get_runs())) == 1  # no run besides it
 
 

@@ -14,8 +14,9 @@ store behind it through the ``mlflow.tracking_store`` entry point Runyard instal
 (:class:`runyard.mlflow.store.RunyardMlflowStore`): MLflow experiments are the
 workspace's experiments, MLflow runs its runs (metrics, params as properties, tags,
 files), and logged models are folders of their run's files. Inside a submitted run the
-runner sets ``MLFLOW_TRACKING_URI`` and ``MLFLOW_RUN_ID``, so ``mlflow.start_run()``
-continues the run itself and its metrics go through the run's journal, as ``run.log``.
+runner sets ``MLFLOW_TRACKING_URI=runyard:``, and the script's first top-level
+``mlflow.start_run()`` is the run itself: its metrics go through the run's journal, as
+``run.log``.
 
 Every module here imports MLflow (the ``mlflow`` extra: ``pip install 'runyard[mlflow]'``);
 the URIs are built in ``runyard.workspace.mlflow_uri``, which needs none.

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,10 +32,11 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 from mlflow.utils.search_utils import SearchUtils
 
 from runyard.config import run_context_from_environ
-from runyard.entities import RunInfo, RunKind, RunQuery, RunStatus
+from runyard.entities import RunKind, RunQuery, RunStatus
 from runyard.mlflow import entities as convert
 from runyard.mlflow.errors import mlflow_errors
 from runyard.mlflow.experiments import Experiments, lifecycle
+from runyard.mlflow.journal_view import Logged, journal_view, point
 from runyard.mlflow.logged_models import LoggedModels
 from runyard.workspace.mlflow_uri import config_path_of
 
@@ -47,20 +46,10 @@ if TYPE_CHECKING:
     from runyard.store.artifacts import ArtifactRepository
 
 _PAGE = 1000
-
-
-def _point(metric: Metric) -> tuple[str, int, str, int]:
-    """A metric point as a key (its value's repr, so that NaN equals NaN)."""
-    return (metric.key, int(metric.step or 0), repr(float(metric.value)), int(metric.timestamp))
-
-
-@dataclass
-class _Logged:
-    """What this process logged to a run through MLflow."""
-
-    metrics: dict[str, list[Metric]] = field(default_factory=dict)
-    params: dict[str, str] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
+# Submitted runs whose first top-level MLflow run this process has begun (per process:
+# every store instance, whatever its runyard: URI, continues the run once).
+_claimed: set[str] = set()
+_claim_lock = threading.Lock()
 
 
 class RunyardMlflowStore(Experiments, LoggedModels, AbstractStore):
@@ -76,7 +65,7 @@ class RunyardMlflowStore(Experiments, LoggedModels, AbstractStore):
         # Runs a submitted script writes through its journal (its own and their
         # children), as logged through MLflow here: what reads of them give until the
         # runner has ingested them, or always where this environment has no SQLAlchemy.
-        self._logged: dict[str, _Logged] = {}
+        self._logged: dict[str, Logged] = {}
 
     # -- the workspace and the runs written through --------------------------------------
 
@@ -142,11 +131,11 @@ class RunyardMlflowStore(Experiments, LoggedModels, AbstractStore):
                 return None
             raise
 
-    def _journaled(self, run_id: str) -> _Logged | None:
+    def _journaled(self, run_id: str) -> Logged | None:
         """What this process logged to ``run_id`` if a journal carries its writes."""
         found = self._logged.get(run_id)
         if found is None and self._is_context(run_id):
-            found = self._logged.setdefault(run_id, _Logged())
+            found = self._logged.setdefault(run_id, Logged())
         return found
 
     def _artifacts(self, run_id: str) -> ArtifactRepository:
@@ -175,11 +164,28 @@ class RunyardMlflowStore(Experiments, LoggedModels, AbstractStore):
         given = {t.key: t.value for t in tags or ()}
         name = run_name or given.get(MLFLOW_RUN_NAME) or ""
         parent_id = given.get(MLFLOW_PARENT_RUN_ID)
+        rest = {k: v for k, v in given.items() if k not in convert.FIELD_TAGS}
+        context = self._context()
+        if parent_id is None and context is not None:
+            with _claim_lock:
+                first = context.id not in _claimed
+                _claimed.add(context.id)
+            if first:
+                # A submitted script's first top-level MLflow run is the run itself.
+                with mlflow_errors():
+                    handle = self._handle(context.id)
+                    if run_name:
+                        handle.display_name = run_name
+                    if rest:
+                        handle.set_tags(rest)
+                        self._note_tags(context.id, rest)
+                return self.get_run(context.id)
+            parent_id = context.id  # a later one is a child of it, as nested ones are
         with mlflow_errors():
             if parent_id is not None and self._is_context(parent_id):
                 # A nested run in a submitted script: a child through the run's journal.
                 run = self._handle(parent_id).child_run(name or None)
-                self._logged[run.id] = _Logged()
+                self._logged[run.id] = Logged()
             else:
                 experiment = self._experiment(experiment_id)
                 kind = RunKind.CHILD if parent_id else RunKind.INTERACTIVE
@@ -192,10 +198,15 @@ class RunyardMlflowStore(Experiments, LoggedModels, AbstractStore):
                 )
             with self._lock:
                 self._handles[run.id] = run
-            rest = {k: v for k, v in given.items() if k not in convert.FIELD_TAGS}
             if rest:
                 run.set_tags(rest)
+                self._note_tags(run.id, rest)
         return self.get_run(run.id)
+
+    def _note_tags(self, run_id: str, tags: dict[str, str]) -> None:
+        logged = self._journaled(run_id)
+        if logged is not None:
+            logged.tags.update(tags)
 
     def get_run(self, run_id: str) -> MlflowRun:
         store = self._store_or_none(run_id)
@@ -215,25 +226,9 @@ class RunyardMlflowStore(Experiments, LoggedModels, AbstractStore):
 
     def _journal_view(self, run_id: str) -> MlflowRun:
         """A run a journal carries, as this process logged it (no store to read it)."""
-        logged = self._journaled(run_id) or _Logged()
         handle = self._handles.get(run_id)
         known = handle._info if handle is not None else None
-        info = RunInfo(
-            run_id=run_id,
-            experiment_id=known.experiment_id if known is not None else "",
-            number=0,
-            kind=known.kind if known is not None else RunKind.SUBMITTED,
-            status=RunStatus.RUNNING,
-            created_at=known.created_at if known is not None else time.time(),
-            display_name=known.display_name if known is not None else "",
-            parent_run_id=known.parent_run_id if known is not None else None,
-            tags=dict(logged.tags),
-            properties=dict(logged.params),
-        )
-        mlflow_run = convert.run(info, {})
-        for history in logged.metrics.values():
-            mlflow_run.data._add_metric(history[-1])
-        return mlflow_run
+        return journal_view(run_id, self._journaled(run_id) or Logged(), known)
 
     def update_run_info(
         self, run_id: str, run_status: int | str, end_time: int | None, run_name: str | None
@@ -289,7 +284,7 @@ class RunyardMlflowStore(Experiments, LoggedModels, AbstractStore):
             self._link_metrics(linked)
             held = self._held_points(run_id, {m.key for m in linked})
             metrics = [
-                m for m in metrics if not getattr(m, "model_id", None) or _point(m) not in held
+                m for m in metrics if not getattr(m, "model_id", None) or point(m) not in held
             ]
         with mlflow_errors():
             for metric in metrics:
@@ -313,7 +308,7 @@ class RunyardMlflowStore(Experiments, LoggedModels, AbstractStore):
     def _held_points(self, run_id: str, keys: set[str]) -> set[tuple[str, int, str, int]]:
         """Each point the run holds under ``keys`` (``_point``), as get_metric_history
         answers them."""
-        return {_point(m) for key in keys for m in self.get_metric_history(run_id, key)}
+        return {point(m) for key in keys for m in self.get_metric_history(run_id, key)}
 
     def set_tag(self, run_id: str, tag: RunTag) -> None:
         self.log_batch(run_id, [], [], [tag])

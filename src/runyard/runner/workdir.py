@@ -91,11 +91,12 @@ def prepare(paths: RunPaths, context: ScriptContext, definition: Mapping[str, An
         env[ENV_TOKEN] = context.token
     given = {str(k): str(v) for k, v in (definition.get("environment_variables") or {}).items()}
     env.update(given)
-    # MLflow in the script logs to this run (as the cloud sets them), unless the run's
-    # own variables point it elsewhere: runyard: alone is the run's workspace.
-    for name, value in (("MLFLOW_TRACKING_URI", "runyard:"), ("MLFLOW_RUN_ID", paths.run_id)):
-        if name not in given:
-            env[name] = value
+    # MLflow in the script logs to this run's workspace unless the run's own variables
+    # point it elsewhere (runyard: alone is the run's workspace): its first start_run()
+    # continues this run (runyard.mlflow.store). No MLFLOW_RUN_ID: a script that sends
+    # MLflow to its own server must not be told to continue a run that server lacks.
+    if "MLFLOW_TRACKING_URI" not in given:
+        env["MLFLOW_TRACKING_URI"] = "runyard:"
     env.update(
         {
             ENV_RUN_ID: paths.run_id,
