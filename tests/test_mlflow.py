@@ -224,6 +224,7 @@ def test_a_built_environment_finds_the_plugin(tmp_path: Path) -> None:
     points = {(e.group, e.name, e.value) for e in dist.entry_points}
     assert points == {
         ("mlflow.tracking_store", "runyard", "runyard.mlflow.store:RunyardMlflowStore"),
+        ("mlflow.model_registry_store", "runyard", "runyard.mlflow.registry:RunyardRegistryStore"),
         (
             "mlflow.artifact_repository",
             "runyard-artifacts",
@@ -254,3 +255,33 @@ def test_sklearn_autolog_logs_params_scores_and_the_model(ws: Workspace) -> None
     model = mlflow.last_logged_model()
     assert model.source_run_id == run.id
     assert {m.key for m in model.metrics} >= {"training_score"}  # the model's scores too
+
+
+def test_the_model_registry_is_the_workspaces(ws: Workspace) -> None:
+    from runyard.core.model import Model
+
+    with mlflow.start_run() as active:
+        model = Ridge(alpha=0.1).fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0])
+        info = mlflow.sklearn.log_model(model, name="model")
+    first = mlflow.register_model(f"runs:/{active.info.run_id}/model", "ridge")
+    second = mlflow.register_model(info.model_uri, "ridge", tags={"stage": "try"})
+    assert (first.version, second.version) == ("1", "2")
+    sdk = Model(ws, "ridge", version=2)  # the SDK reads the same registry
+    assert sdk.run_id == active.info.run_id and "model/MLmodel" in sdk.files
+    assert sdk.tags == {"stage": "try"}
+    client = mlflow.MlflowClient()
+    client.set_registered_model_alias("ridge", "champion", "1")
+    assert client.get_model_version_by_alias("ridge", "champion").version == "1"
+    assert Model(ws, "ridge@champion").version == 1
+    for uri in ("models:/ridge/2", "models:/ridge@champion"):
+        loaded = mlflow.sklearn.load_model(uri)
+        assert loaded.predict([[3.0]])[0] == pytest.approx(model.predict([[3.0]])[0])
+    found = client.search_model_versions("name='ridge'")
+    assert sorted(v.version for v in found) == ["1", "2"]
+    assert client.get_registered_model("ridge").aliases == {"champion": "1"}
+    client.set_model_version_tag("ridge", "1", "reviewed", "yes")
+    assert Model(ws, "ridge", version=1).tags == {"reviewed": "yes"}
+    with pytest.raises(MlflowException, match="already exists"):
+        client.create_registered_model("ridge")
+    with pytest.raises(MlflowException, match="not found"):
+        client.get_registered_model("nothing-here")

@@ -52,7 +52,11 @@ def put_runyard_on_path(environ: dict[str, str]) -> dict[str, str]:
     return environ
 
 
-_PLUGIN_GROUPS = ("[mlflow.tracking_store]", "[mlflow.artifact_repository]")
+_PLUGIN_GROUPS = (
+    "[mlflow.tracking_store]",
+    "[mlflow.artifact_repository]",
+    "[mlflow.model_registry_store]",
+)
 
 
 def _write_entry_points(folder: Path) -> None:
