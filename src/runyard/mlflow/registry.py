@@ -199,7 +199,8 @@ class RunyardRegistryStore(AbstractStore):
         from runyard.core.model import Model
 
         found = self._version(name, version)
-        target = cache_dir() / "mlflow-models" / found.name / str(found.version)
+        # By content: versions of one name in two workspaces differ, equal files do not.
+        target = cache_dir() / "mlflow-models" / found.content_hash
         with mlflow_errors():
             model = Model(self.workspace, _version=found)
             path = Path(model.download(target, exist_ok=True))

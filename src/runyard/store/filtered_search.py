@@ -28,7 +28,10 @@ def search_filtered(store: Store, query: RunQuery, run_filter: RunFilter | None)
         page = store.search_runs(
             replace(query, limit=SCAN_PAGE, offset=offset, with_metrics=metrics)
         )
-        at_steps = with_step_values(store, page.runs, page.summaries, run_filter.step_fields())
+        fields = run_filter.step_fields()
+        at_steps = (
+            with_step_values(store, page.runs, page.summaries, fields) if fields else page.summaries
+        )
         for run in page.runs:
             sums = at_steps.get(run.run_id, {})
             if run_filter.matches(run, sums):
