@@ -4,6 +4,7 @@ the run's output (on stdout)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from runyard.core import Workspace
+from runyard.core import Experiment, Workspace
 
 
 def runyard(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -104,3 +105,43 @@ def test_env_build_shows_one_summary_line_not_the_raw_log(tmp_path: Path) -> Non
     assert "uv pip install" in log.read_text() and f"build log: {log}" in shown
     again = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
     assert again.returncode == 0 and "environment tools is built already" in again.stderr
+
+
+def test_runs_download_shows_a_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    """On a terminal, `runs download` draws a bar of files and bytes on stderr; piped,
+    it prints the paths alone."""
+    import pty
+    import select
+
+    ws = Workspace.create(tmp_path / "proj", name="proj")
+    run = Experiment(ws, "dl").start_logging()
+    for i in range(3):
+        run.upload_file(f"outputs/f{i}.bin", io.BytesIO(os.urandom(200_000)))
+    run.complete()
+    args = [sys.executable, "-m", "runyard.cli", "-w", str(tmp_path / "proj"), "runs"]
+    args += ["download", run.id, "-o", str(tmp_path / "out")]
+    piped = subprocess.run(args, capture_output=True, text=True, timeout=120, check=True)
+    assert "downloading" not in piped.stderr and piped.stdout.count("outputs/f") == 3
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
+    proc = subprocess.Popen(args, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([leader], [], [], 60)
+        if not ready:
+            break
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed: the process has ended
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.wait(timeout=60) == 0
+    os.close(leader)
+    assert b"downloading 3 files" in seen
+    assert all(
+        (tmp_path / "out" / "outputs" / f"f{i}.bin").stat().st_size == 200_000 for i in range(3)
+    )

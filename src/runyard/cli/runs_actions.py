@@ -138,7 +138,10 @@ def download(cli: CliContext, run_id: str, prefix: str | None, output: str, as_j
     """Download a run's files."""
     from runyard.core.run import Run
 
-    done = Run.get(cli.ws, run_id).download_files(prefix=prefix, output_directory=output)
+    run = Run.get(cli.ws, run_id)
+    # A bar of files and bytes on stderr when a person watches (not when piped, or --json).
+    show = sys.stderr.isatty() and not as_json
+    done = run.download_files(prefix=prefix, output_directory=output, show_progress=show)
     if as_json:
         echo_json(list_json("file", [str(p) for p in done]))
         return

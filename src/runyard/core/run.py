@@ -279,10 +279,10 @@ class Run:
         prefix: str | None = None,
         output_directory: str | Path | None = None,
         append_prefix: bool = True,
-        **_: object,  # the SDK's output_paths, batch_size, timeout_seconds: no meaning here
+        **options: Any,  # show_progress=True; the SDK's batch_size, timeout_seconds: unused
     ) -> list[Path]:
         """Downloads the files under ``prefix``; ``append_prefix=False`` drops it."""
-        return _sdk.download_files(self, prefix, output_directory, append_prefix)
+        return _sdk.download_files(self, prefix, output_directory, append_prefix, options)
 
     def restore_snapshot(
         self, snapshot_id: str | None = None, path: str | Path | None = None

@@ -4,16 +4,17 @@ core/run.py so the handle stays one screenful of identity, sink and state."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import stat
 import time
 import uuid
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runyard.entities import RunInfo, RunKind, RunQuery, RunStatus
+from runyard.entities import FileInfo, RunInfo, RunKind, RunQuery, RunStatus
 from runyard.errors import ArtifactNotFoundError, RunNotFoundError, ValidationError
 from runyard.store.artifacts import DRIVER_LOG, clean_relative_path
 from runyard.tracking import validation as check
@@ -132,20 +133,48 @@ def details_with_logs(run: Run) -> dict[str, Any]:
 
 
 def download_files(
-    run: Run, prefix: str | None, output_directory: str | Path | None, append_prefix: bool
+    run: Run,
+    prefix: str | None,
+    output_directory: str | Path | None,
+    append_prefix: bool,
+    options: Mapping[str, Any],
 ) -> list[Path]:
     """The SDK's ``download_files``: every file whose name starts with ``prefix`` into
     ``output_directory`` (default: the current folder), at its full name, or, with
-    ``append_prefix=False``, at its name with the prefix taken off."""
+    ``append_prefix=False``, at its name with the prefix taken off. ``show_progress``:
+    a bar of files and bytes on stderr while it goes."""
     out = Path(output_directory or ".")
     start = (prefix or "").lstrip("/")
+    store = run._reader()
+    files = [] if store is None else store.artifacts.list_files(run.id)
+    wanted = [f for f in files if f.path.startswith(start)]
     done = []
-    for name in run.get_file_names():
-        if not name.startswith(start):
-            continue
-        relative = name if append_prefix or not start else name[len(start) :].lstrip("/")
-        done.append(run.download_file(name, out / (relative or Path(name).name)))
+    with _download_bar(bool(options.get("show_progress")), wanted) as advance:
+        for info in wanted:
+            name = info.path
+            relative = name if append_prefix or not start else name[len(start) :].lstrip("/")
+            done.append(run.download_file(name, out / (relative or Path(name).name)))
+            advance(info.size)
     return done
+
+
+@contextlib.contextmanager
+def _download_bar(show: bool, files: Sequence[FileInfo]) -> Iterator[Callable[[int], None]]:
+    if not show or not files:
+        yield lambda _size: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(f"downloading {len(files)} files", total=sum(f.size for f in files))
+        yield lambda size: bar.advance(task, size)
 
 
 def restore_snapshot(run: Run, snapshot_id: str | None, path: str | Path | None) -> str:
