@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runyard.errors import MetricTypeError, ValidationError
-from runyard.tracking.decode import decode
+from runyard.tracking.decode import crc32_rows, decode
 from runyard.tracking.journal import JournalWriter
 from runyard.tracking.journal_reader import DecodeState, iter_records
 
@@ -97,6 +98,26 @@ def test_corruption_stops_at_the_damage(tmp_path: Path) -> None:
     cols = batch.columns(state.names)
     assert 40 <= len(cols[0]) < 100
     assert list(cols[0].values)[:10] == [float(i) for i in range(10)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.binary(min_size=0, max_size=4000),
+    st.integers(0, 7),
+    st.integers(0, 45),
+    st.integers(0, 8),
+)
+def test_crc32_rows_is_zlibs_crc32(data: bytes, offset: int, length: int, gap: int) -> None:
+    """The bulk checksum of numeric records is zlib's CRC-32 of each record's body, at
+    any offset, body length and record stride (unaligned views included)."""
+    stride = length + gap
+    if stride == 0 or offset + length > len(data):
+        count = 0
+    else:
+        count = (len(data) - offset - length) // stride + 1
+    got = crc32_rows(data, offset, count, stride, length).tolist()
+    starts = [offset + i * stride for i in range(count)]
+    assert got == [zlib.crc32(data[s : s + length]) for s in starts]
 
 
 def test_bulk_decode_matches_plain_decode(tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
 """Bulk decoding of journal bytes into per-metric columns, for ingest.
 
 Numeric records have one fixed size, so a stretch of them is viewed as a numpy
-structured array instead of being unpacked one by one; only the checksums are checked
-per record (in C, through ``zlib.crc32``). Other records go through the plain decoder.
+structured array instead of being unpacked one by one, and their checksums are computed
+for the whole stretch at once (``crc32_rows``: zlib's CRC-32, a table step per four
+bytes across every record, instead of a Python-level ``zlib.crc32`` call per record).
+Other records go through the plain decoder.
 
 Values stay exact: a batch of int records becomes an int64 column (the journal's 64
 bits, never a float64 round trip), bools a bool column, floats float64 as logged. Only a
@@ -11,7 +13,6 @@ batch that mixes floats with ints is widened to float64.
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,47 @@ _NUMBER_DTYPE = np.dtype([*_FIELDS, ("value", "<f8")])
 # The same records with the value read as the int64 that int records carry.
 _INTEGER_DTYPE = np.dtype([*_FIELDS, ("value", "<i8")])
 _NUMBER_BODY = _NUMBER_DTYPE.itemsize - HEADER_SIZE
+
+
+def _crc_tables() -> npt.NDArray[np.uint32]:
+    """zlib's CRC-32 (reflected polynomial 0xEDB88320) as four tables, for a step of
+    four bytes at a time ("slicing by four")."""
+    tables = np.zeros((4, 256), dtype=np.uint32)
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0xEDB88320 if c & 1 else c >> 1
+        tables[0, i] = c
+    for k in range(1, 4):
+        prev = tables[k - 1]
+        tables[k] = (prev >> 8) ^ tables[0][prev & 0xFF]
+    return tables
+
+
+_T0, _T1, _T2, _T3 = _crc_tables()
+
+
+def crc32_rows(
+    data: bytes | memoryview, offset: int, count: int, stride: int, length: int
+) -> npt.NDArray[np.uint32]:
+    """``zlib.crc32`` of ``count`` byte strings of ``length`` bytes each, the first at
+    ``offset`` of ``data`` and each next one ``stride`` bytes further on."""
+    crc = np.full(count, 0xFFFFFFFF, dtype=np.uint32)
+    if count == 0:
+        return crc
+    at = offset
+    for _ in range(length // 4):
+        # An unaligned strided view of each record's next four bytes (no copy).
+        words = np.ndarray((count,), dtype="<u4", buffer=data, offset=at, strides=(stride,))
+        crc ^= words
+        crc = _T3[crc & 0xFF] ^ _T2[(crc >> 8) & 0xFF] ^ _T1[(crc >> 16) & 0xFF] ^ _T0[crc >> 24]
+        at += 4
+    for _ in range(length % 4):
+        byte = np.ndarray((count,), dtype=np.uint8, buffer=data, offset=at, strides=(stride,))
+        crc = _T0[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+        at += 1
+    out: npt.NDArray[np.uint32] = crc ^ np.uint32(0xFFFFFFFF)
+    return out
 
 
 @dataclass
@@ -107,7 +149,6 @@ def decode(
     view = memoryview(data)
     n = len(view)
     batch = DecodedBatch()
-    crc32 = zlib.crc32
     size = _NUMBER_DTYPE.itemsize
     while batch.count < max_records:
         pos = state.offset - base
@@ -119,13 +160,9 @@ def decode(
             good = (arr["length"] == _NUMBER_BODY) & (arr["kind"] == KIND_NUMBER)
             m = fits if bool(good.all()) else int(np.argmin(good))
             if m:
-                crcs = arr["crc"][:m].tolist()
-                start = pos + HEADER_SIZE
-                for i in range(m):
-                    at = start + i * size
-                    if crc32(view[at : at + _NUMBER_BODY]) != crcs[i]:
-                        m = i
-                        break
+                ok = crc32_rows(view, pos + HEADER_SIZE, m, size, _NUMBER_BODY) == arr["crc"][:m]
+                if not bool(ok.all()):
+                    m = int(np.argmin(ok))  # stop before the first record that fails
             if m:
                 run = arr[:m]
                 ids = run["name_id"]

@@ -22,6 +22,7 @@ from runyard.errors import ConflictError, RunNotFoundError
 from runyard.store.base import Store
 from runyard.tracking.control import StatusRequest, apply_control, child_journals, status_request
 from runyard.tracking.decode import decode, has_data_after
+from runyard.tracking.journal import HEADER_SIZE
 from runyard.tracking.journal_reader import DecodeState, iter_records
 from runyard.tracking.journals import process_journals, rank_prefix
 
@@ -34,6 +35,8 @@ _MIN_READ = 64 << 10
 # memory budget; the batch is still large enough to amortise each transaction.
 _MAX_READ = 8 << 20
 _BATCH_RECORDS = 200_000
+# How far past the last whole record the final ingest looks for bytes that mean damage.
+_DAMAGE_WINDOW = 1 << 20
 
 
 class JournalIngester:
@@ -89,6 +92,7 @@ class JournalIngester:
         try:
             state = self._state or self._load_state()
             total = 0
+            tail: bytes | None = None  # what followed the records, when a read held their end
             if final:
                 # The writer is done: read what is left in as few batches as possible
                 # (a live tail starts small and grows with the journal's pace).
@@ -130,6 +134,15 @@ class JournalIngester:
                         raise
                     total += batch.count
                 consumed = state.offset - start
+                if (
+                    state.stopped is None
+                    and batch.count < _BATCH_RECORDS
+                    and len(data) - consumed >= HEADER_SIZE
+                ):
+                    # The decoder met the end marker inside this read: nothing more is
+                    # written yet, so no further read (of the zeroed tail) is needed.
+                    tail = data[consumed:]
+                    break
                 if consumed == 0:
                     if state.stopped == "incomplete" and len(data) == self._read_size < _MAX_READ:
                         self._read_size *= 2  # a record larger than what we read
@@ -141,7 +154,7 @@ class JournalIngester:
                 if state.stopped not in (None, "incomplete"):
                     break
             if final:
-                self._check_end(fd, state)
+                self._check_end(fd, state, tail)
             return total
         finally:
             os.close(fd)
@@ -150,8 +163,11 @@ class JournalIngester:
         for problem in problems:
             log.warning("run %s: %s", self.run_id, problem)
 
-    def _check_end(self, fd: int, state: DecodeState) -> None:
-        tail = os.pread(fd, _MAX_READ, state.offset)
+    def _check_end(self, fd: int, state: DecodeState, tail: bytes | None) -> None:
+        # A torn record shows as bytes after the end; the last read's rest is looked at
+        # when it is long enough to tell, else the file is read again past the end.
+        if tail is None or len(tail) < _DAMAGE_WINDOW:
+            tail = os.pread(fd, _MAX_READ, state.offset)
         damaged = state.stopped not in (None,) or has_data_after(tail, 0)
         if not damaged or self.damage:
             return

@@ -160,11 +160,13 @@ def create(
     experiments_mod.check_active(experiment)
     now = time.time()
     if run_id is None:
-        # Cut the name so that any valid experiment name (up to 255) makes a valid id.
+        # Cut the name so that any valid experiment name (up to 255) makes a valid id;
+        # a fresh random part needs no look-up (the primary key still guards it).
         run_id = f"{experiment.name[:200]}_{int(now)}_{uuid.uuid4().hex[:8]}"
-    check_run_id(run_id)
-    if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is not None:
-        raise ConflictError(f"a run with id {run_id!r} exists already; pick another id")
+    else:
+        check_run_id(run_id)
+        if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is not None:
+            raise ConflictError(f"a run with id {run_id!r} exists already; pick another id")
     if parent_run_id is not None:
         _fetch_row(conn, parent_run_id)
     number = conn.execute(
@@ -172,8 +174,9 @@ def create(
             runs.c.experiment_id == experiment_id
         )
     ).scalar_one()
-    conn.execute(
-        runs.insert().values(
+    row = conn.execute(
+        runs.insert()
+        .values(
             id=run_id,
             experiment_id=experiment_id,
             number=int(number) + 1,
@@ -188,10 +191,11 @@ def create(
             definition=definition_text,
             owner=owner,
         )
-    )
+        .returning(*runs.c)  # the stored row, defaults included, without reading it back
+    ).one()
     _insert_pairs(conn, run_tags, run_id, clean_tags)
     _insert_pairs(conn, run_properties, run_id, clean_props)
-    return get(conn, run_id)
+    return _row_to_run(row, clean_tags, clean_props)
 
 
 def _dump_definition(definition: Mapping[str, Any]) -> str:
@@ -264,14 +268,14 @@ def heartbeat(conn: Connection, run_id: str, owner: str | None, epoch: int | Non
 
 def set_tags(conn: Connection, run_id: str, tags: Mapping[str, str]) -> None:
     clean = check_string_map("tag", tags)
-    _fetch_row(conn, run_id, for_update=True)
     if not clean:
+        _fetch_row(conn, run_id)
         return
+    _bump_existing(conn, run_id)
     conn.execute(
         run_tags.delete().where(run_tags.c.run_id == run_id, run_tags.c.key.in_(list(clean)))
     )
     _insert_pairs(conn, run_tags, run_id, clean)
-    bump_change_seq(conn, run_id)
 
 
 def remove_tags(conn: Connection, run_id: str, keys: Sequence[str]) -> None:
@@ -286,9 +290,13 @@ def remove_tags(conn: Connection, run_id: str, keys: Sequence[str]) -> None:
 
 def add_properties(conn: Connection, run_id: str, properties: Mapping[str, str]) -> None:
     clean = check_string_map("property", properties)
-    _fetch_row(conn, run_id, for_update=True)
     if not clean:
+        _fetch_row(conn, run_id)
         return
+    # Counted first: the update locks the run's row (PostgreSQL) so that two writers of
+    # one key take turns, and says whether the run exists, in one statement. Adding only
+    # what is there already counts a change that changed nothing, which readers tolerate.
+    _bump_existing(conn, run_id)
     existing = dict(
         conn.execute(
             sa.select(run_properties.c.key, run_properties.c.value).where(
@@ -302,10 +310,9 @@ def add_properties(conn: Connection, run_id: str, properties: Mapping[str, str])
             f"run {run_id!r}: properties are add-only and {', '.join(map(repr, changed))} "
             "already have other values; use a tag for values that change"
         )
-    added = {k: v for k, v in clean.items() if k not in existing}
-    _insert_pairs(conn, run_properties, run_id, added)
-    if added:
-        bump_change_seq(conn, run_id)
+    _insert_pairs(
+        conn, run_properties, run_id, {k: v for k, v in clean.items() if k not in existing}
+    )
 
 
 def update_definition(conn: Connection, run_id: str, patch: Mapping[str, Any]) -> RunInfo:
@@ -344,6 +351,15 @@ def request_cancel(conn: Connection, run_id: str) -> RunInfo:
         values["change_seq"] = runs.c.change_seq + 1  # the page shows the status
     conn.execute(runs.update().where(runs.c.id == run_id).values(values))
     return get(conn, run_id)
+
+
+def _bump_existing(conn: Connection, run_id: str) -> None:
+    """``bump_change_seq`` of a run that must exist (RunNotFoundError if it does not)."""
+    result = conn.execute(
+        runs.update().where(runs.c.id == run_id).values(change_seq=runs.c.change_seq + 1)
+    )
+    if result.rowcount == 0:
+        raise RunNotFoundError(f"no run with id {run_id!r}")
 
 
 def bump_change_seq(conn: Connection, run_id: str) -> None:
