@@ -119,7 +119,7 @@ def run(points: int, interval_ms: float, tick_s: float, uri: str | None) -> list
         ticks = 0
         for start in range(0, points, per_tick):
             for i in range(start, min(points, start + per_tick)):
-                writer.log("loss", 1.0 / (i + 1), i)
+                writer.log("loss", 1.0 / (i + 1), step=i)
             ingester.ingest_once()
             ticks += 1
         writer.close()

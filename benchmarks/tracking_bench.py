@@ -37,7 +37,7 @@ def log_cost(calls: int, folder: Path) -> tuple[float, float]:
     for start in range(0, calls, BLOCK):
         t0 = clock()
         for i in range(start, start + BLOCK):
-            log("loss", 0.5, i)
+            log("loss", 0.5, step=i)
         per_call.append((clock() - t0) / BLOCK)
     writer.close()
     return statistics.median(per_call), statistics.mean(per_call)
@@ -64,7 +64,7 @@ def ingest_rate(calls: int, folder: Path) -> float:
     run.complete()  # an empty run to ingest into
     writer = JournalWriter(folder / "ingest.bin")
     for i in range(calls):
-        writer.log("loss", 1.0 / (i + 1), i)
+        writer.log("loss", 1.0 / (i + 1), step=i)
     writer.close()
     t0 = time.perf_counter()
     count = JournalIngester(ws.store, run.id, folder / "ingest.bin").drain()

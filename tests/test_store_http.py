@@ -580,6 +580,25 @@ def test_soft_delete_and_restore(store: HttpStore, backend: Store) -> None:
     assert store.restore_experiment(run.experiment_id).deleted_at is None
 
 
+def test_purge_through_the_server(store: HttpStore, backend: Store, tmp_path: Path) -> None:
+    """The named-purge checks through the server; the run's files go on the server's
+    side. (A purge of everything would reach other tests' deleted runs: not here.)"""
+    from tests.test_purge import check_purge
+
+    check_purge(store)
+    run = _run(store, "http-purge", status=RunStatus.COMPLETED)
+    store.artifacts.put_bytes(run.run_id, "outputs/w.bin", b"z" * 2048)
+    store.delete_run(run.run_id)
+    with pytest.raises(ValidationError, match="list of run ids"):
+        store.purge_deleted(run_ids=run.run_id)
+    assert store.purge_deleted(run_ids=[run.run_id], dry_run=True).file_bytes >= 2048
+    done = store.purge_deleted(run_ids=[run.run_id])
+    assert done.run_ids == (run.run_id,) and done.file_bytes >= 2048
+    with pytest.raises(RunNotFoundError):
+        backend.get_run(run.run_id)
+    assert not backend.artifacts.list_files(run.run_id)
+
+
 def test_values_at_step_through_the_server(store: HttpStore) -> None:
     from tests.test_metric_at_step import check_values_at_step
 

@@ -305,3 +305,15 @@ class RunDatasetLink:
     dataset_id: str | None
     source: Mapping[str, Any]
     created_at: float
+
+
+@dataclass(frozen=True)
+class Purge:
+    """What ``Store.purge_deleted`` removed for good, or would remove (``dry_run``):
+    deleted runs, deleted experiments (with every run in them), and the bytes of the
+    runs' files."""
+
+    run_ids: tuple[str, ...]
+    experiment_ids: tuple[str, ...]
+    file_bytes: int
+    dry_run: bool = False

@@ -69,7 +69,7 @@ def write_calls(path: Path, calls: list[tuple[Any, ...]]) -> int:
         if call[0] == "rec":
             writer.log_record(call[1], "row", call[2])
         else:
-            writer.log(call[1], call[2], call[3])
+            writer.log(call[1], call[2], step=call[3])
     size = writer.size
     writer.close()
     return size

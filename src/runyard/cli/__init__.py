@@ -11,6 +11,7 @@ from runyard.cli.common import CliContext, add_workspace_option, run_cli, worksp
 from runyard.cli.compute import compute
 from runyard.cli.environments import env
 from runyard.cli.experiments import experiments
+from runyard.cli.gc import gc
 from runyard.cli.runs import runs
 from runyard.cli.runs_actions import cancel, download, logs, rerun
 from runyard.cli.studio import studio
@@ -49,6 +50,7 @@ for command in (
     datastore,
     dataset,
     model,
+    gc,
 ):
     cli.add_command(command)
 add_workspace_option(cli)

@@ -91,7 +91,8 @@ def cancel(cli: CliContext, run_id: str, wait_: bool, as_json: bool) -> None:
 @pass_cli
 def delete(cli: CliContext, run_ids: tuple[str, ...], as_json: bool) -> None:
     """Delete ended runs (with their children and trials): they leave the lists, and
-    ``runyard runs restore ID`` brings them back. Nothing is removed from disk."""
+    ``runyard runs restore ID`` brings them back. Nothing is removed from disk until
+    ``runyard gc`` purges what is deleted."""
     _lifecycle(
         cli, run_ids, as_json, cli.ws.store.delete_run, "deleted (undo: runyard runs restore {})"
     )

@@ -29,6 +29,7 @@ from runyard.entities import (
     MetricSeries,
     MetricSummary,
     MetricValue,
+    Purge,
     RunInfo,
     RunKind,
     RunPage,
@@ -214,6 +215,20 @@ class HttpStore(AssetCalls, Store):
 
     def restore_run(self, run_id: str) -> RunInfo:
         return self._send("POST", _run(run_id, "/restore"), None, wire.RunOut).to_entity()
+
+    def purge_deleted(
+        self,
+        *,
+        deleted_before: float | None = None,
+        run_ids: Sequence[str] | None = None,
+        dry_run: bool = False,
+    ) -> Purge:
+        if isinstance(run_ids, str):  # the same refusal the SQL store gives
+            raise ValidationError(f"purge takes a list of run ids: write [{run_ids!r}]")
+        ids = None if run_ids is None else list(run_ids)
+        body = wire.PurgeIn(deleted_before=deleted_before, run_ids=ids, dry_run=dry_run)
+        # Repeating a purge after a broken connection removes nothing more.
+        return self._send("POST", "/purge", body, wire.PurgeOut).to_entity()
 
     def request_cancel(self, run_id: str) -> RunInfo:
         # Safe to repeat: a second request keeps the first one's time.

@@ -114,6 +114,15 @@ def restore_run(store: StoreDep, run_id: str) -> WireJSON:
     return answer(wire.RunOut.of(store.restore_run(run_id)))
 
 
+@router.post("/purge", response_model=wire.PurgeOut)
+def purge_deleted(store: StoreDep, body: wire.PurgeIn) -> WireJSON:
+    """Removes for good what was deleted (or says what would go, ``dry_run``)."""
+    purge = store.purge_deleted(
+        deleted_before=body.deleted_before, run_ids=body.run_ids, dry_run=body.dry_run
+    )
+    return answer(wire.PurgeOut.of(purge))
+
+
 @router.post("/experiments/{experiment_id}/delete", response_model=wire.ExperimentOut)
 def delete_experiment(store: StoreDep, experiment_id: str) -> WireJSON:
     """Soft-deletes an experiment whose runs have all ended (409 otherwise)."""

@@ -8,6 +8,7 @@ the workspace's artifact root as ``runs/<run_id>/<path>``. Paths are always rela
 from __future__ import annotations
 
 import abc
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -116,6 +117,19 @@ class LocalArtifactRepository(ArtifactRepository):
                     continue
                 full = Path(dirpath) / name
                 yield full.relative_to(files).as_posix(), full.stat()
+
+    def folder_bytes(self, run_id: str) -> int:
+        """Bytes under the run's folder: files, journals, logs (symlinks not followed)."""
+        total = 0
+        for dirpath, _dirnames, filenames in os.walk(self.run_dir(run_id)):
+            for name in filenames:
+                with contextlib.suppress(OSError):  # gone meanwhile
+                    total += os.lstat(os.path.join(dirpath, name)).st_size
+        return total
+
+    def remove_run(self, run_id: str) -> None:
+        """Removes the run's folder and all in it (a purge; nothing if there is none)."""
+        shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
 
     def list_files(self, run_id: str) -> list[FileInfo]:
         return sorted(

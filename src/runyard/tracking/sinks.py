@@ -52,17 +52,6 @@ if TYPE_CHECKING:
 LogFn = Callable[..., None]  # run.log's: (name, value, description="", step=None)
 
 
-def sdk_log(journal_log: Callable[[str, Any, int | None], None]) -> LogFn:
-    """``run.log``'s signature over a journal's ``log``: one plain call in between."""
-
-    def log(name: str, value: Any, description: str = "", step: int | None = None) -> None:
-        """Logs a scalar (float, int, bool or str; NaN and inf allowed), durable when
-        this returns; ``step`` defaults to how often ``name`` was logged."""
-        journal_log(name, value, step)
-
-    return log
-
-
 class MetricSink(abc.ABC):
     """Where a run handle's writes go, and what it can read back of its metrics."""
 
@@ -190,7 +179,7 @@ class IngestSink(MetricSink):
         follow_forks(self._journal)  # a forked worker logs to a journal of its own
         self._pid = os.getpid()
         # Swapped for refusals once the run is finished (the journal is closed then).
-        self._log = sdk_log(self._journal.log)
+        self._log: LogFn = self._journal.log  # run.log's own signature: no frame between
         self._record: Callable[..., None] = self._journal.log_record
         self._thread: IngestThread | None = IngestThread(
             RunJournalsIngester(store, run_id, journal_path),
@@ -274,7 +263,7 @@ class JournalSink(MetricSink):
         # What this process wrote, for reads before the runner has stored it.
         self.written: dict[str, Any] = {"tags": {}, "properties": {}}
         follow_forks(self.journal)
-        self._log = sdk_log(self.journal.log)
+        self._log: LogFn = self.journal.log
         self._uploads = self.journal.path.parent / "uploads"
         self._upload_seq = itertools.count()
 
@@ -346,7 +335,7 @@ class OfflineSink(MetricSink):
         journal_log = self._journal.journal.log
 
         def log(name: str, value: Any, description: str = "", step: int | None = None) -> None:
-            journal_log(name, value, step)  # checked as everywhere else, then printed
+            journal_log(name, value, step=step)  # checked as everywhere else, then printed
             # Through self: whoever holds run.log keeps the scratch journal open.
             at = "" if step is None else f" at step {step}"
             self._say(f"would log {name}={value!r}{at}")

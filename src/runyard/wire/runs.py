@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from runyard.entities import RunInfo, RunKind, RunPage, RunQuery, RunStatus
+from runyard.entities import Purge, RunInfo, RunKind, RunPage, RunQuery, RunStatus
 from runyard.errors import ValidationError
 from runyard.wire.base import Answer, Body
 from runyard.wire.metrics import SummaryOut
@@ -22,6 +22,8 @@ __all__ = [
     "DisplayNameIn",
     "HeartbeatIn",
     "PropertiesIn",
+    "PurgeIn",
+    "PurgeOut",
     "RunIn",
     "RunListOut",
     "RunOut",
@@ -327,3 +329,32 @@ class RunQueryIn(Body):
             with_metrics=tuple(self.with_metrics),
             lifecycle=self.lifecycle,
         )
+
+
+class PurgeIn(Body):
+    """``POST /api/purge``: what ``Store.purge_deleted`` takes."""
+
+    deleted_before: float | None = None
+    run_ids: list[str] | None = None
+    dry_run: bool = False
+
+
+class PurgeOut(Answer):
+    """What a purge removed (or would remove)."""
+
+    run_ids: list[str]
+    experiment_ids: list[str]
+    file_bytes: int
+    dry_run: bool
+
+    @classmethod
+    def of(cls, purge: Purge) -> PurgeOut:
+        return cls(
+            run_ids=list(purge.run_ids),
+            experiment_ids=list(purge.experiment_ids),
+            file_bytes=purge.file_bytes,
+            dry_run=purge.dry_run,
+        )
+
+    def to_entity(self) -> Purge:
+        return Purge(tuple(self.run_ids), tuple(self.experiment_ids), self.file_bytes, self.dry_run)

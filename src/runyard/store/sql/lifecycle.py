@@ -24,7 +24,8 @@ from runyard.store.sql.schema import experiments, runs
 _TERMINAL = [s.value for s in RunStatus if s.is_terminal()]
 
 
-def _descendants(conn: Connection, run_id: str) -> list[str]:
+def descendants(conn: Connection, run_id: str) -> list[str]:
+    """The run and every run under it (children, a sweep's trials), any depth."""
     found, level = [run_id], [run_id]
     while level:
         level = [
@@ -55,7 +56,7 @@ def delete_run(conn: Connection, run_id: str) -> RunInfo:
                 f"delete {parent_id} (with its runs) once it has ended"
             )
         parent_id = parent.parent_run_id
-    tree = _descendants(conn, run_id)
+    tree = descendants(conn, run_id)
     live = conn.execute(
         sa.select(runs.c.id, runs.c.status).where(
             runs.c.id.in_(tree), runs.c.status.not_in(_TERMINAL)
@@ -81,7 +82,7 @@ def restore_run(conn: Connection, run_id: str) -> RunInfo:
     run = runs_mod.get(conn, run_id)
     if run.deleted_at is None:
         return run
-    tree = _descendants(conn, run_id)
+    tree = descendants(conn, run_id)
     same = [
         r.id
         for r in conn.execute(

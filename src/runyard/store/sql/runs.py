@@ -290,13 +290,9 @@ def remove_tags(conn: Connection, run_id: str, keys: Sequence[str]) -> None:
 
 def add_properties(conn: Connection, run_id: str, properties: Mapping[str, str]) -> None:
     clean = check_string_map("property", properties)
+    _fetch_row(conn, run_id, for_update=True)  # two writers of one key take turns
     if not clean:
-        _fetch_row(conn, run_id)
         return
-    # Counted first: the update locks the run's row (PostgreSQL) so that two writers of
-    # one key take turns, and says whether the run exists, in one statement. Adding only
-    # what is there already counts a change that changed nothing, which readers tolerate.
-    _bump_existing(conn, run_id)
     existing = dict(
         conn.execute(
             sa.select(run_properties.c.key, run_properties.c.value).where(
@@ -310,9 +306,10 @@ def add_properties(conn: Connection, run_id: str, properties: Mapping[str, str])
             f"run {run_id!r}: properties are add-only and {', '.join(map(repr, changed))} "
             "already have other values; use a tag for values that change"
         )
-    _insert_pairs(
-        conn, run_properties, run_id, {k: v for k, v in clean.items() if k not in existing}
-    )
+    added = {k: v for k, v in clean.items() if k not in existing}
+    _insert_pairs(conn, run_properties, run_id, added)
+    if added:  # adding what is there already changes nothing a page shows
+        bump_change_seq(conn, run_id)
 
 
 def update_definition(conn: Connection, run_id: str, patch: Mapping[str, Any]) -> RunInfo:

@@ -24,6 +24,7 @@ from runyard.entities import (
     MetricSeries,
     MetricSummary,
     MetricValue,
+    Purge,
     RunInfo,
     RunKind,
     RunPage,
@@ -38,6 +39,7 @@ from runyard.store.sql import environments as environments_mod
 from runyard.store.sql import experiments as experiments_mod
 from runyard.store.sql import lifecycle
 from runyard.store.sql import offsets as offsets_mod
+from runyard.store.sql import purge as purge_mod
 from runyard.store.sql import runs as runs_mod
 from runyard.store.sql import search as search_mod
 from runyard.store.sql import summaries as summaries_mod
@@ -49,6 +51,8 @@ class SqlStore(SqlAssets, Store):
     """Metadata and metrics in SQLite (``sqlite:///PATH``) or PostgreSQL
     (``postgresql://USER@HOST/DB``); run files in ``artifacts``. Opening migrates the
     database to the current schema when it is not there yet."""
+
+    artifacts: LocalArtifactRepository  # its files are on this machine (a purge removes them)
 
     def __init__(self, uri: str, artifacts: LocalArtifactRepository) -> None:
         self.uri = uri
@@ -209,6 +213,25 @@ class SqlStore(SqlAssets, Store):
     def update_definition(self, run_id: str, patch: Mapping[str, Any]) -> RunInfo:
         with self._tx("update a run's definition", write=True) as conn:
             return runs_mod.update_definition(conn, run_id, patch)
+
+    def purge_deleted(
+        self,
+        *,
+        deleted_before: float | None = None,
+        run_ids: Sequence[str] | None = None,
+        dry_run: bool = False,
+    ) -> Purge:
+        with self._tx("purge deleted runs", write=not dry_run) as conn:
+            found, exp_ids = purge_mod.select(conn, deleted_before, run_ids)
+            if not dry_run:
+                purge_mod.remove(conn, found, exp_ids)
+        # Files after the commit: a purge that dies here leaves folders, never rows
+        # whose files are gone. (They are counted outside the write lock.)
+        file_bytes = sum(self.artifacts.folder_bytes(run_id) for run_id in found)
+        if not dry_run:
+            for run_id in found:
+                self.artifacts.remove_run(run_id)
+        return Purge(tuple(found), tuple(exp_ids), file_bytes, dry_run=dry_run)
 
     def delete_run(self, run_id: str) -> RunInfo:
         with self._tx("delete a run", write=True) as conn:
