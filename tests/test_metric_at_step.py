@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -78,6 +79,41 @@ def test_the_filter_keeps_runs_by_their_value_at_a_step(store: Store) -> None:
             parse_filter(bad)
 
 
+def test_runs_sort_by_their_value_at_a_step(store: Store) -> None:
+    """Numbers by value (ints exactly), then NaN, then runs with no number at the step
+    (none logged there, or a string), either direction; ties newest first; the page is
+    cut after the sort."""
+    runs = {name: _run(store, "sort-at") for name in ("a", "b", "c", "nan", "none", "text", "big")}
+    at = {"a": 0.5, "b": 0.25, "c": 0.5, "nan": math.nan}
+    for name, value in at.items():
+        _log(store, runs[name].run_id, "loss", "float", [9, 10], [0.0, value])
+    _log(store, runs["none"].run_id, "loss", "float", [9], [0.1])  # nothing at step 10
+    _log(store, runs["text"].run_id, "loss", "str", [10], ["diverged"])
+    _log(store, runs["big"].run_id, "loss", "int", [10], [2**62 + 1])
+    exp_id = runs["a"].experiment_id
+
+    def order(descending: bool, **kwargs: int) -> list[str]:
+        query = RunQuery(
+            experiment_id=exp_id, sort="metric:loss@10", descending=descending, **kwargs
+        )
+        names = {r.run_id: n for n, r in runs.items()}
+        return [names[r.run_id] for r in search_filtered(store, query, None).runs]
+
+    # c was created after a: newest first among equal values, in both directions.
+    assert order(False)[:4] == ["b", "c", "a", "big"]
+    assert order(True)[:4] == ["big", "c", "a", "b"]
+    assert order(False)[4] == order(True)[4] == "nan"
+    assert set(order(False)[5:]) == set(order(True)[5:]) == {"none", "text"}
+    assert order(False, limit=2, offset=1) == ["c", "a"]
+    kept = search_filtered(
+        store,
+        RunQuery(experiment_id=exp_id, sort="metric:loss@10", descending=True),
+        parse_filter("at(metrics.loss, 10) < 1"),
+    )
+    assert [r.run_id for r in kept.runs] == [runs[n].run_id for n in ("c", "a", "b")]
+    assert kept.total == 3
+
+
 def test_cli_column_and_studio_column(tmp_path: Path) -> None:
     ws = Workspace.create(tmp_path / "proj", name="proj")
     exp = Experiment(ws, "cols")
@@ -94,8 +130,15 @@ def test_cli_column_and_studio_column(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "loss@3" in result.output and "0.2" in result.output and "0.4" in result.output
+    for order, first in (("--asc", ids[0]), ("--desc", ids[1])):
+        result = CliRunner().invoke(
+            cli, ["-w", w, "runs", "list", "--sort", "metric:loss@3", order, "--json"]
+        )
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["runs"][0]["id"] == first
     result = CliRunner().invoke(cli, ["-w", w, "runs", "list", "--sort", "metric:loss@3"])
-    assert result.exit_code != 0 and "--columns metric:loss@3" in str(result.exception)
+    assert "loss@3" in result.output.splitlines()[0]  # the sort's value is a column
+    assert result.output.index(ids[0]) < result.output.index(ids[1])
     with pytest.raises(ValidationError, match="metric:NAME@STEP"):
         from runyard.cli.columns import parse_columns
 
@@ -109,6 +152,16 @@ def test_cli_column_and_studio_column(tmp_path: Path) -> None:
         assert page.status_code == 200
         assert "at(metrics.loss, 3)" in page.text  # the column's header
         assert ">0.2<" in page.text.replace(" ", "") and ">0.4<" in page.text.replace(" ", "")
+        # Sorted by it (the column's header links there): highest first, then lowest.
+        for order, first, second in (("desc", ids[1], ids[0]), ("asc", ids[0], ids[1])):
+            page = httpx.get(
+                f"{srv.url}/experiments/{exp.id}",
+                params={"sort": "metric:loss@3", "order": order},
+                timeout=30,
+            )
+            assert page.status_code == 200 and "at(metrics.loss, 3)" in page.text
+            assert page.text.index(first) < page.text.index(second)
+            assert "sort=metric%3Aloss%403" in page.text  # the header's sort link
     finally:
         srv.stop()
         ws.close()

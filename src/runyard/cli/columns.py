@@ -21,8 +21,8 @@ SORT_COLUMNS = ("created_at", "number", "status", "duration", "started_at", "end
 
 @dataclass(frozen=True)
 class MetricRef:
-    """``metric:NAME[:last|min|max]`` or ``metric:NAME@STEP`` (the value at a step, a
-    column only); ``explicit`` when the summary was written out."""
+    """``metric:NAME[:last|min|max]`` or ``metric:NAME@STEP`` (the value at a step);
+    ``explicit`` when the summary was written out."""
 
     name: str
     summary: str = "last"
@@ -31,7 +31,10 @@ class MetricRef:
 
     @property
     def sort_key(self) -> str:
-        """What the store's ``RunQuery.sort`` takes."""
+        """What ``RunQuery.sort`` takes (a value at a step is sorted by
+        ``runyard.store.filtered_search``, not the store)."""
+        if self.step is not None:
+            return f"metric:{self.name}@{self.step}"
         return f"metric:{self.name}:{self.summary}"
 
     @property
@@ -57,14 +60,7 @@ def parse_metric(text: str) -> MetricRef:
 def parse_sort(sort: str) -> MetricRef | None:
     """The metric of ``--sort metric:...``, or None for a column sort."""
     if sort.startswith("metric:"):
-        ref = parse_metric(sort[len("metric:") :])
-        if ref.step is not None:
-            raise ValidationError(
-                f"--sort {sort}: runs sort by a metric's last, min or max, not by its value "
-                f"at a step; show it with --columns metric:{ref.name}@{ref.step}, or keep "
-                f"runs by it with --filter 'at(metrics.{ref.name}, {ref.step}) < VALUE'"
-            )
-        return ref
+        return parse_metric(sort[len("metric:") :])
     if sort not in SORT_COLUMNS:
         raise ValidationError(
             f"cannot sort runs by {sort!r}; use one of {', '.join(SORT_COLUMNS)} "
@@ -147,7 +143,7 @@ def parse_columns(text: str | None, sort_metric: MetricRef | None) -> list[Colum
     if text is None:
         names: list[str] = list(DEFAULT_COLUMNS)
         if sort_metric is not None:
-            names.append(f"metric:{sort_metric.name}:{sort_metric.summary}")
+            names.append(sort_metric.sort_key)
     else:
         names = [n.strip() for n in text.split(",") if n.strip()]
         if not names:

@@ -77,8 +77,9 @@ def _logged_metrics(store: Store, listed: list[RunInfo]) -> list[str]:
     "--sort",
     default="created_at",
     show_default=True,
-    help="created_at, number, status, duration, started_at, ended_at, or "
-    "metric:NAME[:last|min|max] (the last value unless a summary is named).",
+    help="created_at, number, status, duration, started_at, ended_at, "
+    "metric:NAME[:last|min|max] (the last value unless a summary is named), or "
+    "metric:NAME@STEP (the value at that step; runs without one come last).",
 )
 @click.option(
     "--asc/--desc",
@@ -142,9 +143,7 @@ def list_runs(
             experiment_id=experiment_id_of(store, experiment),
             statuses=[_status(s) for s in status],
             tags=parse_pairs("--tag", tag),
-            sort=sort
-            if sort_metric is None
-            else f"metric:{sort_metric.name}:{sort_metric.summary}",
+            sort=sort if sort_metric is None else sort_metric.sort_key,
             descending=descending,
             limit=limit,
             with_metrics=sorted({ref.name for _, ref in refs}),

@@ -28,7 +28,7 @@ from runyard.errors import RunNotFoundError, ValidationError
 from runyard.server.api_read import runs_query, split_list
 from runyard.server.deps import StoreDep
 from runyard.store.base import Store
-from runyard.store.filtered_search import search_filtered, with_step_values
+from runyard.store.filtered_search import search_filtered, step_sort, with_step_values
 from runyard.store.runfilter import (
     PREFIXES,
     Field,
@@ -174,10 +174,14 @@ def runs_page(
     except FilterSyntaxError as exc:
         filter_error = str(exc)
     extra = _extra_columns(cols)
+    by_step = step_sort(sort)
+    if by_step is not None:  # sorted by a value at a step: that value is a column
+        at = Field("metrics", by_step[0], aggregate="at", step=by_step[1])
+        extra = extra if at in extra else [*extra, at]
     statuses = split_list(status)
     tags = [t.strip() for t in tag.split(",") if t.strip()]
     wanted = split_list([metrics])
-    sort_metric = sort.split(":")[1] if sort.startswith("metric:") else ""
+    sort_metric = sort.split(":")[1] if sort.startswith("metric:") and not by_step else ""
 
     def query(with_metrics: list[str]) -> Any:
         found = runs_query(
