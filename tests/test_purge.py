@@ -124,6 +124,16 @@ def test_sql_store(store: SqlStore) -> None:
     assert store.get_run(stays.run_id).status is RunStatus.COMPLETED
     assert store.purge_deleted() == type(done)((), (), 0)  # nothing left to purge
 
+    # Named experiments: only deleted ones, with every run in them.
+    named = _ended(store, "purge-named")
+    with pytest.raises(ConflictError, match="is not deleted; nothing was purged"):
+        store.purge_deleted(experiment_ids=[named.experiment_id])
+    with pytest.raises(ExperimentNotFoundError):
+        store.purge_deleted(experiment_ids=["no-such-experiment"])
+    store.delete_experiment(named.experiment_id)
+    done = store.purge_deleted(experiment_ids=[named.experiment_id])
+    assert done.experiment_ids == (named.experiment_id,) and done.run_ids == (named.run_id,)
+
 
 def test_parse_age() -> None:
     assert parse_age("30d") == 30 * 86400

@@ -599,6 +599,21 @@ def test_purge_through_the_server(store: HttpStore, backend: Store, tmp_path: Pa
     assert not backend.artifacts.list_files(run.run_id)
 
 
+def test_experiment_tags_through_the_server(store: HttpStore, backend: Store) -> None:
+    from tests.test_experiment_tags import check_experiment_tags
+
+    check_experiment_tags(store)
+    exp = store.get_or_create_experiment("http-exp-tags")
+    store.set_experiment_tags(exp.experiment_id, {"k": "v"})
+    assert backend.get_experiment(exp.experiment_id).tags == {"k": "v"}
+    assert store.remove_experiment_tags(exp.experiment_id, ["k"]).tags == {}
+    store.delete_experiment(exp.experiment_id)
+    done = store.purge_deleted(experiment_ids=[exp.experiment_id])
+    assert done.experiment_ids == (exp.experiment_id,)
+    with pytest.raises(ExperimentNotFoundError):
+        backend.get_experiment(exp.experiment_id)
+
+
 def test_values_at_step_through_the_server(store: HttpStore) -> None:
     from tests.test_metric_at_step import check_values_at_step
 

@@ -63,6 +63,7 @@ class Experiment:
     created_at: float
     # When it was deleted (soft: its runs stay until restored or purged); None: active.
     deleted_at: float | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,8 @@ they are tab-separated text (one header line). Every command that prints data ta
   strings `"nan"`, `"inf"`, `"-inf"`.
 - **a compute target**: `{"name", "type", "max_concurrent_runs", "address"}`.
 - **an experiment** (`experiments delete` / `restore`): `{"id", "name", "created_at",
-  "deleted_at"}`; `experiments list` adds `runs`, `last_run_at` and `status_counts`.
+  "deleted_at"}`; `experiments list` adds `runs`, `last_run_at`, `status_counts` and
+  `tags`.
 - `studio` serves until stopped: its output is the banner (`Runyard studio listening
   on URL` and the write token), printed once it listens.
 - **an environment** (`env show`): `{"name", "version", "hash", "spec", "built",

@@ -36,6 +36,7 @@ def list_experiments(cli: CliContext, deleted: bool, as_json: bool) -> None:
                         "last_run_at": s.last_run_at,
                         "status_counts": dict(s.status_counts),
                         "deleted_at": s.experiment.deleted_at,
+                        "tags": dict(s.experiment.tags),
                     }
                     for s in stats
                 ],

@@ -46,6 +46,15 @@ def _said(purge: Purge) -> str:
     return f"{what}, {_size(purge.file_bytes)} of run files"
 
 
+def _ids(option: str, noun: str, text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    ids = [part.strip() for part in text.split(",") if part.strip()]
+    if not ids:
+        raise ValidationError(f"{option} is empty; give deleted {noun} ids, comma-separated")
+    return ids
+
+
 @click.command("gc")
 @click.option(
     "--older-than",
@@ -58,6 +67,12 @@ def _said(purge: Purge) -> str:
     default=None,
     metavar="ID,ID",
     help="Only these deleted runs (comma-separated), with their deleted children.",
+)
+@click.option(
+    "--experiment-ids",
+    default=None,
+    metavar="ID,ID",
+    help="Only these deleted experiments (comma-separated ids), with all their runs.",
 )
 @click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask on a terminal before removing.")
@@ -72,6 +87,7 @@ def gc(
     cli: CliContext,
     older_than: str | None,
     run_ids: str | None,
+    experiment_ids: str | None,
     dry_run: bool,
     yes: bool,
     as_json: bool,
@@ -80,19 +96,18 @@ def gc(
     folders (``runs delete`` and ``experiments delete`` only hide them, with undo).
     Registered models keep their files. On a terminal it asks first; --yes does not."""
     before = None if older_than is None else time.time() - parse_age(older_than)
-    ids = None
-    if run_ids is not None:
-        ids = [part.strip() for part in run_ids.split(",") if part.strip()]
-        if not ids:
-            raise ValidationError("--run-ids is empty; give deleted run ids, comma-separated")
+    chosen = {
+        "run_ids": _ids("--run-ids", "run", run_ids),
+        "experiment_ids": _ids("--experiment-ids", "experiment", experiment_ids),
+    }
     store = cli.ws.store
     if not dry_run and not yes and not as_json and sys.stdin.isatty():
-        plan = store.purge_deleted(deleted_before=before, run_ids=ids, dry_run=True)
+        plan = store.purge_deleted(deleted_before=before, dry_run=True, **chosen)
         if not plan.run_ids and not plan.experiment_ids:
             click.echo("nothing to purge: no deleted runs or experiments match")
             return
         click.confirm(f"Remove {_said(plan)} for good?", abort=True, err=True)
-    purge = store.purge_deleted(deleted_before=before, run_ids=ids, dry_run=dry_run)
+    purge = store.purge_deleted(deleted_before=before, dry_run=dry_run, **chosen)
     if as_json:
         echo_json(
             {

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 from runyard.config import validate_resource_name
 from runyard.entities import RunKind, RunQuery
 from runyard.errors import ConfigError, ValidationError
+from runyard.tracking import validation as check
 
 if TYPE_CHECKING:
     from runyard.core.run import Run
@@ -146,12 +147,47 @@ class Experiment:
         "ArchivedOnly" or "All", as in the SDK; ``experiment_name`` keeps that one."""
         if view_type not in _VIEW_TYPES:
             raise ValidationError(f"view_type {view_type!r} is not one of {', '.join(_VIEW_TYPES)}")
+        if tags is not None and not isinstance(tags, str | Mapping):
+            raise ValidationError("Experiment.list: tags is a tag name or a dict of tags")
         found = workspace.store.list_experiments(_VIEW_TYPES[view_type])
         return [
             cls(workspace, s.experiment.name)
             for s in found
-            if experiment_name in (None, s.experiment.name)
+            if experiment_name in (None, s.experiment.name) and _has(s.experiment.tags, tags)
         ]
+
+    @staticmethod
+    def delete(workspace: Workspace, experiment_id: str) -> None:
+        """Deletes the experiment and all its runs for good (their metrics, files and
+        folders; registered models keep theirs). A ConflictError while one of its runs
+        has not ended. (:meth:`archive` is the delete that can be undone.)"""
+        store = workspace.store
+        store.delete_experiment(experiment_id)  # checks that every run has ended
+        store.purge_deleted(experiment_ids=[experiment_id])
+
+    # -- tags --------------------------------------------------------------------------
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The experiment's tags (as last read: :meth:`refresh` reads them again)."""
+        return dict(self._entity.tags)
+
+    def tag(self, key: str, value: str | None = None) -> None:
+        """Tags the experiment with ``key`` (and ``value``, "" when None)."""
+        self.set_tags({key: "" if value is None else value})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Adds or changes tags; tags not named stay as they are."""
+        self._entity = self.workspace.store.set_experiment_tags(self.id, check.tags(tags))
+
+    def remove_tags(self, tags: Iterable[str] | str) -> None:
+        """Removes the named tags (names the experiment lacks are skipped)."""
+        names = [tags] if isinstance(tags, str) else list(tags)
+        self._entity = self.workspace.store.remove_experiment_tags(self.id, names)
+
+    def refresh(self) -> None:
+        """Reads the experiment again (tags, archived state) from the store."""
+        self._entity = self.workspace.store.get_experiment(self.id)
 
     @property
     def archived_time(self) -> str | None:

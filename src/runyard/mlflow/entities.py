@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlflow.entities import Experiment as MlflowExperiment
-from mlflow.entities import LifecycleStage, Metric, Param, RunData, RunTag
+from mlflow.entities import ExperimentTag, LifecycleStage, Metric, Param, RunData, RunTag
 from mlflow.entities import Run as MlflowRun
 from mlflow.entities import RunInfo as MlflowRunInfo
 from mlflow.entities import RunStatus as MlflowStatus
@@ -74,7 +74,7 @@ def experiment(
         name=DEFAULT_EXPERIMENT_NAME if default else entity.name,
         artifact_location=artifact_root,
         lifecycle_stage=_stage(entity.deleted_at),
-        tags=[],
+        tags=[ExperimentTag(key, value) for key, value in sorted(entity.tags.items())],
         creation_time=ms(entity.created_at),
         last_update_time=ms(entity.created_at),
     )

@@ -11,7 +11,11 @@ from typing import TYPE_CHECKING, Any
 from mlflow.entities import Experiment as MlflowExperiment
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, RESOURCE_ALREADY_EXISTS
+from mlflow.protos.databricks_pb2 import (
+    INVALID_PARAMETER_VALUE,
+    RESOURCE_ALREADY_EXISTS,
+    RESOURCE_DOES_NOT_EXIST,
+)
 from mlflow.store.entities.paged_list import PagedList
 from mlflow.utils.search_utils import SearchExperimentsUtils
 
@@ -68,19 +72,16 @@ class Experiments:
     def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: Any = None
     ) -> str:
-        if tags:
-            raise MlflowException(
-                "Runyard experiments have no tags; tag the runs, or create the experiment "
-                "without tags",
-                error_code=INVALID_PARAMETER_VALUE,
-            )
         store = self.workspace.store
         with mlflow_errors():
             if store.get_experiment_by_name(name) is not None:
                 raise MlflowException(
                     f"Experiment {name!r} already exists", error_code=RESOURCE_ALREADY_EXISTS
                 )
-            return store.get_or_create_experiment(name).experiment_id
+            made = store.get_or_create_experiment(name)
+            if tags:
+                store.set_experiment_tags(made.experiment_id, {t.key: t.value for t in tags})
+            return made.experiment_id
 
     def search_experiments(
         self,
@@ -123,7 +124,16 @@ class Experiments:
         )
 
     def set_experiment_tag(self, experiment_id: str, tag: Any) -> None:
-        raise MlflowException(
-            "Runyard experiments have no tags; tag the runs instead (mlflow.set_tag)",
-            error_code=INVALID_PARAMETER_VALUE,
-        )
+        with mlflow_errors():
+            target = self._experiment(experiment_id).experiment_id
+            self.workspace.store.set_experiment_tags(target, {tag.key: str(tag.value)})
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        with mlflow_errors():
+            target = self._experiment(experiment_id)
+            if key not in target.tags:  # as MLflow's own stores answer
+                raise MlflowException(
+                    f"No tag with name: {key} in experiment with id {experiment_id}",
+                    error_code=RESOURCE_DOES_NOT_EXIST,
+                )
+            self.workspace.store.remove_experiment_tags(target.experiment_id, [key])

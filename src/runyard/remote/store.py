@@ -216,17 +216,35 @@ class HttpStore(AssetCalls, Store):
     def restore_run(self, run_id: str) -> RunInfo:
         return self._send("POST", _run(run_id, "/restore"), None, wire.RunOut).to_entity()
 
+    def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str]) -> Experiment:
+        path = f"/experiments/{path_part(experiment_id)}/tags"
+        body = wire.TagsIn(tags=dict(tags))
+        return self._send("POST", path, body, wire.ExperimentOut).to_entity()
+
+    def remove_experiment_tags(self, experiment_id: str, keys: Sequence[str]) -> Experiment:
+        if isinstance(keys, str):  # the same refusal the SQL store gives, before sending
+            raise ValidationError(f"remove_tags takes a list of tag names: write [{keys!r}]")
+        path = f"/experiments/{path_part(experiment_id)}/tags/remove"
+        body = wire.TagKeysIn(keys=list(keys))
+        return self._send("POST", path, body, wire.ExperimentOut).to_entity()
+
     def purge_deleted(
         self,
         *,
         deleted_before: float | None = None,
         run_ids: Sequence[str] | None = None,
+        experiment_ids: Sequence[str] | None = None,
         dry_run: bool = False,
     ) -> Purge:
-        if isinstance(run_ids, str):  # the same refusal the SQL store gives
-            raise ValidationError(f"purge takes a list of run ids: write [{run_ids!r}]")
-        ids = None if run_ids is None else list(run_ids)
-        body = wire.PurgeIn(deleted_before=deleted_before, run_ids=ids, dry_run=dry_run)
+        for what, given in (("run", run_ids), ("experiment", experiment_ids)):
+            if isinstance(given, str):  # the same refusal the SQL store gives
+                raise ValidationError(f"purge takes a list of {what} ids: write [{given!r}]")
+        body = wire.PurgeIn(
+            deleted_before=deleted_before,
+            run_ids=None if run_ids is None else list(run_ids),
+            experiment_ids=None if experiment_ids is None else list(experiment_ids),
+            dry_run=dry_run,
+        )
         # Repeating a purge after a broken connection removes nothing more.
         return self._send("POST", "/purge", body, wire.PurgeOut).to_entity()
 

@@ -118,9 +118,24 @@ def restore_run(store: StoreDep, run_id: str) -> WireJSON:
 def purge_deleted(store: StoreDep, body: wire.PurgeIn) -> WireJSON:
     """Removes for good what was deleted (or says what would go, ``dry_run``)."""
     purge = store.purge_deleted(
-        deleted_before=body.deleted_before, run_ids=body.run_ids, dry_run=body.dry_run
+        deleted_before=body.deleted_before,
+        run_ids=body.run_ids,
+        experiment_ids=body.experiment_ids,
+        dry_run=body.dry_run,
     )
     return answer(wire.PurgeOut.of(purge))
+
+
+@router.post("/experiments/{experiment_id}/tags", response_model=wire.ExperimentOut)
+def set_experiment_tags(store: StoreDep, experiment_id: str, body: wire.TagsIn) -> WireJSON:
+    """Adds or changes the experiment's tags; answers the experiment."""
+    return answer(wire.ExperimentOut.of(store.set_experiment_tags(experiment_id, body.tags)))
+
+
+@router.post("/experiments/{experiment_id}/tags/remove", response_model=wire.ExperimentOut)
+def remove_experiment_tags(store: StoreDep, experiment_id: str, body: wire.TagKeysIn) -> WireJSON:
+    """Removes the named tags; answers the experiment."""
+    return answer(wire.ExperimentOut.of(store.remove_experiment_tags(experiment_id, body.keys)))
 
 
 @router.post("/experiments/{experiment_id}/delete", response_model=wire.ExperimentOut)

@@ -167,21 +167,31 @@ class Store(abc.ABC):
         """Undoes ``delete_run`` (for the descendants deleted with it)."""
 
     @abc.abstractmethod
+    def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str]) -> Experiment:
+        """Adds or changes the experiment's tags (the others stay); the experiment."""
+
+    @abc.abstractmethod
+    def remove_experiment_tags(self, experiment_id: str, keys: Sequence[str]) -> Experiment:
+        """Removes the named tags (ones it does not have are ignored); the experiment."""
+
+    @abc.abstractmethod
     def purge_deleted(
         self,
         *,
         deleted_before: float | None = None,
         run_ids: Sequence[str] | None = None,
+        experiment_ids: Sequence[str] | None = None,
         dry_run: bool = False,
     ) -> Purge:
         """Removes for good what was deleted: each deleted run (with its deleted
         descendants) and each deleted experiment with all its runs; their metrics, tags,
         properties, lineage rows and files go. ``deleted_before`` (unix time): only what
-        was deleted before then. ``run_ids``: only these runs (and their deleted
-        descendants); one that is not deleted (or not before ``deleted_before``) is a
-        ConflictError and nothing is removed. ``dry_run``: says what would go, removes
-        nothing. Registered models keep their files (they are stored apart) and name
-        the purged run as their source still."""
+        was deleted before then. ``run_ids`` / ``experiment_ids``: only these (runs with
+        their deleted descendants, experiments with all their runs); one that is not
+        deleted (or not before ``deleted_before``) is a ConflictError and nothing is
+        removed. ``dry_run``: says what would go, removes nothing. Registered models
+        keep their files (they are stored apart) and name the purged run as their
+        source still."""
 
     @abc.abstractmethod
     def request_cancel(self, run_id: str) -> RunInfo:

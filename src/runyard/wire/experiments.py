@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pydantic import Field
+
 from runyard.entities import Experiment, ExperimentStats
 from runyard.wire.base import Answer, Body
 
@@ -26,6 +28,7 @@ class ExperimentOut(Answer):
     name: str
     created_at: float
     deleted_at: float | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
     def of(cls, exp: Experiment) -> ExperimentOut:
@@ -34,6 +37,7 @@ class ExperimentOut(Answer):
             name=exp.name,
             created_at=exp.created_at,
             deleted_at=exp.deleted_at,
+            tags=dict(exp.tags),
         )
 
     def to_entity(self) -> Experiment:
@@ -42,6 +46,7 @@ class ExperimentOut(Answer):
             name=self.name,
             created_at=self.created_at,
             deleted_at=self.deleted_at,
+            tags=dict(self.tags),
         )
 
 
@@ -58,6 +63,7 @@ class ExperimentStatsOut(ExperimentOut):
             name=exp.name,
             created_at=exp.created_at,
             deleted_at=exp.deleted_at,
+            tags=dict(exp.tags),
             run_count=stats.run_count,
             last_run_at=stats.last_run_at,
             status_counts=dict(stats.status_counts),

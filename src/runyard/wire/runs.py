@@ -336,6 +336,7 @@ class PurgeIn(Body):
 
     deleted_before: float | None = None
     run_ids: list[str] | None = None
+    experiment_ids: list[str] | None = None
     dry_run: bool = False
 
 

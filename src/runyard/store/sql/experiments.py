@@ -2,22 +2,55 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from runyard.entities import Experiment, ExperimentStats
-from runyard.errors import ConflictError, ExperimentNotFoundError
+from runyard.errors import ConflictError, ExperimentNotFoundError, ValidationError
 from runyard.store.sql.schema import experiments, runs
+from runyard.store.sql.validate import check_name, check_string_map
 
 
 def _to_entity(row: Any) -> Experiment:
     return Experiment(
-        experiment_id=row.id, name=row.name, created_at=row.created_at, deleted_at=row.deleted_at
+        experiment_id=row.id,
+        name=row.name,
+        created_at=row.created_at,
+        deleted_at=row.deleted_at,
+        tags=json.loads(row.tags),
     )
+
+
+def set_tags(conn: Connection, experiment_id: str, tags: Mapping[str, str]) -> Experiment:
+    """Adds or changes tags; the others stay (the SDK's ``set_tags``)."""
+    clean = check_string_map("tag", tags)
+    current = lock(conn, experiment_id)
+    merged = {**current.tags, **clean}
+    _write_tags(conn, experiment_id, merged)
+    return replace(current, tags=merged)
+
+
+def remove_tags(conn: Connection, experiment_id: str, keys: Sequence[str]) -> Experiment:
+    """Removes the named tags (names it does not have are ignored)."""
+    if isinstance(keys, str):  # a lone name would be taken letter by letter
+        raise ValidationError(f"remove_tags takes a list of tag names: write [{keys!r}]")
+    names = {check_name("tag", key) for key in keys}
+    current = lock(conn, experiment_id)
+    kept = {k: v for k, v in current.tags.items() if k not in names}
+    _write_tags(conn, experiment_id, kept)
+    return replace(current, tags=kept)
+
+
+def _write_tags(conn: Connection, experiment_id: str, tags: Mapping[str, str]) -> None:
+    text = json.dumps(dict(sorted(tags.items())))
+    conn.execute(experiments.update().where(experiments.c.id == experiment_id).values(tags=text))
 
 
 def get_or_create(conn: Connection, name: str) -> Experiment:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from runyard.errors import ConflictError, RunNotFoundError, ValidationError
+from runyard.store.sql import experiments as experiments_mod
 from runyard.store.sql.lifecycle import descendants
 from runyard.store.sql.schema import experiments, runs
 
@@ -22,11 +23,19 @@ _CHUNK = 500  # ids per IN (...): well under every database's parameter limit
 
 
 def select(
-    conn: Connection, deleted_before: float | None, run_ids: Sequence[str] | None
+    conn: Connection,
+    deleted_before: float | None,
+    run_ids: Sequence[str] | None,
+    experiment_ids: Sequence[str] | None = None,
 ) -> tuple[list[str], list[str]]:
     """(run ids, experiment ids) that a purge with these arguments removes."""
-    if run_ids is not None:
-        return _named(conn, deleted_before, run_ids), []
+    if run_ids is not None or experiment_ids is not None:
+        exp_ids = _named_experiments(conn, deleted_before, experiment_ids or [])
+        found = set(_named(conn, deleted_before, run_ids)) if run_ids is not None else set()
+        if exp_ids:
+            in_them = sa.select(runs.c.id).where(runs.c.experiment_id.in_(exp_ids))
+            found.update(r.id for r in conn.execute(in_them))
+        return sorted(found), exp_ids
     gone: sa.ColumnElement[bool] = experiments.c.deleted_at.is_not(None)
     if deleted_before is not None:
         gone = sa.and_(gone, experiments.c.deleted_at < deleted_before)
@@ -37,6 +46,25 @@ def select(
     in_gone = runs.c.experiment_id.in_(exp_ids) if exp_ids else sa.false()
     query = sa.select(runs.c.id).where(sa.or_(deleted, in_gone)).order_by(runs.c.id)
     return [r.id for r in conn.execute(query)], exp_ids
+
+
+def _named_experiments(
+    conn: Connection, deleted_before: float | None, experiment_ids: Sequence[str]
+) -> list[str]:
+    if isinstance(experiment_ids, str):
+        raise ValidationError(f"purge takes a list of experiment ids: write [{experiment_ids!r}]")
+    refused = []
+    for experiment_id in dict.fromkeys(experiment_ids):
+        stamp = experiments_mod.get(conn, experiment_id).deleted_at  # ExperimentNotFoundError
+        if stamp is None or (deleted_before is not None and stamp >= deleted_before):
+            refused.append(experiment_id)
+    if refused:
+        why = "is not deleted" if deleted_before is None else "was not deleted before then"
+        raise ConflictError(
+            f"experiment(s) {', '.join(refused)} {why}; nothing was purged. Delete them "
+            "first (runyard experiments delete NAME), or leave them out"
+        )
+    return sorted(set(experiment_ids))
 
 
 def _named(conn: Connection, deleted_before: float | None, run_ids: Sequence[str]) -> list[str]:

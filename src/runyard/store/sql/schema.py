@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # The Alembic revision the code expects; opening a store compares it with the
 # database's and skips Alembic when they match. A test pins it to the scripts' head.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 metadata = sa.MetaData()
 
@@ -29,6 +29,7 @@ experiments = sa.Table(
     sa.Column("name", sa.String(255), nullable=False, unique=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("deleted_at", sa.Float),
+    sa.Column("tags", sa.Text, nullable=False, server_default="{}"),  # JSON (0005)
 )
 
 runs = sa.Table(

@@ -127,6 +127,14 @@ class SqlStore(SqlAssets, Store):
         with self._tx("list experiments", write=False) as conn:
             return experiments_mod.list_all(conn, lifecycle)
 
+    def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str]) -> Experiment:
+        with self._tx("tag an experiment", write=True) as conn:
+            return experiments_mod.set_tags(conn, experiment_id, tags)
+
+    def remove_experiment_tags(self, experiment_id: str, keys: Sequence[str]) -> Experiment:
+        with self._tx("remove an experiment's tags", write=True) as conn:
+            return experiments_mod.remove_tags(conn, experiment_id, keys)
+
     def delete_experiment(self, experiment_id: str) -> Experiment:
         with self._tx("delete an experiment", write=True) as conn:
             return lifecycle.delete_experiment(conn, experiment_id)
@@ -219,10 +227,11 @@ class SqlStore(SqlAssets, Store):
         *,
         deleted_before: float | None = None,
         run_ids: Sequence[str] | None = None,
+        experiment_ids: Sequence[str] | None = None,
         dry_run: bool = False,
     ) -> Purge:
         with self._tx("purge deleted runs", write=not dry_run) as conn:
-            found, exp_ids = purge_mod.select(conn, deleted_before, run_ids)
+            found, exp_ids = purge_mod.select(conn, deleted_before, run_ids, experiment_ids)
             if not dry_run:
                 purge_mod.remove(conn, found, exp_ids)
         # Files after the commit: a purge that dies here leaves folders, never rows
