@@ -216,6 +216,31 @@ def test_a_job_that_cannot_start_fails_its_run_with_rays_message(
     assert "/nonexistent/bin/python3" in info.error  # the end of the job's log says why
 
 
+def test_a_run_queued_behind_a_dead_job_starts(
+    studio: Studio, ray_head: RayHead, tmp_path: Path
+) -> None:
+    """One slot; the first run's job dies before its runner starts (no runner, so none
+    starts the queued run): the watcher that ends it starts the next one."""
+    ComputeTarget.create(
+        studio.ws,
+        "ray-bad-one",
+        RayCompute.provisioning_configuration(
+            address=ray_head.address,
+            max_concurrent_runs=1,
+            server_url=studio.server.url,
+            token=TOKEN,
+            python="/nonexistent/bin/python3",
+        ),
+    )
+    first, second = (_submit(studio, tmp_path, "print('x')\n", target="ray-bad-one") for _ in "ab")
+    assert second.get_status() == "Queued"
+    for run in (first, second):
+        run.wait_for_completion(timeout=90, raise_on_error=False)
+    for run in (first, second):
+        info = studio.ws.store.get_run(run.id)
+        assert info.status is RunStatus.FAILED and "ended FAILED" in (info.error or "")
+
+
 def test_wrong_cluster_address_is_an_error_at_submit(studio: Studio, tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

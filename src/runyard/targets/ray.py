@@ -23,7 +23,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,7 +137,8 @@ class RayDispatcher:
         starter = ray_jobs.RayJobStarter(address, access.url, access.token, target)
         started = fill_slots(store, target, starter)
         if started:
-            watch(store, target, started)
+            # A runner that dies cannot start the queued run behind it: the watcher does.
+            watch(store, target, started, refill=lambda: self.dispatch(store, config_path, target))
         return started
 
 
@@ -214,6 +215,13 @@ def _missing_long_enough(store: Store, run: RunInfo) -> bool:
     return time.time() - run.heartbeat_at > HEARTBEAT_TIMEOUT_S
 
 
+def _refill(refill: Callable[[], object], run_id: str) -> None:
+    try:
+        refill()
+    except Exception as exc:  # the queued runs wait for the next dispatch then
+        log.warning("could not start the queued runs after run %s's job died: %s", run_id, exc)
+
+
 def _finish(store: Store, run: RunInfo, status: RunStatus, reason: str) -> bool:
     try:
         store.set_status(run.run_id, status, error=reason, expected=[run.status])
@@ -223,14 +231,20 @@ def _finish(store: Store, run: RunInfo, status: RunStatus, reason: str) -> bool:
     return True
 
 
-def watch(store: Store, target: ComputeTargetConfig, run_ids: Iterable[str]) -> threading.Thread:
+def watch(
+    store: Store,
+    target: ComputeTargetConfig,
+    run_ids: Iterable[str],
+    refill: Callable[[], object] | None = None,
+) -> threading.Thread:
     """Watches the runs' Ray jobs from a daemon thread of this process until the runs
     end, so that a job that dies (a bad interpreter path on the node, a lost node) ends
-    its run at once for whoever waits on it, and a cancel reaches Ray. A process that
-    exits early leaves this to the next :func:`reconcile` or the reaper."""
+    its run at once for whoever waits on it, and a cancel reaches Ray; ``refill`` then
+    starts the queued runs its slot frees (a live runner does that itself when it ends).
+    A process that exits early leaves this to the next :func:`reconcile` or the reaper."""
     thread = threading.Thread(
         target=_watch_loop,
-        args=(store, target, list(run_ids)),
+        args=(store, target, list(run_ids), refill),
         name=f"runyard-ray-watch-{target.name}",
         daemon=True,
     )
@@ -238,7 +252,12 @@ def watch(store: Store, target: ComputeTargetConfig, run_ids: Iterable[str]) -> 
     return thread
 
 
-def _watch_loop(store: Store, target: ComputeTargetConfig, run_ids: list[str]) -> None:
+def _watch_loop(
+    store: Store,
+    target: ComputeTargetConfig,
+    run_ids: list[str],
+    refill: Callable[[], object] | None,
+) -> None:
     pending = set(run_ids)
     stopped: set[str] = set()
     failures = 0
@@ -247,8 +266,12 @@ def _watch_loop(store: Store, target: ComputeTargetConfig, run_ids: list[str]) -
         for run_id in sorted(pending):
             try:
                 run = store.get_run(run_id)
-                if run.status.is_terminal() or check_run(store, target, run, stopped):
+                if run.status.is_terminal():
                     pending.discard(run_id)
+                elif check_run(store, target, run, stopped):
+                    pending.discard(run_id)
+                    if refill is not None:
+                        _refill(refill, run_id)
                 fast = fast or run.status is RunStatus.PREPARING
                 failures = 0
             except NotFoundError:

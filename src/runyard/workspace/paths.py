@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,13 +18,19 @@ SNAPSHOTS_DIRNAME = "snapshots"
 def resolve_paths(config: WorkspaceConfig, config_dir: Path) -> tuple[str, Path]:
     """The tracking URI and artifact root with relative paths made absolute
     (relative to the ``.runyard`` folder)."""
-    uri = config.tracking_uri
+    return _resolve(config.tracking_uri, config.artifact_root, Path(config_dir).absolute())
+
+
+# Once per process and paths: resolving walks each path's parts (a realpath), and every
+# new run asks for its journal's folder.
+@functools.lru_cache(maxsize=64)
+def _resolve(uri: str, artifact_root: str, config_dir: Path) -> tuple[str, Path]:
     prefix = "sqlite:///"
     if uri.startswith(prefix):
         db_path = Path(uri[len(prefix) :])
         if not db_path.is_absolute():
             uri = prefix + str((config_dir / db_path).resolve())
-    root = Path(config.artifact_root)
+    root = Path(artifact_root)
     if not root.is_absolute():
         root = (config_dir / root).resolve()
     return uri, root
