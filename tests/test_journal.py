@@ -16,8 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from runyard.entities import RunKind, RunStatus
 from runyard.errors import MetricTypeError, ValidationError
+from runyard.store.base import Store
 from runyard.tracking.decode import crc32_rows, decode
+from runyard.tracking.ingest import DAMAGE_TAG, JournalIngester
 from runyard.tracking.journal import JournalWriter
 from runyard.tracking.journal_reader import DecodeState, iter_records
 
@@ -118,6 +121,32 @@ def test_crc32_rows_is_zlibs_crc32(data: bytes, offset: int, length: int, gap: i
     got = crc32_rows(data, offset, count, stride, length).tolist()
     starts = [offset + i * stride for i in range(count)]
     assert got == [zlib.crc32(data[s : s + length]) for s in starts]
+
+
+@pytest.mark.parametrize("records", [100, 60_000])
+def test_an_unwritten_header_before_written_bodies_is_damage(
+    store: Store, tmp_path: Path, records: int
+) -> None:
+    """A record whose header is still zero reads as the journal's end; the bytes after it
+    (later records' bodies) make it damage, found in the rest of the final read (which
+    reaches the file's end), with every whole record before it ingested."""
+    path = tmp_path / "journal.bin"
+    writer = JournalWriter(path)
+    for i in range(records):
+        writer.log("x", float(i), step=i)
+    writer.close()
+    raw = bytearray(path.read_bytes())
+    name_record = 8 + 5 + 1  # header, kind and id, the name "x"
+    at = name_record + 38 * (records // 2)
+    raw[at : at + 8] = bytes(8)  # its header zeroed: as if never written
+    path.write_bytes(bytes(raw))
+    exp = store.get_or_create_experiment("torn-header")
+    run = store.create_run(exp.experiment_id, kind=RunKind.INTERACTIVE, status=RunStatus.RUNNING)
+    ingester = JournalIngester(store, run.run_id, path)
+    assert ingester.drain() == records // 2
+    assert ingester.damage is not None and f"after byte {at}" in ingester.damage
+    assert store.get_run(run.run_id).tags[DAMAGE_TAG] == ingester.damage
+    assert store.get_metric_series(run.run_id, "x").total_count == records // 2
 
 
 def test_bulk_decode_matches_plain_decode(tmp_path: Path) -> None:

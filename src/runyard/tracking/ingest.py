@@ -35,7 +35,8 @@ _MIN_READ = 64 << 10
 # memory budget; the batch is still large enough to amortise each transaction.
 _MAX_READ = 8 << 20
 _BATCH_RECORDS = 200_000
-# How far past the last whole record the final ingest looks for bytes that mean damage.
+# The final ingest looks for damage (bytes after the last whole record) in the rest of its
+# last read when that rest reaches the file's end or is at least this long.
 _DAMAGE_WINDOW = 1 << 20
 
 
@@ -92,7 +93,7 @@ class JournalIngester:
         try:
             state = self._state or self._load_state()
             total = 0
-            tail: bytes | None = None  # what followed the records, when a read held their end
+            tail: memoryview | None = None  # what followed the records in the last read
             if final:
                 # The writer is done: read what is left in as few batches as possible
                 # (a live tail starts small and grows with the journal's pace).
@@ -141,7 +142,9 @@ class JournalIngester:
                 ):
                     # The decoder met the end marker inside this read: nothing more is
                     # written yet, so no further read (of the zeroed tail) is needed.
-                    tail = data[consumed:]
+                    rest = memoryview(data)[consumed:]
+                    if final and (len(data) < self._read_size or len(rest) >= _DAMAGE_WINDOW):
+                        tail = rest  # to the file's end, or far enough: the damage check's
                     break
                 if consumed == 0:
                     if state.stopped == "incomplete" and len(data) == self._read_size < _MAX_READ:
@@ -163,10 +166,10 @@ class JournalIngester:
         for problem in problems:
             log.warning("run %s: %s", self.run_id, problem)
 
-    def _check_end(self, fd: int, state: DecodeState, tail: bytes | None) -> None:
-        # A torn record shows as bytes after the end; the last read's rest is looked at
-        # when it is long enough to tell, else the file is read again past the end.
-        if tail is None or len(tail) < _DAMAGE_WINDOW:
+    def _check_end(self, fd: int, state: DecodeState, tail: bytes | memoryview | None) -> None:
+        # A torn record shows as bytes after the end: the last read's rest when it went
+        # to the file's end or far enough past the last record, else a read from there.
+        if tail is None:
             tail = os.pread(fd, _MAX_READ, state.offset)
         damaged = state.stopped not in (None,) or has_data_after(tail, 0)
         if not damaged or self.damage:
