@@ -6,6 +6,7 @@ through the SQL stores (SQLite and PostgreSQL) and the CLI (the HTTP store runs
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -198,3 +199,50 @@ def _invoke(workspace: str, *args: str) -> str:
 def _file(path: Path, size: int) -> Path:
     path.write_bytes(b"y" * size)
     return path
+
+
+def test_mlflow_gc(tmp_path: Path) -> None:
+    """MLflow's own ``mlflow gc`` on a ``runyard:`` store: the deleted runs and
+    experiments go, rows and files; --older-than keeps what was deleted just now."""
+    mlflow = pytest.importorskip("mlflow")
+    ws = Workspace.create(tmp_path / "proj", name="proj")
+    uri = ws.get_mlflow_tracking_uri()
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    exp_id = client.create_experiment("gc-runs")
+    doomed, kept = (client.create_run(exp_id) for _ in "ab")
+    for run in (doomed, kept):
+        client.log_metric(run.info.run_id, "loss", 0.5)
+        client.set_terminated(run.info.run_id)
+    (tmp_path / "w.txt").write_text("weights")
+    client.log_artifact(doomed.info.run_id, str(tmp_path / "w.txt"))
+    gone_exp = client.create_experiment("gc-exp")
+    in_gone = client.create_run(gone_exp)
+    client.set_terminated(in_gone.info.run_id)
+    client.delete_run(doomed.info.run_id)
+    client.delete_experiment(gone_exp)
+    folder = ws.artifact_root / "runs" / doomed.info.run_id
+    assert folder.is_dir()
+
+    def gc(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "mlflow", "gc", "--backend-store-uri", uri, *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "MLFLOW_TRACKING_URI": uri},
+        )
+
+    young = gc("--older-than", "1d")
+    assert young.returncode == 0, young.stderr
+    assert ws.store.get_run(doomed.info.run_id).deleted_at is not None  # too young: kept
+    done = gc()
+    assert done.returncode == 0, done.stderr
+    assert f"Run with ID {doomed.info.run_id} has been permanently deleted" in done.stdout
+    for run_id in (doomed.info.run_id, in_gone.info.run_id):
+        with pytest.raises(RunNotFoundError):
+            ws.store.get_run(run_id)
+    with pytest.raises(ExperimentNotFoundError):
+        ws.store.get_experiment(gone_exp)
+    assert not folder.exists()
+    assert ws.store.get_run(kept.info.run_id).deleted_at is None
+    ws.close()

@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlflow.entities import FileInfo
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.store.artifact.artifact_repo import ArtifactRepository
 
+from runyard.mlflow.errors import mlflow_errors
 from runyard.workspace.mlflow_uri import parse_artifact_uri, tracking_uri
 
 if TYPE_CHECKING:
@@ -80,6 +83,20 @@ class RunyardArtifactRepository(ArtifactRepository):
             else:
                 entries[relative] = FileInfo(relative, False, info.size)
         return [entries[k] for k in sorted(entries)]
+
+    def delete_artifacts(self, artifact_path: str | None = None) -> None:
+        """A run's files go only with the run: for a deleted run this leaves them to the
+        purge that follows (``mlflow gc`` calls this first, then ``_hard_delete_run``)."""
+        store = self._tracking.workspace.store
+        with mlflow_errors():
+            run = store.get_run(self.run_id)
+            deleted = run.deleted_at or store.get_experiment(run.experiment_id).deleted_at
+        if deleted is None:
+            raise MlflowException(
+                f"Runyard removes run {self.run_id}'s files only with the run: delete it "
+                "(mlflow.delete_run), then purge it (mlflow gc, or runyard gc)",
+                error_code=INVALID_PARAMETER_VALUE,
+            )
 
     def _in_a_model(self, folder: str) -> bool:
         return any(

@@ -76,13 +76,17 @@ def experiment(
         lifecycle_stage=_stage(entity.deleted_at),
         tags=[ExperimentTag(key, value) for key, value in sorted(entity.tags.items())],
         creation_time=ms(entity.created_at),
-        last_update_time=ms(entity.created_at),
+        # A delete is its last update (mlflow gc --older-than reads it so).
+        last_update_time=ms(entity.deleted_at or entity.created_at),
     )
 
 
-def run_info(info: RunInfo, default_experiment: str | None = None) -> MlflowRunInfo:
+def run_info(
+    info: RunInfo, default_experiment: str | None = None, *, in_deleted: bool = False
+) -> MlflowRunInfo:
     """MLflow's run info; a run of ``default_experiment`` (the id of the workspace's
-    "Default") is in MLflow's experiment 0."""
+    "Default") is in MLflow's experiment 0. ``in_deleted``: its experiment is deleted,
+    which deletes its runs for MLflow (as MLflow's own stores mark them)."""
     default = default_experiment is not None and info.experiment_id == default_experiment
     return MlflowRunInfo(
         run_id=info.run_id,
@@ -91,7 +95,7 @@ def run_info(info: RunInfo, default_experiment: str | None = None) -> MlflowRunI
         status=mlflow_status(info.status),
         start_time=ms(info.started_at or info.created_at) or 0,
         end_time=ms(info.ended_at),
-        lifecycle_stage=_stage(info.deleted_at),
+        lifecycle_stage=LifecycleStage.DELETED if in_deleted else _stage(info.deleted_at),
         artifact_uri=artifact_uri(info.run_id),
         run_name=info.display_name or info.run_id,
     )
@@ -108,6 +112,8 @@ def run(
     info: RunInfo,
     summaries: Mapping[str, MetricSummary],
     default_experiment: str | None = None,
+    *,
+    in_deleted: bool = False,
 ) -> MlflowRun:
     """An MLflow run: the last value of each numeric metric, params and tags."""
     stamp = ms(info.ended_at or info.started_at or info.created_at) or 0
@@ -122,7 +128,8 @@ def run(
         tags.append(RunTag(MLFLOW_PARENT_RUN_ID, info.parent_run_id))
     params = [Param(k, v) for k, v in sorted(info.properties.items())]
     return MlflowRun(
-        run_info(info, default_experiment), RunData(metrics=metrics, params=params, tags=tags)
+        run_info(info, default_experiment, in_deleted=in_deleted),
+        RunData(metrics=metrics, params=params, tags=tags),
     )
 
 

@@ -38,6 +38,7 @@ from runyard.mlflow.errors import mlflow_errors
 from runyard.mlflow.experiments import Experiments, lifecycle
 from runyard.mlflow.journal_view import Logged, journal_view, point
 from runyard.mlflow.logged_models import LoggedModels
+from runyard.mlflow.purging import Purging
 from runyard.workspace.mlflow_uri import config_path_of
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ _claimed: set[str] = set()
 _claim_lock = threading.Lock()
 
 
-class RunyardMlflowStore(Experiments, LoggedModels, AbstractStore):
+class RunyardMlflowStore(Experiments, LoggedModels, Purging, AbstractStore):
     """The workspace a ``runyard:`` tracking URI names, as an MLflow tracking store."""
 
     def __init__(self, store_uri: str | None = None, artifact_uri: str | None = None) -> None:
@@ -218,7 +219,9 @@ class RunyardMlflowStore(Experiments, LoggedModels, AbstractStore):
                 if handle is not None:
                     handle.flush()  # what this process logged, readable before it is read
                 info = store.get_run(run_id)
-                return convert.run(info, store.get_metric_summaries(run_id), self._default_id())
+                gone = store.get_experiment(info.experiment_id).deleted_at is not None
+                summaries = store.get_metric_summaries(run_id)
+                return convert.run(info, summaries, self._default_id(), in_deleted=gone)
         except MlflowException:
             if self._journaled(run_id) is None:
                 raise
@@ -377,7 +380,8 @@ class RunyardMlflowStore(Experiments, LoggedModels, AbstractStore):
         found: list[MlflowRun] = []
         with mlflow_errors():
             for experiment_id in experiment_ids:
-                wanted = self._experiment(experiment_id).experiment_id
+                experiment = self._experiment(experiment_id)
+                wanted, gone = experiment.experiment_id, experiment.deleted_at is not None
                 offset = 0
                 while True:
                     page = store.search_runs(
@@ -385,7 +389,9 @@ class RunyardMlflowStore(Experiments, LoggedModels, AbstractStore):
                     )
                     for info in page.runs:
                         summaries = store.get_metric_summaries(info.run_id)
-                        found.append(convert.run(info, summaries, self._default_id()))
+                        found.append(
+                            convert.run(info, summaries, self._default_id(), in_deleted=gone)
+                        )
                     offset += len(page.runs)
                     if not page.runs or offset >= page.total:
                         break
