@@ -141,11 +141,34 @@ def test_build_progress_reads_uv_lines() -> None:
     progress.feed(b"ages in 1.2s\n + numpy==2.0\n")
     assert progress.packages == 17
     assert build_line("Runyard-PyTorch-CPU", progress, 12.2) == (
-        "building Runyard-PyTorch-CPU: 17 packages, 12 s"
+        "building Runyard-PyTorch-CPU: downloading 17 packages, 12 s"
     )
     plain = BuildProgress()
     plain.feed(b" + a==1\n + b==2\n")
     assert plain.packages == 2
+    steps = BuildProgress()
+    seen = []
+    for line in (
+        "[runyard 10:00:00] $ /bin/uv venv --relocatable /tmp/b/venv",
+        "[runyard 10:00:01] $ /bin/uv pip install --python /tmp/b/venv/bin/python -r r.txt",
+        "Resolved 17 packages in 1.2s",
+        "Prepared 3 packages in 4.0s",
+        "Installed 17 packages in 2.1s",
+        "[runyard 10:00:09] $ /tmp/b/venv/bin/python -m compileall -q -j 0 /tmp/b/venv/lib",
+        "[runyard 10:00:20] $ /bin/uv pip freeze --python /tmp/b/venv/bin/python",
+    ):
+        steps.feed(f"{line}\n".encode())
+        seen.append(build_line("Env", steps, 5))
+    assert seen == [
+        "building Env: creating the venv, 5 s",
+        "building Env: resolving, 5 s",
+        "building Env: downloading 17 packages, 5 s",
+        "building Env: installing 3 packages, 5 s",
+        "building Env: installed 17 packages, 5 s",
+        "building Env: compiling bytecode, 5 s",
+        "building Env: locking versions, 5 s",
+    ]
+    assert steps.packages == 17
     cached = BuildProgress()
     cached.feed(b"[runyard 10:00:00] Runyard-Minimal (abc) is built already: /x\n")
     assert build_line("Runyard-Minimal", cached, 0) == (

@@ -36,9 +36,11 @@ def _progress(show: bool, total: int, what: str) -> Iterator[Callable[[], None]]
     if not show or total < _PROGRESS_MIN_FILES:
         yield lambda: None
         return
+    from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(transient=True) as bar:
+    # On stderr, as the other progress: a command's stdout stays its output (or JSON).
+    with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(what, total=total)
         yield lambda: bar.advance(task)
 

@@ -53,8 +53,10 @@ they are tab-separated text (one header line). Every command that prints data ta
   "build_log"}`.
 
 `submit --wait` and `runs logs --follow` print each status change and, while the
-environment is built, a live line such as `building Runyard-PyTorch-CPU: 17 packages,
-12 s` to stderr, then the run's output to stdout. With `--json` the output goes to
+environment is built, a live line such as `building Runyard-PyTorch-CPU: downloading
+17 packages, 12 s` to stderr (the step the build log is at: creating the venv, resolving,
+downloading, installing, compiling bytecode, locking versions), then the run's output to
+stdout. With `--json` the output goes to
 stderr too, and stdout is the finished run's object. `env build` shows the same live
 line on a terminal; the tools' full output is in the build log it names (in the
 environment cache's `logs/` folder).

@@ -31,6 +31,10 @@ _BEFORE_SCRIPT = frozenset(
     {RunStatus.NOT_STARTED, RunStatus.QUEUED, RunStatus.PREPARING, RunStatus.STARTING}
 )
 _RESOLVED = re.compile(r"\b(?:Resolved|Installed|locked) (\d+) packages?\b")
+# Which step a build is at, from its log: Runyard's "$ command" notes and uv's summaries.
+_COMMAND = re.compile(r"^\[runyard [\d:]+\] \$ (.*)$")
+_UV_STEP = re.compile(r"^(Resolved|Prepared|Installed) (\d+) packages?\b")
+_AFTER_UV_STEP = {"Resolved": "downloading", "Prepared": "installing", "Installed": "installed"}
 
 
 @dataclass
@@ -41,6 +45,7 @@ class BuildProgress:
     added: int = 0  # uv's " + name==version" lines, for logs without a count
     cached: bool = False
     offset: int = 0
+    step: str = ""  # "creating the venv", "resolving", "downloading 17 packages", ...
     _partial: str = field(default="", repr=False)
 
     @property
@@ -59,6 +64,24 @@ class BuildProgress:
                 self.added += 1
             if "is built already" in line:
                 self.cached = True
+            self._follow_step(line)
+
+    def _follow_step(self, line: str) -> None:
+        command = _COMMAND.match(line)
+        if command is not None:
+            argv = command.group(1).split()
+            if "venv" in argv[:3]:
+                self.step = "creating the venv"
+            elif "install" in argv[:4]:
+                self.step = "resolving"
+            elif "compileall" in argv:
+                self.step = "compiling bytecode"
+            elif "freeze" in argv[:4]:
+                self.step = "locking versions"
+            return
+        uv = _UV_STEP.match(line)
+        if uv is not None:
+            self.step = f"{_AFTER_UV_STEP[uv.group(1)]} {_packages(int(uv.group(2)))}"
 
 
 def environment_name(info: RunInfo) -> str | None:
@@ -74,9 +97,12 @@ def _packages(n: int) -> str:
 
 
 def build_line(name: str, progress: BuildProgress, seconds: float) -> str:
-    """``building NAME: 17 packages, 12 s`` (the live line while Preparing)."""
+    """``building NAME: downloading 17 packages, 12 s`` (the live line while Preparing):
+    the step the log says the build is at, or the package count when it names none."""
     if progress.cached:
         return f"environment {name} is built already"
+    if progress.step:
+        return f"building {name}: {progress.step}, {seconds:.0f} s"
     counted = f"{_packages(progress.packages)}, " if progress.packages else ""
     return f"building {name}: {counted}{seconds:.0f} s"
 
