@@ -56,6 +56,8 @@ ALLOWED: dict[str, set[str]] = {
     "widgets": {"widgets", "core", "store", "sweeps"} | BASE,
     # MLflow's tracking store and artifact repository on a workspace (MLflow's plugins).
     "mlflow": {"mlflow", "core", "store", "workspace"} | BASE,
+    # TensorBoard over runs (``azureml.tensorboard``): reads a Run's store.
+    "tensorboard": {"tensorboard", "core", "store"} | BASE,
     # The SDK-v1 path ``azureml.telemetry``: imports nothing, sends nothing.
     "telemetry": {"telemetry"},
     "entities": set(),

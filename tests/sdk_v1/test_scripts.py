@@ -259,6 +259,27 @@ def test_mlflow_train_remote_script_logs_to_its_run(tmp_path: Path) -> None:
     assert "mlflow-skinny>=3.0" in spec["pip"] and "azureml-mlflow" not in spec["pip"]
 
 
+def test_export_run_history_to_tensorboard(tmp_path: Path) -> None:
+    import socket
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    project = make_project(tmp_path, "tensorboard_export", cluster=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = project.run("export-to-tensorboard.py", str(port))
+    assert proc.stdout.splitlines()[-2:] == [f"http://127.0.0.1:{port}/", "Completed"]
+    (root,) = _runs(project, "export-to-tensorboard")
+    assert len(list(root.get_children())) == 7
+    acc = EventAccumulator(str(project.root / "exportedTBlogs" / root.id))
+    acc.Reload()
+    alphas = [round(e.value, 6) for e in acc.Scalars("alpha")]
+    assert alphas == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
+    assert [e.step for e in acc.Scalars("mse")] == list(range(7))
+    assert [e.value for e in acc.Scalars("mse")] == pytest.approx(root.get_metrics()["mse"])
+
+
 def test_scripts_differ_from_sdk_v1_only_by_the_module_name() -> None:
     """Every mention of runyard in a stored script is where SDK-v1 code names azureml
     (an import, or a name qualified by the imported module); no azureml import is left."""
