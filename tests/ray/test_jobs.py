@@ -283,3 +283,22 @@ def test_without_ray_installed_the_error_says_how_to_get_it(
     monkeypatch.setitem(sys.modules, "ray.job_submission", None)  # import fails as if absent
     with pytest.raises(ComputeError, match=re.escape("pip install 'runyard[ray]'")):
         ray_jobs.job_client_class()
+
+
+def test_placement_options_are_checked() -> None:
+    from runyard.entities import ComputeTargetConfig
+    from runyard.runner.ray_jobs import placement
+
+    def target(**options: Any) -> ComputeTargetConfig:
+        return ComputeTargetConfig(name="r", type="ray", address="http://x:8265", options=options)
+
+    assert placement(target()) == {}
+    asked = placement(target(entrypoint_num_cpus=0.5, entrypoint_resources={"trainer": 1}))
+    assert asked == {"entrypoint_num_cpus": 0.5, "entrypoint_resources": {"trainer": 1}}
+    for bad, says in (
+        ({"entrypoint_num_cpus": "two"}, "must be a number >= 0"),
+        ({"entrypoint_num_gpus": -1}, "must be a number >= 0"),
+        ({"entrypoint_resources": {"trainer": "one"}}, "must map resource names to amounts"),
+    ):
+        with pytest.raises(ComputeError, match=says):
+            placement(target(**bad))

@@ -1,14 +1,14 @@
-"""A sweep on the Ray target (issue 16): a real Ray head on loopback and a real studio
-with a token. One node: a second `ray start --address=127.0.0.1:...` node does not join
-here (Ray rewrites the loopback address to the machine's own IP, where the head's GCS
-does not listen), so the two-node variant is not in this suite.
-The controller runs here; each trial is a Ray job reporting home through the studio."""
+"""Sweeps on the Ray target (issue 16): the package's two-node Ray cluster on loopback
+(tests/ray/conftest.py) and a real studio with a token. The controller runs here; each
+trial is a Ray job reporting home through the studio: on the head, or on the worker node
+for a target that asks for the worker's resource."""
 
 from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -108,3 +108,59 @@ def test_grid_sweep_of_four_trials_two_at_a_time_on_ray(
     for earlier, later in zip(trials, trials[2:], strict=False):
         assert earlier.ended_at is not None and later.started_at is not None
         assert later.started_at >= earlier.ended_at - 0.5, (earlier, later)
+
+
+def test_a_sweep_whose_target_asks_for_the_worker_node_runs_there(
+    studio: tuple[Workspace, Store], ray_head: RayHead, tmp_path: Path
+) -> None:
+    from ray.job_submission import JobSubmissionClient
+
+    from runyard.runner.ray_jobs import submission_id
+    from tests.ray.conftest import WORKER_RESOURCE
+
+    ws, store = studio
+    server_url = ws.config.compute_targets["ray"].options["server_url"]
+    ComputeTarget.create(
+        ws,
+        "ray-worker",
+        RayCompute.provisioning_configuration(
+            address=ray_head.address,
+            max_concurrent_runs=2,
+            server_url=server_url,
+            token=TOKEN,
+            entrypoint_resources={WORKER_RESOURCE: 1},
+        ),
+    )
+    (tmp_path / "train.py").write_text(textwrap.dedent(TRAIN))
+    hd = HyperDriveConfig(
+        run_config=ScriptRunConfig(
+            source_directory=str(tmp_path), script="train.py", compute_target="ray-worker"
+        ),
+        hyperparameter_sampling=GridParameterSampling({"--v": choice(0.5, 0.7)}),
+        primary_metric_name="acc",
+        primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+        max_total_runs=2,
+        max_concurrent_runs=2,
+    )
+    run = Experiment(ws, "ray-two-nodes").submit(hd)
+    run.wait_for_completion(timeout=300)
+    assert store.get_run(run.id).status is RunStatus.COMPLETED
+    rows = run.get_children_sorted_by_primary_metric()
+    assert [r["hyperparameters"]["--v"] for r in rows] == [0.7, 0.5]
+    nodes = {
+        n["raylet"]["nodeId"]: n["raylet"]["isHeadNode"] for n in ray_head_nodes(ray_head.address)
+    }
+    assert len(nodes) == 2
+    (worker,) = (node for node, is_head in nodes.items() if not is_head)
+    jobs = JobSubmissionClient(ray_head.address)
+    for r in rows:
+        assert store.get_run(r["run_id"]).status is RunStatus.COMPLETED
+        info = jobs.get_job_info(submission_id(r["run_id"]))
+        assert info.driver_node_id == worker, (r["run_id"], info.driver_node_id, nodes)
+
+
+def ray_head_nodes(address: str) -> list[dict[str, Any]]:
+    import httpx
+
+    summary = httpx.get(f"{address}/nodes?view=summary", timeout=10).json()["data"]["summary"]
+    return [n for n in summary if n.get("raylet", {}).get("state") == "ALIVE"]

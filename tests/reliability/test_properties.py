@@ -394,7 +394,7 @@ schemathesis = pytest.importorskip(
 )
 
 TOKEN = "fuzz-token"
-FUZZ_EXAMPLES = int(os.environ.get("RUNYARD_FUZZ_EXAMPLES", "12"))
+FUZZ_EXAMPLES = int(os.environ.get("RUNYARD_FUZZ_EXAMPLES", "6"))  # make soak: 200
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""A real single-node Ray head for tests and benchmarks, on loopback only.
+"""A real Ray head for tests and benchmarks, on loopback only, and a second node joined
+to it (:func:`add_ray_worker`).
 
 Ray rewrites ``--node-ip-address=127.0.0.1`` to the machine's network address unless
 ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, and its services then listen on 0.0.0.0; so
@@ -45,6 +46,8 @@ _PORT_NAMES = (
     "runtime-env-agent-port",
 )
 _WORKER_PORTS = 40
+# A worker node has no GCS, dashboard or Ray client server of its own.
+_HEAD_ONLY = frozenset({"port", "dashboard-port", "ray-client-server-port"})
 
 
 class RayStartError(RuntimeError):
@@ -207,6 +210,70 @@ def start_ray_head(
         head.stop()
         raise
     return head
+
+
+# Ray's CLI turns a loopback --address into the machine's network address before it
+# connects (``resolve_ip_for_localhost``), where a loopback head's GCS does not listen;
+# with RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 (which keeps the head on loopback) it refuses to
+# start a worker at all. So the worker's `ray start` runs with the address kept as given.
+_WORKER_SHIM = (
+    "import sys, ray._private.services as services; "
+    "services.resolve_ip_for_localhost = lambda host: host; "
+    "from ray.scripts.scripts import main; sys.argv[0] = 'ray'; main()"
+)
+
+
+def add_ray_worker(
+    head: RayHead, *, num_cpus: int = 1, resources: str = "", timeout: float = 90.0
+) -> subprocess.Popen[bytes]:
+    """Joins a second node to ``head`` with `ray start --address=127.0.0.1:PORT`, every
+    port pinned to loopback, and waits until the head counts it ALIVE. Its processes
+    carry the head's marker, so ``head.stop()`` and ``head.exposed()`` cover them."""
+    ports = {name: _free_port() for name in _PORT_NAMES if name not in _HEAD_ONLY}
+    workers = _free_range(_WORKER_PORTS)
+    argv = [
+        sys.executable,
+        "-c",
+        _WORKER_SHIM,
+        "start",
+        "--block",
+        f"--address=127.0.0.1:{head.ports['port']}",
+        "--node-ip-address=127.0.0.1",
+        *(f"--{name}={port}" for name, port in ports.items()),
+        f"--min-worker-port={workers}",
+        f"--max-worker-port={workers + _WORKER_PORTS - 1}",
+        f"--num-cpus={num_cpus}",
+        *([f"--resources={resources}"] if resources else []),
+        "--object-store-memory=100000000",
+        "--disable-usage-stats",
+        "--include-log-monitor=false",
+    ]
+    env = {**head.env, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1"}
+    log_path = head.temp_dir / "ray-worker.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        )
+    deadline = time.monotonic() + timeout
+    while _alive_nodes(head.address) < 2:
+        if process.poll() is not None:
+            raise RayStartError(
+                f"the worker's `ray start` exited with {process.returncode}:\n"
+                + log_path.read_text(errors="replace")[-3000:]
+            )
+        if time.monotonic() > deadline:
+            raise RayStartError(f"the worker node did not join within {timeout} s")
+        time.sleep(0.5)
+    return process
+
+
+def _alive_nodes(address: str) -> int:
+    try:
+        nodes = httpx.get(f"{address}/nodes?view=summary", timeout=5)
+    except httpx.HTTPError:
+        return 0
+    summary = nodes.json().get("data", {}).get("summary", []) if nodes.status_code == 200 else []
+    return sum(1 for n in summary if n.get("raylet", {}).get("state") == "ALIVE")
 
 
 def _ready(address: str) -> bool:

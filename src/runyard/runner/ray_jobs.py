@@ -180,6 +180,7 @@ def submit(
             submission_id=job_id,
             runtime_env=runtime_env(token=token, address=address, target=target, grace_s=grace_s),
             metadata={"runyard_run_id": run_id},
+            **placement(target),
         )
     except ComputeError:
         raise
@@ -188,6 +189,39 @@ def submit(
             f"the Ray cluster at {normalise_address(address)} refused job {job_id}: {exc}"
         ) from None
     return job_id
+
+
+_PLACEMENT = ("entrypoint_num_cpus", "entrypoint_num_gpus", "entrypoint_memory")
+
+
+def placement(target: ComputeTargetConfig) -> dict[str, Any]:
+    """What each run's job asks of a node, from the target's options (Ray's own names:
+    ``entrypoint_num_cpus``, ``entrypoint_num_gpus``, ``entrypoint_memory`` in bytes,
+    ``entrypoint_resources`` a dict of custom resources). Without any, Ray runs every
+    job's runner on the head node; with them, on a node that has them free (and a job
+    waits while none has)."""
+    asked: dict[str, Any] = {}
+    for name in _PLACEMENT:
+        value = target.options.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ComputeError(
+                f"Ray target {target.name!r}: option {name}={value!r} must be a number >= 0"
+            )
+        asked[name] = int(value) if name == "entrypoint_memory" else value
+    resources = target.options.get("entrypoint_resources")
+    if resources is not None:
+        if not isinstance(resources, dict) or not all(
+            isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool)
+            for k, v in resources.items()
+        ):
+            raise ComputeError(
+                f"Ray target {target.name!r}: option entrypoint_resources={resources!r} "
+                'must map resource names to amounts, e.g. {"gpu_node": 1}'
+            )
+        asked["entrypoint_resources"] = dict(resources)
+    return asked
 
 
 class RayJobStarter:
