@@ -83,6 +83,27 @@ def test_sdk_experiment_tags_list_and_delete(tmp_path: Path) -> None:
     ws.close()
 
 
+def test_the_studio_shows_experiment_tags(tmp_path: Path) -> None:
+    import httpx
+
+    from runyard.server import create_app
+    from tests.support.server import start_server
+
+    ws = Workspace.create(tmp_path / "proj", name="proj")
+    exp = Experiment(ws, "shown")
+    exp.set_tags({"team": "<vision>"})
+    srv = start_server(create_app(ws.store, token="t"))
+    try:
+        listed = httpx.get(f"{srv.url}/", timeout=30).text
+        page = httpx.get(f"{srv.url}/experiments/{exp.id}", timeout=30).text
+    finally:
+        srv.stop()
+        ws.close()
+    for html in (listed, page):
+        assert '<span class="tag">team: &lt;vision&gt;</span>' in html  # escaped
+    assert 'id="experiment-tags"' in page
+
+
 def test_mlflow_experiment_tags(tmp_path: Path) -> None:
     mlflow = pytest.importorskip("mlflow")
     from mlflow.entities import ViewType
