@@ -107,6 +107,8 @@ def gc(
             click.echo("nothing to purge: no deleted runs or experiments match")
             return
         click.confirm(f"Remove {_said(plan)} for good?", abort=True, err=True)
+        # What was shown, no more: a run deleted while the question waited stays.
+        chosen = {"run_ids": list(plan.run_ids), "experiment_ids": list(plan.experiment_ids)}
     purge = store.purge_deleted(deleted_before=before, dry_run=dry_run, **chosen)
     if as_json:
         echo_json(
