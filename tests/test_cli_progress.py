@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from runyard.core import Experiment, Workspace
+from tests.support.terminal import run_on_a_terminal
 
 
 def runyard(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -67,23 +68,9 @@ def test_submit_json_wait_prints_only_the_run_on_stdout(tmp_path: Path) -> None:
 
 def _on_a_terminal(argv: list[str], env: dict[str, str]) -> str:
     """Runs argv with a pseudo-terminal as stdout and stderr; returns what it showed."""
-    import pty
-
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    assert proc.wait(300) == 0, b"".join(chunks).decode()
-    return b"".join(chunks).decode("utf-8", "replace")
+    code, seen = run_on_a_terminal(argv, env=env)
+    assert code == 0, seen.decode("utf-8", "replace")
+    return seen.decode("utf-8", "replace")
 
 
 @pytest.mark.slow
@@ -110,9 +97,6 @@ def test_env_build_shows_one_summary_line_not_the_raw_log(tmp_path: Path) -> Non
 def test_runs_download_shows_a_bar_on_a_terminal_only(tmp_path: Path) -> None:
     """On a terminal, `runs download` draws a bar of files and bytes on stderr; piped,
     it prints the paths alone."""
-    import pty
-    import select
-
     ws = Workspace.create(tmp_path / "proj", name="proj")
     run = Experiment(ws, "dl").start_logging()
     for i in range(3):
@@ -123,24 +107,9 @@ def test_runs_download_shows_a_bar_on_a_terminal_only(tmp_path: Path) -> None:
     piped = subprocess.run(args, capture_output=True, text=True, timeout=120, check=True)
     assert "downloading" not in piped.stderr and piped.stdout.count("outputs/f") == 3
 
-    leader, follower = pty.openpty()
     env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
-    proc = subprocess.Popen(args, stdout=follower, stderr=follower, env=env)
-    os.close(follower)
-    seen = b""
-    while True:
-        ready, _, _ = select.select([leader], [], [], 60)
-        if not ready:
-            break
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the terminal closed: the process has ended
-            break
-        if not chunk:
-            break
-        seen += chunk
-    assert proc.wait(timeout=60) == 0
-    os.close(leader)
+    code, seen = run_on_a_terminal(args, env=env, timeout=60)
+    assert code == 0
     assert b"downloading 3 files" in seen
     assert all(
         (tmp_path / "out" / "outputs" / f"f{i}.bin").stat().st_size == 200_000 for i in range(3)

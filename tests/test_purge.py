@@ -34,6 +34,7 @@ from runyard.store.sql.schema import (
     run_tags,
 )
 from runyard.store.sql.store import SqlStore
+from tests.support.terminal import run_on_a_terminal
 
 
 def _ended(store: Store, experiment: str, **kwargs: object) -> RunInfo:
@@ -248,45 +249,16 @@ def test_mlflow_gc(tmp_path: Path) -> None:
     ws.close()
 
 
-def _answer_on_a_terminal(argv: list[str], answer: bytes) -> tuple[int, bytes]:
-    """Runs ``argv`` with a terminal for stdin and stderr, answers its question."""
-    import pty
-    import select
-
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(argv, stdin=follower, stdout=follower, stderr=follower)
-    os.close(follower)
-    seen = b""
-    answered = False
-    while True:
-        ready, _, _ = select.select([leader], [], [], 60)
-        if not ready:
-            break
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the terminal closed: the process has ended
-            break
-        if not chunk:
-            break
-        seen += chunk
-        if not answered and b"for good?" in seen:
-            os.write(leader, answer)
-            answered = True
-    code = proc.wait(timeout=60)
-    os.close(leader)
-    return code, seen
-
-
 def test_gc_asks_on_a_terminal_and_removes_only_what_it_showed(tmp_path: Path) -> None:
     ws = Workspace.create(tmp_path / "proj", name="proj")
     run = Experiment(ws, "ask").start_logging()
     run.complete()
     ws.store.delete_run(run.id)
     argv = [sys.executable, "-m", "runyard.cli", "-w", str(tmp_path / "proj"), "gc"]
-    code, seen = _answer_on_a_terminal(argv, b"n\n")
+    code, seen = run_on_a_terminal(argv, stdin_too=True, answers={b"for good?": b"n\n"})
     assert code != 0 and b"Remove 1 run(s)" in seen and b"Aborted" in seen
     assert ws.store.get_run(run.id).deleted_at is not None  # "no" removes nothing
-    code, seen = _answer_on_a_terminal(argv, b"y\n")
+    code, seen = run_on_a_terminal(argv, stdin_too=True, answers={b"for good?": b"y\n"})
     assert code == 0 and f"{run.id}: purged".encode() in seen
     with pytest.raises(RunNotFoundError):
         ws.store.get_run(run.id)
