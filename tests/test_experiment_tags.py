@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from runyard.core import Experiment, Workspace
+from runyard.entities import RunKind, RunStatus
 from runyard.errors import (
     ConflictError,
     ExperimentNotFoundError,
@@ -40,8 +41,31 @@ def check_experiment_tags(store: Store) -> None:
     assert store.get_experiment(exp.experiment_id).tags == {"team": "vision"}  # unharmed
 
 
+def check_rename(store: Store) -> None:
+    exp = store.get_or_create_experiment("rename-me")
+    other = store.get_or_create_experiment("rename-taken")
+    run = store.create_run(exp.experiment_id, kind=RunKind.INTERACTIVE, status=RunStatus.RUNNING)
+    seq = store.get_change_seqs([run.run_id])[run.run_id]
+    done = store.rename_experiment(exp.experiment_id, "renamed")
+    assert done.name == "renamed" and done.experiment_id == exp.experiment_id
+    assert store.get_experiment_by_name("rename-me") is None
+    assert store.get_experiment_by_name("renamed") == done
+    assert store.get_run(run.run_id).experiment_id == exp.experiment_id  # its runs stay
+    assert store.get_change_seqs([run.run_id])[run.run_id] == seq + 1  # pages show it
+    assert store.rename_experiment(exp.experiment_id, "renamed") == done  # the same name
+    with pytest.raises(ConflictError, match="'rename-taken' exists already"):
+        store.rename_experiment(exp.experiment_id, other.name)
+    with pytest.raises(ValidationError):
+        store.rename_experiment(exp.experiment_id, "")
+    with pytest.raises(ExperimentNotFoundError):
+        store.rename_experiment("no-such-experiment", "x-name")
+    assert store.get_experiment(exp.experiment_id).name == "renamed"  # unharmed
+    store.set_status(run.run_id, RunStatus.COMPLETED)
+
+
 def test_sql_store(store: Store) -> None:
     check_experiment_tags(store)
+    check_rename(store)
 
 
 def test_sdk_experiment_tags_list_and_delete(tmp_path: Path) -> None:

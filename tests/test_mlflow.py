@@ -152,8 +152,12 @@ def test_bad_input_is_a_clear_mlflow_error(ws: Workspace, tmp_path: Path) -> Non
         mlflow.start_run(run_id=active.info.run_id)
     with pytest.raises(MlflowException, match="already exists"):
         client.create_experiment("Default")
-    with pytest.raises(MlflowException, match="keeps an experiment's name"):
-        client.rename_experiment(client.get_experiment_by_name("Default").experiment_id, "x")
+    renamed = client.create_experiment("before")
+    client.rename_experiment(renamed, "after")
+    assert client.get_experiment(renamed).name == "after"
+    assert client.get_experiment_by_name("before") is None
+    with pytest.raises(MlflowException, match="exists already"):
+        client.rename_experiment(renamed, "Default")
     mlflow.set_tracking_uri(f"runyard:{tmp_path / 'nowhere' / 'config.json'}")
     with pytest.raises(MlflowException, match="no workspace config"):
         mlflow.MlflowClient().search_experiments()

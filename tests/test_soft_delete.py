@@ -149,10 +149,16 @@ def test_sdk_archive_and_reactivate(tmp_path: Path) -> None:
         exp.submit(ScriptRunConfig(str(source), "t.py"))
     with pytest.raises(ValidationError, match="view_type 'Gone'"):
         Experiment.list(ws, view_type="Gone")
-    with pytest.raises(ValidationError, match="without new_name"):
-        exp.reactivate(new_name="other")
-    exp.reactivate()
-    assert [e.name for e in Experiment.list(ws)] == ["to-archive"]
+    Experiment(ws, "taken")
+    with pytest.raises(ConflictError, match="'taken' exists already"):
+        exp.reactivate(new_name="taken")
+    assert exp.archived_time is not None and exp.name == "to-archive"  # nothing changed
+    with pytest.raises(ValidationError):
+        exp.reactivate(new_name="")
+    exp.reactivate(new_name="archived-once")  # the SDK's rename on reactivation
+    assert exp.name == "archived-once" and exp.archived_time is None
+    assert sorted(e.name for e in Experiment.list(ws)) == ["archived-once", "taken"]
+    assert [r.id for r in Experiment(ws, "archived-once").get_runs()] == [run.id]
 
 
 def test_mlflow_delete_and_restore(tmp_path: Path) -> None:

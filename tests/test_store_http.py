@@ -600,13 +600,17 @@ def test_purge_through_the_server(store: HttpStore, backend: Store, tmp_path: Pa
 
 
 def test_experiment_tags_through_the_server(store: HttpStore, backend: Store) -> None:
-    from tests.test_experiment_tags import check_experiment_tags
+    from tests.test_experiment_tags import check_experiment_tags, check_rename
 
     check_experiment_tags(store)
+    check_rename(store)
     exp = store.get_or_create_experiment("http-exp-tags")
     store.set_experiment_tags(exp.experiment_id, {"k": "v"})
     assert backend.get_experiment(exp.experiment_id).tags == {"k": "v"}
     assert store.remove_experiment_tags(exp.experiment_id, ["k"]).tags == {}
+    assert store.rename_experiment(exp.experiment_id, "http-exp-renamed").name == (
+        backend.get_experiment(exp.experiment_id).name
+    )
     store.delete_experiment(exp.experiment_id)
     done = store.purge_deleted(experiment_ids=[exp.experiment_id])
     assert done.experiment_ids == (exp.experiment_id,)

@@ -204,14 +204,17 @@ class Experiment:
         self._entity = self.workspace.store.delete_experiment(self.id)
 
     def reactivate(self, new_name: str | None = None) -> None:
-        """Undoes :meth:`archive`. The name stays the experiment's while it is archived
-        (no other experiment can take it), so ``new_name`` can only be the same name."""
+        """Undoes :meth:`archive`; with ``new_name``, under that name (a ConflictError,
+        and nothing changed, when another experiment has it)."""
+        store = self.workspace.store
         if new_name is not None and new_name != self.name:
-            raise ValidationError(
-                f"experiment {self.name!r} keeps its name while archived, so it needs no "
-                f"new one: call reactivate() without new_name={new_name!r}"
-            )
-        self._entity = self.workspace.store.restore_experiment(self.id)
+            try:
+                validate_resource_name("experiment", new_name)
+            except ConfigError as exc:
+                raise ValidationError(str(exc)) from None
+            self._entity = store.rename_experiment(self.id, new_name)
+            self.name = new_name
+        self._entity = store.restore_experiment(self.id)
 
     def __repr__(self) -> str:
         return f"Experiment(name={self.name!r}, workspace={self.workspace.name!r})"

@@ -111,11 +111,11 @@ class Experiments:
             self.workspace.store.restore_experiment(self._experiment(experiment_id).experiment_id)
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
-        raise MlflowException(
-            f"Runyard keeps an experiment's name: it cannot rename experiment {experiment_id} "
-            f"to {new_name!r}; make a new experiment with mlflow.set_experiment(NAME)",
-            error_code=INVALID_PARAMETER_VALUE,
-        )
+        with mlflow_errors():
+            target = self._experiment(experiment_id).experiment_id
+            self.workspace.store.rename_experiment(target, new_name)
+        if target == self._default:
+            self._default = None  # "Default" (MLflow's 0) is found by name again
 
     def link_traces_to_run(self, trace_ids: list[str], run_id: str) -> None:
         raise MlflowException(

@@ -108,6 +108,11 @@ class HttpStore(AssetCalls, Store):
         path = f"/experiments/{path_part(experiment_id)}/restore"
         return self._send("POST", path, None, wire.ExperimentOut).to_entity()
 
+    def rename_experiment(self, experiment_id: str, name: str) -> Experiment:
+        path = f"/experiments/{path_part(experiment_id)}/rename"
+        body = wire.ExperimentIn(name=name)
+        return self._send("POST", path, body, wire.ExperimentOut).to_entity()
+
     # -- runs --------------------------------------------------------------------------
 
     def create_run(

@@ -126,6 +126,12 @@ def purge_deleted(store: StoreDep, body: wire.PurgeIn) -> WireJSON:
     return answer(wire.PurgeOut.of(purge))
 
 
+@router.post("/experiments/{experiment_id}/rename", response_model=wire.ExperimentOut)
+def rename_experiment(store: StoreDep, experiment_id: str, body: wire.ExperimentIn) -> WireJSON:
+    """Gives the experiment the body's name (409 when another experiment has it)."""
+    return answer(wire.ExperimentOut.of(store.rename_experiment(experiment_id, body.name)))
+
+
 @router.post("/experiments/{experiment_id}/tags", response_model=wire.ExperimentOut)
 def set_experiment_tags(store: StoreDep, experiment_id: str, body: wire.TagsIn) -> WireJSON:
     """Adds or changes the experiment's tags; answers the experiment."""

@@ -80,6 +80,11 @@ class Store(abc.ABC):
     def restore_experiment(self, experiment_id: str) -> Experiment:
         """Undoes ``delete_experiment``."""
 
+    @abc.abstractmethod
+    def rename_experiment(self, experiment_id: str, name: str) -> Experiment:
+        """Gives the experiment a new name (its runs stay in it); ConflictError when
+        another experiment has that name."""
+
     # -- runs --------------------------------------------------------------------------
 
     @abc.abstractmethod

@@ -48,6 +48,27 @@ def remove_tags(conn: Connection, experiment_id: str, keys: Sequence[str]) -> Ex
     return replace(current, tags=kept)
 
 
+def rename(conn: Connection, experiment_id: str, name: str) -> Experiment:
+    """The experiment under ``name``; ConflictError if another experiment has it."""
+    current = lock(conn, experiment_id)
+    if current.name == name:
+        return current
+    taken = get_by_name(conn, name)
+    if taken is not None:
+        raise ConflictError(
+            f"an experiment named {name!r} exists already (id {taken.experiment_id}); "
+            "pick another name"
+        )
+    conn.execute(experiments.update().where(experiments.c.id == experiment_id).values(name=name))
+    # The runs' pages name their experiment: their change counters say so.
+    conn.execute(
+        runs.update()
+        .where(runs.c.experiment_id == experiment_id)
+        .values(change_seq=runs.c.change_seq + 1)
+    )
+    return replace(current, name=name)
+
+
 def _write_tags(conn: Connection, experiment_id: str, tags: Mapping[str, str]) -> None:
     text = json.dumps(dict(sorted(tags.items())))
     conn.execute(experiments.update().where(experiments.c.id == experiment_id).values(tags=text))

@@ -143,6 +143,11 @@ class SqlStore(SqlAssets, Store):
         with self._tx("restore an experiment", write=True) as conn:
             return lifecycle.restore_experiment(conn, experiment_id)
 
+    def rename_experiment(self, experiment_id: str, name: str) -> Experiment:
+        check_resource_name("experiment", name)
+        with self._tx("rename an experiment", write=True) as conn:
+            return experiments_mod.rename(conn, experiment_id, name)
+
     # -- runs --------------------------------------------------------------------------
 
     def create_run(
