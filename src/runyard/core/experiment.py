@@ -208,11 +208,7 @@ class Experiment:
         and nothing changed, when another experiment has it)."""
         store = self.workspace.store
         if new_name is not None and new_name != self.name:
-            try:
-                validate_resource_name("experiment", new_name)
-            except ConfigError as exc:
-                raise ValidationError(str(exc)) from None
-            self._entity = store.rename_experiment(self.id, new_name)
+            self._entity = store.rename_experiment(self.id, new_name)  # checks the name
             self.name = new_name
         self._entity = store.restore_experiment(self.id)
 

@@ -60,13 +60,17 @@ def rename(conn: Connection, experiment_id: str, name: str) -> Experiment:
             "pick another name"
         )
     conn.execute(experiments.update().where(experiments.c.id == experiment_id).values(name=name))
-    # The runs' pages name their experiment: their change counters say so.
+    bump_runs(conn, experiment_id)  # the runs' pages name their experiment
+    return replace(current, name=name)
+
+
+def bump_runs(conn: Connection, experiment_id: str) -> None:
+    """Counts a change on every run of the experiment (what their pages show of it)."""
     conn.execute(
         runs.update()
         .where(runs.c.experiment_id == experiment_id)
         .values(change_seq=runs.c.change_seq + 1)
     )
-    return replace(current, name=name)
 
 
 def _write_tags(conn: Connection, experiment_id: str, tags: Mapping[str, str]) -> None:

@@ -121,12 +121,7 @@ def _set(conn: Connection, experiment_id: str, when: float | None) -> None:
     conn.execute(
         experiments.update().where(experiments.c.id == experiment_id).values(deleted_at=when)
     )
-    # The experiment's runs show (or leave) the lists: their change counters say so.
-    conn.execute(
-        runs.update()
-        .where(runs.c.experiment_id == experiment_id)
-        .values(change_seq=runs.c.change_seq + 1)
-    )
+    experiments_mod.bump_runs(conn, experiment_id)  # its runs show (or leave) the lists
 
 
 def lifecycle_filter(lifecycle: str) -> list[sa.ColumnElement[bool]]:
