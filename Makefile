@@ -11,7 +11,11 @@ DEMO_STAMP := $(VENV)/.demo-stamp
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,ray,assets,sweeps,widgets]'
+	@# uv installs in seconds what pip takes minutes for; it ignores pip's configuration
+	@# (local indexes, find-links, constraints), which tools/with_pip_config.py hands on.
+	$(PY) -m pip install --quiet --disable-pip-version-check 'uv>=0.4'
+	PYTHONPATH=src $(PY) tools/with_pip_config.py $(VENV)/bin/uv pip install --quiet \
+		--python $(PY) -e '.[dev,ray,assets,sweeps,widgets]'
 	touch $(STAMP)
 
 # Debian's chromium for the studio's browser tests (Playwright drives it by path).
