@@ -8,6 +8,7 @@ recorded: statuses, metrics, files, and the run definition.
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 from pathlib import Path
@@ -278,6 +279,23 @@ def test_export_run_history_to_tensorboard(tmp_path: Path) -> None:
     assert alphas == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
     assert [e.step for e in acc.Scalars("mse")] == list(range(7))
     assert [e.value for e in acc.Scalars("mse")] == pytest.approx(root.get_metrics()["mse"])
+
+
+def test_manage_experiments_tags_archive_rename_and_list(tmp_path: Path) -> None:
+    project = make_project(tmp_path, "experiment_lifecycle", cluster=False)
+    out = dict(
+        line.split(": ", 1) for line in project.run("manage-experiments.py").stdout.splitlines()
+    )
+    assert out["tags"] == "[('flag', ''), ('stage', 'baseline'), ('team', 'vision')]"
+    assert out["renamed"] == "previous-active-experiment True"
+    assert out["tagged"] == "['previous-active-experiment']"
+    assert out["archived"] == "['old-experiment']"
+    names = {"active-experiment", "old-experiment", "previous-active-experiment"}
+    assert names <= set(ast.literal_eval(out["all"]))
+    assert out["by name"] == "[('active-experiment', True)]"
+    # What the script left is what the workspace's store has.
+    active = sorted(e.name for e in Experiment.list(project.workspace()))
+    assert "old-experiment" not in active and "previous-active-experiment" in active
 
 
 def test_scripts_differ_from_sdk_v1_only_by_the_module_name() -> None:

@@ -15,10 +15,12 @@ if TYPE_CHECKING:
     from runyard.core.run import Run
     from runyard.core.script_run_config import ScriptRunConfig
     from runyard.core.workspace import Workspace
+    from runyard.entities import Experiment as ExperimentEntity
 
 _R_co = TypeVar("_R_co", covariant=True)
 # The SDK's view types (azureml's ViewType values) and the store's lifecycles.
-_VIEW_TYPES = {"ActiveOnly": "active", "ArchivedOnly": "deleted", "All": "all"}
+_NAMES = ("ActiveOnly", "ArchivedOnly", "All")
+_VIEW_TYPES = {"activeonly": "active", "archivedonly": "deleted", "all": "all"}
 
 
 class SelfSubmitting(Protocol[_R_co]):
@@ -46,6 +48,12 @@ class Experiment:
         self.workspace = workspace
         self.name = name
         self._entity = workspace.store.get_or_create_experiment(name)
+
+    @classmethod
+    def _of(cls, workspace: Workspace, entity: ExperimentEntity) -> Experiment:
+        experiment = cls.__new__(cls)
+        experiment.workspace, experiment.name, experiment._entity = workspace, entity.name, entity
+        return experiment
 
     @property
     def id(self) -> str:
@@ -144,14 +152,18 @@ class Experiment:
         tags: object = None,
     ) -> list[Experiment]:
         """The workspace's experiments: ``view_type`` "ActiveOnly" (default),
-        "ArchivedOnly" or "All", as in the SDK; ``experiment_name`` keeps that one."""
-        if view_type not in _VIEW_TYPES:
-            raise ValidationError(f"view_type {view_type!r} is not one of {', '.join(_VIEW_TYPES)}")
+        "ArchivedOnly" or "All", as in the SDK (whose reference spells them
+        "ACTIVE_ONLY", "ARCHIVED_ONLY" and "ALL" too); ``experiment_name`` keeps that
+        one; ``tags`` a tag name, or a dict of tags, that each must have."""
+        lifecycle = _VIEW_TYPES.get(str(view_type).replace("_", "").lower())
+        if lifecycle is None:
+            raise ValidationError(f"view_type {view_type!r} is not one of {', '.join(_NAMES)}")
         if tags is not None and not isinstance(tags, str | Mapping):
             raise ValidationError("Experiment.list: tags is a tag name or a dict of tags")
-        found = workspace.store.list_experiments(_VIEW_TYPES[view_type])
+        found = workspace.store.list_experiments(lifecycle)
+        # Made from what the store listed, not looked up again one name at a time.
         return [
-            cls(workspace, s.experiment.name)
+            cls._of(workspace, s.experiment)
             for s in found
             if experiment_name in (None, s.experiment.name) and _has(s.experiment.tags, tags)
         ]
@@ -188,6 +200,7 @@ class Experiment:
     def refresh(self) -> None:
         """Reads the experiment again (tags, archived state) from the store."""
         self._entity = self.workspace.store.get_experiment(self.id)
+        self.name = self._entity.name
 
     @property
     def archived_time(self) -> str | None:
