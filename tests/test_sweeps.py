@@ -207,6 +207,33 @@ def test_killed_controller_resumes_on_workspace_open(ws: Workspace, src: Path) -
     assert all(by_trial[i] == expected.propose(i, []) for i in range(6))
 
 
+def test_a_resumed_controller_starts_the_trials_its_predecessor_only_created(
+    ws: Workspace, src: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A controller killed after creating trials and before dispatching them leaves them
+    Queued with no runner (the race behind a flaky resume test: the kill came right after
+    the second trial was stored). That state is made here on purpose: the sweep is
+    submitted with no controller started, and the trials are created as a controller
+    creates them; the controller then resumed must start them."""
+    import runyard.sweeps.submit as submit_mod
+    from runyard.sweeps.controller import Controller
+    from runyard.sweeps.launch import resume
+
+    started: list[str] = []
+    monkeypatch.setattr(submit_mod, "start_controller", lambda _config, sid: started.append(sid))
+    sampling = GridParameterSampling({"--v": choice(0.25, 0.75)})
+    run = Experiment(ws, "stranded").submit(_config(src, sampling, max_concurrent_runs=2))
+    assert started == [run.id]
+    assert ws.store is not None
+    controller = Controller(ws.store, ws.config_path, run.id)
+    controller._create_trial(0, {"--v": 0.25}, None)
+    controller._create_trial(1, {"--v": 0.75}, None)
+    assert set(_statuses(run).values()) == {"Queued"}
+    assert resume(ws.store, ws.config_path, run.id)
+    run.wait_for_completion(timeout=60)  # seconds in practice; for ever before the fix
+    assert set(_statuses(run).values()) == {"Completed"}
+
+
 def test_cancel_cancels_every_trial(ws: Workspace, src: Path) -> None:
     sampling = RandomParameterSampling({"--v": uniform(0.1, 1.0)})
     hd = _config(

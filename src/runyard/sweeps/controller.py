@@ -84,6 +84,12 @@ class Controller:
         trials = self._trials()
         for trial in trials:
             self.terminator.adopt(trial)
+        if any(t.info.status is RunStatus.QUEUED for t in trials):
+            # A controller killed between creating trials and dispatching them left them
+            # Queued with no runner; they count as active, so nothing else would start them.
+            from runyard.targets import get_dispatcher
+
+            get_dispatcher(self.target).dispatch(self.store, self.config_path, self.target)
         while True:
             sweep = self.store.get_run(self.sweep_id)
             if sweep.status.is_terminal():
