@@ -24,12 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runyard.environments import cache
+from runyard.environments import cache, stopping
 from runyard.environments.buildlog import BuildLog, label
 from runyard.environments.spec import content_hash, normalize_spec
 from runyard.errors import EnvironmentBuildError, ValidationError
 
 _LOCK_WAIT_NOTE_S = 30.0
+_LOCK_POLL_S = 0.5  # how soon a stop is seen while waiting for another build
 
 # The name reported for ``spec=None``: the interpreter that submitted the run.
 SUBMITTING_INTERPRETER = "submitting-interpreter"
@@ -170,20 +171,23 @@ def _docker_error(spec: Mapping[str, Any], hash_: str, build_log: Path) -> Envir
 def _acquire(lock: Any, log: BuildLog, label: str) -> None:
     from filelock import Timeout
 
+    stop = stopping.current()
     try:
         lock.acquire(timeout=0)
         return
     except Timeout:
         pass
     log.note(f"another process is building {label}; waiting for it (lock {lock.lock_file})")
-    waited = 0.0
+    started = noted = time.monotonic()
     while True:
+        stop.check()  # a canceled run stops waiting for another's build
         try:
-            lock.acquire(timeout=_LOCK_WAIT_NOTE_S)
+            lock.acquire(timeout=_LOCK_POLL_S)
             return
         except Timeout:
-            waited += _LOCK_WAIT_NOTE_S
-            log.note(f"still waiting for the other build of {label} ({waited:.0f} s)")
+            if time.monotonic() - noted >= _LOCK_WAIT_NOTE_S:
+                noted = time.monotonic()
+                log.note(f"still waiting for the other build of {label} ({noted - started:.0f} s)")
 
 
 def _build_locked(spec: Mapping[str, Any], hash_: str, build_log: Path) -> PreparedEnvironment:

@@ -5,6 +5,7 @@ turning a failed build step into an error that names the culprit and the log."""
 from __future__ import annotations
 
 import collections
+import contextlib
 import re
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from runyard.environments import stopping
 from runyard.environments.spec import requirement_name
 from runyard.errors import EnvironmentBuildError
 
@@ -92,14 +94,16 @@ def _preexec() -> Callable[[], None] | None:
     return _PREEXEC[0]
 
 
-def _spawn(argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> subprocess.Popen[str]:
-    """A build tool with its output (stdout and stderr together) readable as text
-    lines, and tied to our life (it dies with us)."""
+def _spawn(
+    argv: Sequence[str], env: Mapping[str, str], cwd: Path, *, stderr: int = subprocess.STDOUT
+) -> subprocess.Popen[str]:
+    """A build tool with its output (stdout and stderr together, unless ``stderr`` is
+    PIPE) readable as text lines, and tied to our life (it dies with us)."""
     return subprocess.Popen(
         list(argv),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=stderr,
         env=dict(env),
         cwd=str(cwd),
         text=True,
@@ -119,6 +123,8 @@ def run_logged(
 ) -> tuple[int, list[str]]:
     """Runs ``argv`` with stdout and stderr streamed line by line into ``log``. Returns
     the exit status (negative: killed by that signal) and the last lines of output."""
+    stop = stopping.current()
+    stop.check()
     log.note("$ " + " ".join(argv))
     tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
     try:
@@ -128,37 +134,32 @@ def run_logged(
         log.note(message)
         return 127, [message]
     assert proc.stdout is not None
-    try:
-        for line in proc.stdout:
-            line = line.rstrip("\n")
-            log.write(line)
-            tail.append(line)
-        status = proc.wait()
-    except BaseException:
-        # Interrupted (Ctrl-C, a run canceled): do not leave the tool running.
-        proc.kill()
-        proc.wait()
-        raise
-    finally:
-        proc.stdout.close()
+    with stop.tool(proc):
+        try:
+            for line in proc.stdout:
+                line = line.rstrip("\n")
+                log.write(line)
+                tail.append(line)
+            status = proc.wait()
+        except BaseException:
+            # Interrupted (Ctrl-C): do not leave the tool running.
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            proc.stdout.close()
+    stop.check()  # killed by a stop: say why, not "killed by SIGKILL"
     return status, list(tail)
 
 
 def capture(argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> tuple[int, str, str]:
     """Runs ``argv`` and returns (status, stdout, stderr), for short queries."""
-    proc = subprocess.run(
-        list(argv),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        env=dict(env),
-        cwd=str(cwd),
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        check=False,
-        preexec_fn=_preexec(),
-    )
-    return proc.returncode, proc.stdout, proc.stderr
+    stop = stopping.current()
+    stop.check()
+    with _spawn(argv, env, cwd, stderr=subprocess.PIPE) as proc, stop.tool(proc):
+        out, err = proc.communicate()
+    stop.check()
+    return proc.returncode, out, err
 
 
 def describe_status(status: int) -> str:
@@ -175,23 +176,28 @@ def run_many_logged(
 ) -> list[int]:
     """Runs the commands at the same time (one per core, say) and logs each one's
     output when it ends. Returns their exit statuses."""
+    stop = stopping.current()
     procs: list[subprocess.Popen[str]] = []
-    try:
-        for argv in argvs:
-            log.note("$ " + " ".join(argv))
-            procs.append(_spawn(argv, env, cwd))
-        statuses = []
-        for proc in procs:
-            out, _ = proc.communicate()
-            for line in out.splitlines():
-                log.write(line)
-            statuses.append(proc.returncode)
-        return statuses
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    with contextlib.ExitStack() as tracked:
+        try:
+            for argv in argvs:
+                stop.check()
+                log.note("$ " + " ".join(argv))
+                procs.append(_spawn(argv, env, cwd))
+                tracked.enter_context(stop.tool(procs[-1]))
+            statuses = []
+            for proc in procs:
+                out, _ = proc.communicate()
+                for line in out.splitlines():
+                    log.write(line)
+                statuses.append(proc.returncode)
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+    stop.check()
+    return statuses
 
 
 def label(spec: Mapping[str, Any], hash_: str) -> str:

@@ -6,8 +6,13 @@ studio (on a Ray node), ``RUN_ID --tracking-uri URL [--token T]``
 from __future__ import annotations
 
 import sys
+import sysconfig
 
 if __name__ == "__main__":
+    # Before any thread starts: sysconfig fills its variables on first use without a lock
+    # (until Python 3.12), and a second thread reading them meanwhile gets None for any
+    # not filled yet (uv's own lookup of its executable failed so, under a build).
+    sysconfig.get_config_vars()
     argv = sys.argv[1:]
     if any(a == "--tracking-uri" or a.startswith("--tracking-uri=") for a in argv):
         from runyard.runner.remote import main as remote_main

@@ -2,8 +2,13 @@
 
 The handler records why; a wakeup pipe lets the supervising loop notice at once. While
 the environment is prepared (a build that may take minutes, in build tools the runner
-waits on), the handler raises :class:`Interrupted` instead, so the build stops within
-moments; a cancel request seen in the store is turned into the same signal.
+waits on), a cancel also calls the step's stop function, which kills those tools so the
+build fails within moments; a cancel request seen in the store does the same.
+
+Nothing is raised into the main thread: an exception raised by a signal handler can land
+anywhere, in ``logging``'s at-fork hook for one (every ``subprocess`` spawn runs it),
+where Python drops it and the hook never releases its lock (the next thread to log, or
+import a module that does, deadlocks the runner).
 """
 
 from __future__ import annotations
@@ -11,17 +16,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 
 RECEIVED_SIGTERM = "canceled: the runner received SIGTERM"
 CANCEL_REQUESTED = "canceled on request"
-
-
-class Interrupted(BaseException):
-    """Raised in the main thread by a cancel during an interruptible step. A
-    BaseException, as KeyboardInterrupt: no ``except Exception`` may swallow it."""
 
 
 class Signals:
@@ -30,8 +29,7 @@ class Signals:
     def __init__(self) -> None:
         self.reason: str | None = None
         self.wake_fd, self._write_fd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        self._interruptible = False
-        self._main = threading.main_thread().ident
+        self._stop: Callable[[str], None] | None = None
         signal.set_wakeup_fd(self._write_fd, warn_on_full_buffer=False)
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
@@ -41,31 +39,27 @@ class Signals:
         return self.reason is not None
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        if self.reason is None:
-            self.reason = RECEIVED_SIGTERM
-        if self._interruptible:
-            self._interruptible = False  # once: the cleanup that follows must run
-            raise Interrupted(self.reason)
+        self.cancel(RECEIVED_SIGTERM)
 
     @contextlib.contextmanager
-    def interruptible(self) -> Iterator[None]:
-        """Within the block, a cancel raises Interrupted in the main thread."""
-        if self.received:
-            raise Interrupted(self.reason)
-        self._interruptible = True
+    def stopping(self, stop: Callable[[str], None]) -> Iterator[None]:
+        """Within the block, a cancel (also one received before) calls ``stop(reason)``,
+        from the signal handler or the monitor's thread: it must take no lock."""
+        self._stop = stop
         try:
+            if self.reason is not None:
+                stop(self.reason)
             yield
         finally:
-            self._interruptible = False
+            self._stop = None
 
     def cancel(self, reason: str) -> None:
-        """A cancel that came another way (the store): recorded as if signalled, and
-        delivered as a signal to the main thread while it is interruptible."""
+        """Records the cancel (the first reason counts), stops the step in progress and
+        wakes the supervising loop. Called by the handler and for a store's request."""
         if self.reason is None:
             self.reason = reason
-        if self._interruptible and self._main is not None:
-            with contextlib.suppress(ProcessLookupError, OSError):
-                signal.pthread_kill(self._main, signal.SIGTERM)
+        if (stop := self._stop) is not None:
+            stop(self.reason)
         self.wake()
 
     def wake(self) -> None:

@@ -31,13 +31,14 @@ from typing import TYPE_CHECKING, Any
 from runyard.assets.inputs import ENV_INPUT_DATASETS, resolve_inputs
 from runyard.assets.outputs import finish_outputs
 from runyard.entities import ACTIVE_STATUSES, ComputeTargetConfig, RunStatus
+from runyard.environments import stopping
 from runyard.errors import ConflictError, RunyardError
 from runyard.runner import sampling, workdir
 from runyard.runner.distributed import RankGroup, plan_of
 from runyard.runner.monitor import Monitor
 from runyard.runner.parts import RunGone, RunnerParts, SetupFailed, StudioUnreachable
 from runyard.runner.process import LogForwarder, ScriptProcess, write_stdout
-from runyard.runner.signals import CANCEL_REQUESTED, Interrupted, Signals
+from runyard.runner.signals import CANCEL_REQUESTED, Signals
 from runyard.store.runner_protocol import RunnerStore
 from runyard.workspace.owner import owner_string
 from runyard.workspace.targets import cancel_grace_s
@@ -145,10 +146,8 @@ class Supervisor:
             # A build can take minutes: beat and watch for a cancel meanwhile.
             self._start_monitor()
         try:
-            with self._interruptible():
+            with self._stoppable():
                 launch = workdir.prepare(self.paths, self.parts.script, self.definition)
-        except Interrupted:
-            launch = None
         except RunyardError as exc:
             if self._cancel_reason() is None:
                 raise SetupFailed(str(exc)) from None
@@ -298,6 +297,8 @@ class Supervisor:
         """Called by the monitor when it sees the run's cancel request."""
         if self._signals is not None:
             self._signals.cancel(CANCEL_REQUESTED)
+        else:
+            stopping.current().stop(CANCEL_REQUESTED)
 
     def _cancel_reason(self) -> str | None:
         if self._signals is not None and self._signals.reason is not None:
@@ -307,12 +308,14 @@ class Supervisor:
         return None
 
     @contextlib.contextmanager
-    def _interruptible(self) -> Iterator[None]:
-        if self._signals is None:
-            yield
-        else:
-            with self._signals.interruptible():
+    def _stoppable(self) -> Iterator[None]:
+        """While the run is prepared, a cancel kills the build tools (see signals.py)."""
+        with stopping.stoppable() as build:
+            if self._signals is None:
                 yield
+            else:
+                with self._signals.stopping(build.stop):
+                    yield
 
     def _set(
         self,
