@@ -152,7 +152,7 @@ def test_cancel_stops_every_rank(project: tuple[Workspace, Path]) -> None:
 @pytest.mark.parametrize(
     ("distr", "words"),
     [
-        (PyTorchConfiguration(process_count=4, node_count=2), "several machines are not built"),
+        (PyTorchConfiguration(process_count=4, node_count=2), "one machine is one node"),
         (PyTorchConfiguration(process_count=3, node_count=2), "split evenly"),
         (PyTorchConfiguration(process_count=1, node_count=2), "at least one process"),
         (TensorflowConfiguration(worker_count=2), "not TensorFlow parameter servers"),

@@ -17,12 +17,21 @@ pytest.importorskip("ray.job_submission", reason="Ray is not installed: pip inst
 from tests.support.ray_cluster import RayHead, add_ray_worker, start_ray_head
 
 WORKER_RESOURCE = "runyard_worker"
+# A datastore whose keys the nodes hold in their environment, as a cluster's admin
+# would give them (test_node_cache.py); moto takes any keys.
+NODE_DATASTORE = "nodes3"
+NODE_KEYS = {
+    "RUNYARD_DATASTORE_NODES3_KEY": "testing",
+    "RUNYARD_DATASTORE_NODES3_SECRET": "testing",
+}
 
 
 @pytest.fixture(scope="package")
 def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayHead]:
     cache = tmp_path_factory.mktemp("ray-node-cache")
-    head = start_ray_head(num_cpus=2, extra_env={"RUNYARD_CACHE_DIR": str(cache)}, timeout=180)
+    head = start_ray_head(
+        num_cpus=2, extra_env={"RUNYARD_CACHE_DIR": str(cache), **NODE_KEYS}, timeout=180
+    )
     try:
         add_ray_worker(head, num_cpus=2, resources=json.dumps({WORKER_RESOURCE: 2}))
     except BaseException:

@@ -16,8 +16,6 @@ pytest.importorskip("ray.job_submission", reason="Ray is not installed: pip inst
 
 from runyard.core import ComputeTarget, Experiment, RayCompute, ScriptRunConfig, Workspace
 from runyard.entities import RunStatus
-from runyard.server import create_app
-from runyard.store import open_store
 from runyard.store.base import Store
 from runyard.sweeps import spec as names
 from runyard.train.hyperdrive import (
@@ -28,7 +26,7 @@ from runyard.train.hyperdrive import (
     choice,
 )
 from tests.support.ray_cluster import RayHead
-from tests.support.server import start_server
+from tests.support.ray_studio import ray_workspace
 
 pytestmark = pytest.mark.ray
 
@@ -50,24 +48,11 @@ TRAIN = """
 def studio(
     tmp_path_factory: pytest.TempPathFactory, ray_head: RayHead
 ) -> Iterator[tuple[Workspace, Store]]:
-    ws = Workspace.create(tmp_path_factory.mktemp("ray-sweep-ws"), name="ray-sweep")
-    server_store = open_store(ws.tracking_uri, artifact_root=ws.artifact_root)
-    server = start_server(create_app(server_store, token=TOKEN))
-    ComputeTarget.create(
-        ws,
-        "ray",
-        RayCompute.provisioning_configuration(
-            address=ray_head.address,
-            max_concurrent_runs=2,
-            server_url=server.url,
-            token=TOKEN,
-            cancel_grace_seconds=3,
-        ),
-    )
-    yield ws, server_store
-    server.stop()
-    server_store.close()
-    ws.close()
+    folder = tmp_path_factory.mktemp("ray-sweep-ws")
+    with ray_workspace(
+        folder, ray_head, name="ray-sweep", target="ray", token=TOKEN, slots=2
+    ) as ws:
+        yield ws
 
 
 def test_grid_sweep_of_four_trials_two_at_a_time_on_ray(

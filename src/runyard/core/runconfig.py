@@ -224,12 +224,18 @@ def check_distributed(
                 f"{name}(process_count={config.process_count}, node_count={nodes}): "
                 "the processes must split evenly over the nodes"
             )
-        if nodes > 1:
-            where = "a Ray target" if target_type == "ray" else f"a {target_type} target"
+        if nodes > 1 and target_type != "ray":
             raise ValidationError(
-                f"{name}(node_count={nodes}) on {where}: runs over several machines are "
-                "not built yet (docs/distributed.md); use node_count=1, which starts all "
-                f"{config.process_count} ranks on one machine (or one Ray node)"
+                f"{name}(node_count={nodes}) on a {target_type} target: one machine is one "
+                "node. Submit to a Ray target (its nodes run the ranks, docs/distributed.md), "
+                f"or use node_count=1, which starts all {config.process_count} ranks here"
+            )
+        if nodes > 1 and isinstance(config, MpiConfiguration):
+            raise ValidationError(
+                f"MpiConfiguration(node_count={nodes}) on a Ray target: mpirun over several "
+                "nodes needs its own host list and remote shell, which Runyard does not set "
+                "up; use PyTorchConfiguration(process_count=..., node_count=...), whose ranks "
+                "Runyard starts on each node, or node_count=1"
             )
         if isinstance(config, MpiConfiguration) and shutil.which("mpirun") is None:
             raise ValidationError(

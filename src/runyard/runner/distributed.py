@@ -53,7 +53,7 @@ class RankPlan:
     master_addr: str = "127.0.0.1"
     master_port: int = 0
     launcher: str = "torch"  # "torch" (ranks started here) or "mpi" (one mpirun)
-    node_count: int = 1  # one machine: several are refused at submit
+    node_count: int = 1  # several: on Ray (runner.ray_nodes), torch only
 
     @property
     def ranks(self) -> range:
@@ -220,11 +220,13 @@ class RankGroup:
         journal: Path,
         logs_dir: Path,
         driver_log: Path,
+        remote: Mapping[int, Any] | None = None,
     ) -> None:
         if plan.master_port == 0:
-            plan = RankPlan(**{**plan.__dict__, "master_port": free_port()})
+            plan = RankPlan(**{**plan.__dict__, "master_port": free_port(plan.master_addr)})
         self.plan = plan
-        self.logs = {r: logs_dir / RANK_LOG.format(rank=r) for r in plan.ranks}
+        self.logs = {r: logs_dir / RANK_LOG.format(rank=r) for r in [*plan.ranks, *(remote or ())]}
+        # The ranks on other nodes (runner.ray_nodes.RemoteRank) have the same calls.
         self.ranks: dict[int, ScriptProcess] = {}
         self._ended: dict[int, tuple[float, int]] = {}  # rank -> (monotonic time, code)
         self._lock = threading.Lock()
@@ -245,6 +247,7 @@ class RankGroup:
                     env=rank_env(env, plan, rank, journal),
                     log_path=self.logs[rank],
                 )
+            self.ranks.update(remote or {})
         except BaseException:
             self.stop(0.0)
             raise

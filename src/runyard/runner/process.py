@@ -51,6 +51,19 @@ def _die_with_parent() -> Callable[[], None] | None:
     return preexec
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM). Not ru_maxrss: that one also counts
+    the parent's memory image that a forked child holds until its exec."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
 class ScriptProcess:
     """A started script. ``pid`` is also its process group id."""
 

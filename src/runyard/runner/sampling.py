@@ -22,7 +22,8 @@ def roots_of(child: object) -> Callable[[], Mapping[str, int]] | None:
     child whose processes are not on this node."""
     ranks = getattr(child, "ranks", None)
     if isinstance(ranks, dict):
-        return lambda: {(f"rank{r}" if r >= 0 else "mpirun"): p.pid for r, p in list(ranks.items())}
+        local = {r: p for r, p in ranks.items() if not getattr(p, "remote", False)}
+        return lambda: {(f"rank{r}" if r >= 0 else "mpirun"): p.pid for r, p in local.items()}
     pid = getattr(child, "pid", None)
     if isinstance(pid, int) and hasattr(child, "pidfd"):
         return lambda: {"": pid}
@@ -69,7 +70,11 @@ def start_sampler(
     if not settings.enabled or roots is None:
         return RunSampler()
     try:
-        sampler = SystemSampler(system_journal(journal), roots, settings, env=env, warn=warn)
+        plan = getattr(child, "plan", None)  # several nodes: each node's names its own
+        node = plan.group_rank if plan is not None and plan.node_count > 1 else None
+        sampler = SystemSampler(
+            system_journal(journal, node), roots, settings, env=env, warn=warn, node=node
+        )
         return RunSampler(sampler.start())
     except Exception as exc:  # a full disk for the journal, no /proc: the run goes on
         say(f"system metrics off: {type(exc).__name__}: {exc}")

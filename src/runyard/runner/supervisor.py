@@ -26,18 +26,17 @@ import sys
 import time
 import traceback
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from runyard.assets.inputs import ENV_INPUT_DATASETS, resolve_inputs
 from runyard.assets.outputs import finish_outputs
 from runyard.entities import ACTIVE_STATUSES, ComputeTargetConfig, RunStatus
 from runyard.environments import stopping
 from runyard.errors import ConflictError, RunyardError
 from runyard.runner import sampling, workdir
-from runyard.runner.distributed import RankGroup, plan_of
+from runyard.runner.distributed import RankGroup, RankPlan, plan_of
 from runyard.runner.monitor import Monitor
 from runyard.runner.parts import RunGone, RunnerParts, SetupFailed, StudioUnreachable
-from runyard.runner.process import LogForwarder, ScriptProcess, write_stdout
+from runyard.runner.process import LogForwarder, ScriptProcess, peak_rss_mb, write_stdout
 from runyard.runner.signals import CANCEL_REQUESTED, Signals
 from runyard.store.runner_protocol import RunnerStore
 from runyard.workspace.owner import owner_string
@@ -48,19 +47,6 @@ if TYPE_CHECKING:
 
 # The runner's exit status when the store never answered (nothing could be recorded).
 EXIT_UNREACHABLE = 3
-
-
-def _peak_rss_mb() -> float:
-    """This process's peak resident memory (VmHWM). Not ru_maxrss: that one also counts
-    the parent's memory image that a forked child holds until its exec."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
 
 
 def say(message: str) -> None:
@@ -153,20 +139,19 @@ class Supervisor:
                 raise SetupFailed(str(exc)) from None
             launch = None  # the build failed because it was stopped
         if self._cancel_reason() is not None or launch is None:
-            self._end(RunStatus.CANCELED, error="canceled before the script started")
-            raise _CanceledEarly(f"{self._cancel_reason()}, before the script started")
-        try:  # dataset inputs become local paths on this machine (runyard.assets.inputs)
-            arguments, inputs_env = resolve_inputs(
-                self.definition, self.paths.work_dir, self._dataset_manifest, run_id=self.run_id
+            self._canceled_early()
+        try:
+            argv, env = workdir.command(
+                launch, self.definition, self.paths.work_dir, self._dataset_manifest, self.run_id
             )
         except RunyardError as exc:
             raise SetupFailed(str(exc)) from None
-        launch.env.pop(ENV_INPUT_DATASETS, None)  # a parent run's, when submitted from one
-        argv, env = [str(launch.python), launch.script, *arguments], {**launch.env, **inputs_env}
         if (plan := plan_of(self.definition)) is not None:  # ranks, one log each
+            plan, remote = self._other_nodes(plan)
             self.child = RankGroup(
                 argv, cwd=self.paths.work_dir, env=env, plan=plan, journal=self.paths.journal,
                 logs_dir=self.paths.driver_log.parent.parent, driver_log=self.paths.driver_log,
+                remote=remote,
             )  # fmt: skip
         else:
             self.child = ScriptProcess(
@@ -183,6 +168,24 @@ class Supervisor:
             store.set_status(self.run_id, RunStatus.RUNNING, expected=starting, epoch=epoch)
 
         self._start_monitor().script_started(startup)
+
+    def _canceled_early(self) -> NoReturn:
+        self._end(RunStatus.CANCELED, error="canceled before the script started")
+        raise _CanceledEarly(f"{self._cancel_reason()}, before the script started")
+
+    def _other_nodes(self, plan: RankPlan) -> tuple[RankPlan, dict[int, Any]]:
+        """Rank groups 1.. of a run over several Ray nodes, started there."""
+        if plan.node_count == 1:
+            return plan, {}
+        from runyard.runner.ray_nodes import start_other_nodes
+
+        started = start_other_nodes(
+            plan, self.run_id, self.parts.script, self.definition, self.epoch,
+            self.paths.driver_log.parent.parent, canceled=self._cancel_reason, say=say,
+        )  # fmt: skip
+        if started is None:
+            self._canceled_early()
+        return started
 
     def _supervise(self) -> int:
         assert self.child is not None and self.monitor is not None
@@ -267,7 +270,7 @@ class Supervisor:
         )
         say(
             f"run {self.run_id} {outcome.status.value} (exit code {outcome.exit_code}); "
-            f"runner peak RSS {_peak_rss_mb():.1f} MB"
+            f"runner peak RSS {peak_rss_mb():.1f} MB"
         )
 
     # -- pieces -----------------------------------------------------------------------
@@ -327,13 +330,9 @@ class Supervisor:
     ) -> None:
         try:
             self.store().set_status(
-                self.run_id,
-                status,
-                exit_code=exit_code,
-                error=error,
-                expected=expected,
+                self.run_id, status, exit_code=exit_code, error=error, expected=expected,
                 epoch=self.epoch,
-            )
+            )  # fmt: skip
         except ConflictError as exc:
             raise RunGone(str(exc)) from None
 
@@ -383,12 +382,9 @@ class Supervisor:
             if self.monitor is not None:
                 self.monitor.ingest(final=True)  # reports its own failure; the end goes on
             self._logs_home = self.parts.logs.finish()
+            active = list(ACTIVE_STATUSES)
             self.store().set_status(
-                self.run_id,
-                RunStatus.FAILED,
-                error=reason,
-                expected=list(ACTIVE_STATUSES),
-                epoch=self.epoch,
+                self.run_id, RunStatus.FAILED, error=reason, expected=active, epoch=self.epoch
             )
         except Exception as exc:
             say(f"could not mark run {self.run_id} Failed: {exc}")

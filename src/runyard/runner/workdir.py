@@ -7,7 +7,7 @@ import logging
 import os
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,23 @@ class Launch:
     python: Path
     env: dict[str, str]
     interpreter: Interpreter
+
+
+def command(
+    launch: Launch,
+    definition: Mapping[str, Any],
+    work_dir: Path,
+    manifest_of: Callable[[str], Mapping[str, Any]],
+    run_id: str,
+) -> tuple[list[str], dict[str, str]]:
+    """The script's command line and environment, its dataset inputs made local paths on
+    this machine (:mod:`runyard.assets.inputs`). Raises a RunyardError naming the input
+    that cannot be read."""
+    from runyard.assets.inputs import ENV_INPUT_DATASETS, resolve_inputs
+
+    arguments, inputs_env = resolve_inputs(definition, work_dir, manifest_of, run_id=run_id)
+    env = {k: v for k, v in launch.env.items() if k != ENV_INPUT_DATASETS}  # a parent run's
+    return [str(launch.python), launch.script, *arguments], {**env, **inputs_env}
 
 
 def prepare(paths: RunPaths, context: ScriptContext, definition: Mapping[str, Any]) -> Launch:
