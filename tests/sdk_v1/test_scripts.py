@@ -298,6 +298,26 @@ def test_manage_experiments_tags_archive_rename_and_list(tmp_path: Path) -> None
     assert "old-experiment" not in active and "previous-active-experiment" in active
 
 
+def test_a_one_file_dataset_mounted_is_the_file_and_the_output_is_stored(
+    tmp_path: Path,
+) -> None:
+    from runyard.core import Dataset
+
+    project = make_project(tmp_path, "data_io")
+    out = project.run("how-to-use-scriptrun.py").stdout
+    run_id, status = out.rsplit("run: ", 1)[1].split()
+    assert status == "Completed", out
+    run = Run.get(project.workspace(), run_id)
+    log = run.get_driver_log()
+    source = log.split("input ", 1)[1].splitlines()[0]
+    assert source.endswith("/iris.csv")  # the file itself, as the notebook's script expects
+    store = project.workspace().get_default_datastore()
+    written = Dataset.File.from_files((store, "sample/outputdataset")).download(tmp_path / "o")
+    assert [Path(p).name for p in written] == ["output.csv"]
+    iris = (project.root / "iris.csv").read_text()
+    assert Path(written[0]).read_text() == iris
+
+
 def test_scripts_differ_from_sdk_v1_only_by_the_module_name() -> None:
     """Every mention of runyard in a stored script is where SDK-v1 code names azureml
     (an import, or a name qualified by the imported module); no azureml import is left."""

@@ -16,7 +16,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from runyard.errors import ValidationError
@@ -102,6 +102,19 @@ def _destination(record: Mapping[str, Any], work_dir: Path) -> Path:
 ManifestLookup = Callable[[str], Mapping[str, Sequence[Any]]]
 
 
+def single_file(definition: Mapping[str, Any], folder: Path) -> Path | None:
+    """The one file of a dataset made from one file's path (no folder, no pattern) in
+    its local ``folder``: the script's argument is that file, as in Azure ML, where
+    ``Dataset.File.from_files(store.path('data/iris.csv')).as_mount()`` is opened with
+    ``open(sys.argv[1])``. None for any other dataset."""
+    paths = definition.get("paths") or []
+    if len(paths) != 1 or set("*?[") & set(str(paths[0])):
+        return None
+    candidate = folder / PurePosixPath(str(paths[0])).name
+    entries = list(folder.iterdir()) if folder.is_dir() else []
+    return candidate if entries == [candidate] and candidate.is_file() else None
+
+
 def materialize_input(
     record: Mapping[str, Any],
     work_dir: Path,
@@ -162,6 +175,7 @@ def resolve_inputs(
                 local = output_folder(record, Path(work_dir), run_id)
             else:
                 local = materialize_input(record, Path(work_dir), Path(cache_root), manifest_of_id)
+                local = single_file(record["dataset"]["definition"], local) or local
             paths[name] = str(local)
         except OSError as exc:
             raise ValidationError(f"dataset input {name!r} cannot be read: {exc}") from None

@@ -22,15 +22,15 @@ try:
     print("Found existing cpu-cluster")
 except ComputeTargetException:
     print("Creating new cpu-cluster")
-    
+
     # Specify the configuration for the new cluster
-    compute_config = AmlCompute.provisioning_configuration(vm_size="STANDARD_D2_V2",
-                                                           min_nodes=0,
-                                                           max_nodes=2)
+    compute_config = AmlCompute.provisioning_configuration(
+        vm_size="STANDARD_D2_V2", min_nodes=0, max_nodes=2
+    )
 
     # Create the cluster with the specified name and configuration
     cpu_cluster = ComputeTarget.create(ws, cluster_name, compute_config)
-    
+
     # Wait for the cluster to complete, show the output log
     cpu_cluster.wait_for_completion(show_output=True)
 
@@ -39,8 +39,8 @@ from runyard.core import Experiment
 experiment_name = "RemoteTrain-with-mlflow-sample"
 exp = Experiment(workspace=ws, name=experiment_name)
 
-training_script = 'train_diabetes.py'
-with open(training_script, 'r') as f:
+training_script = "train_diabetes.py"
+with open(training_script, "r") as f:
     print(f.read())
 
 from runyard.core import Environment
@@ -50,17 +50,23 @@ env = Environment(name="mlflow-env")
 
 # Specify conda dependencies with scikit-learn and temporary pointers to mlflow extensions
 cd = CondaDependencies.create(
-    pip_packages=["azureml-mlflow", "scikit-learn", "matplotlib", "pandas", "numpy", "protobuf==5.28.3"]
-    )
+    pip_packages=[
+        "azureml-mlflow",
+        "scikit-learn",
+        "matplotlib",
+        "pandas",
+        "numpy",
+        "protobuf==5.28.3",
+    ]
+)
 
 env.python.conda_dependencies = cd
 
 from runyard.core import ScriptRunConfig
 
-src = ScriptRunConfig(source_directory=".",
-                      script=training_script,
-                      compute_target=cpu_cluster,
-                      environment=env)
+src = ScriptRunConfig(
+    source_directory=".", script=training_script, compute_target=cpu_cluster, environment=env
+)
 
 run = exp.submit(src)
 run.wait_for_completion(show_output=True)

@@ -8,13 +8,13 @@ from runyard.core import ScriptRunConfig
 
 if __name__ == "__main__":
     ws = Workspace.from_config()
-    experiment = Experiment(workspace=ws, name='day1-experiment-train')
-    config = ScriptRunConfig(source_directory='./src',
-                             script='train.py',
-                             compute_target='cpu-cluster')
+    experiment = Experiment(workspace=ws, name="day1-experiment-train")
+    config = ScriptRunConfig(
+        source_directory="./src", script="train.py", compute_target="cpu-cluster"
+    )
 
-    # use curated pytorch environment 
-    env = ws.environments['AzureML-PyTorch-1.6-CPU']
+    # use curated pytorch environment
+    env = ws.environments["AzureML-PyTorch-1.6-CPU"]
     config.run_config.environment = env
 
     run = experiment.submit(config)

@@ -2,6 +2,8 @@
 # (Tutorial: train your first ML model, part 2 of 3); unchanged.
 import torch.nn as nn
 import torch.nn.functional as F
+
+
 class Net(nn.Module):
     def __init__(self):
         super(Net, self).__init__()
@@ -11,6 +13,7 @@ class Net(nn.Module):
         self.fc1 = nn.Linear(16 * 5 * 5, 120)
         self.fc2 = nn.Linear(120, 84)
         self.fc3 = nn.Linear(84, 10)
+
     def forward(self, x):
         x = self.pool(F.relu(self.conv1(x)))
         x = self.pool(F.relu(self.conv2(x)))

@@ -6,21 +6,14 @@ import torchvision
 import torchvision.transforms as transforms
 from model import Net
 from runyard.core import Run
+
 # ADDITIONAL CODE: get run from the current context
 run = Run.get_context()
 # download CIFAR 10 data
 trainset = torchvision.datasets.CIFAR10(
-    root='./data',
-    train=True,
-    download=True,
-    transform=torchvision.transforms.ToTensor()
+    root="./data", train=True, download=True, transform=torchvision.transforms.ToTensor()
 )
-trainloader = torch.utils.data.DataLoader(
-    trainset,
-    batch_size=4,
-    shuffle=True,
-    num_workers=2
-)
+trainloader = torch.utils.data.DataLoader(trainset, batch_size=4, shuffle=True, num_workers=2)
 if __name__ == "__main__":
     # define convolutional network
     net = Net()
@@ -45,7 +38,7 @@ if __name__ == "__main__":
             if i % 2000 == 1999:
                 loss = running_loss / 2000
                 # ADDITIONAL CODE: log loss metric to AML
-                run.log('loss', loss)
-                print(f'epoch={epoch + 1}, batch={i + 1:5}: loss {loss:.2f}')
+                run.log("loss", loss)
+                print(f"epoch={epoch + 1}, batch={i + 1:5}: loss {loss:.2f}")
                 running_loss = 0.0
-    print('Finished Training')
+    print("Finished Training")
