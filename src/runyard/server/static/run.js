@@ -88,8 +88,63 @@
       showTextMetric(m.key, m.values[m.values.length - 1]);
       return;
     }
+    const [rank, name] = RYRanks.parse(m.key);
+    if (rankView() !== "rank0" && drawRanks(name)) {
+      const section = m.chart.container.closest("section.metric-section");
+      if (rank > 0 && section) section.hidden = true; // shown in rank 0's chart
+      return;
+    }
     m.chart.setSeries([{ label: m.key, steps: m.steps, times: m.times, values: m.values }]);
   }
+
+  // ---- ranks (a distributed run: rank<r>/<name> beside rank 0's <name>) -------------
+  const rankSelect = document.getElementById("rank-view");
+  const rankView = () => (rankSelect ? rankSelect.value : "rank0");
+
+  /* Draws every rank of `name` in rank 0's chart (overlay or band); false when the name
+   * has no other rank, or rank 0 has no chart of it. */
+  function drawRanks(name) {
+    const target = metrics.get(name);
+    const members = RYRanks.members(metrics.keys(), name).map(([r, k]) => [r, metrics.get(k)]);
+    if (!target || !target.chart || members.length < 2) return false;
+    const series = members.map(([rank, m]) => ({ label: "rank " + rank, steps: m.steps, times: m.times, values: m.values }));
+    if (rankView() === "band") {
+      target.chart.setSeries([{ label: `mean of ${members.length} ranks`, ...RYRanks.band(series) }]);
+    } else {
+      target.chart.setSeries(series);
+    }
+    target.chart.container.dataset.ranks = String(members.length);
+    return true;
+  }
+
+  function showRankView() {
+    const view = rankView();
+    for (const section of chartsEl.querySelectorAll("section.metric-section")) {
+      section.hidden = view !== "rank0" && /^rank\d+$/.test(section.dataset.section);
+    }
+    for (const m of metrics.values()) {
+      if (m.valueType === "str") continue;
+      if (view === "rank0") delete m.chart.container.dataset.ranks;
+      redraw(m);
+    }
+    const q = new URLSearchParams(window.location.search);
+    if (view === "rank0") q.delete("ranks"); else q.set("ranks", view);
+    const query = q.toString();
+    window.history.replaceState(window.history.state, "", window.location.pathname + (query ? "?" + query : "") + window.location.hash);
+  }
+
+  function offerRanks() {
+    const control = document.getElementById("rank-control");
+    if (!control || !control.hidden) return;
+    if (!Array.from(metrics.keys()).some((k) => RYRanks.parse(k)[0] > 0)) return;
+    control.hidden = false;
+    const wanted = new URLSearchParams(window.location.search).get("ranks");
+    if (wanted && Array.from(rankSelect.options).some((o) => o.value === wanted)) {
+      rankSelect.value = wanted;
+      showRankView();
+    }
+  }
+  if (rankSelect) rankSelect.addEventListener("change", showRankView);
 
   function replacePoints(m, series) {
     m.steps = series.steps;
@@ -153,6 +208,7 @@
       const series = await fetchSeries(key);
       replacePoints(metricState(key, s.value_type), series);
     }));
+    offerRanks();
   }
 
   async function loadRecords() {
@@ -212,6 +268,7 @@
     source.addEventListener("metrics", (ev) => {
       const data = JSON.parse(ev.data);
       const m = metricState(data.key, data.value_type);
+      if (RYRanks.parse(data.key)[0] > 0) offerRanks();
       if (chartsEl.querySelector(":scope > p")) chartsEl.querySelector(":scope > p").remove();
       if (data.reset) replacePoints(m, data);
       else appendPoints(m, data);
