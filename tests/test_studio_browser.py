@@ -8,6 +8,7 @@ Chromium comes from Debian (``apt-get install chromium``); Playwright drives it 
 from __future__ import annotations
 
 import base64
+import contextlib
 import math
 import os
 import shutil
@@ -47,6 +48,20 @@ if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
     pytest.skip("needs Debian's chromium at /usr/bin/chromium", allow_module_level=True)
 
 from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright  # noqa: E402
+
+
+@contextlib.contextmanager
+def chromium_page(url: str, ready: str) -> Iterator[Page]:
+    """A Chromium page opened at ``url``, once the JavaScript condition ``ready`` holds."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            page.wait_for_function(ready)
+            yield page
+        finally:
+            browser.close()
 
 
 @pytest.fixture(scope="module")

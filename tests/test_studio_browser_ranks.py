@@ -16,11 +16,11 @@ from runyard.entities import MetricColumns, RunKind, RunStatus
 from runyard.server import create_app
 from runyard.store.base import Store
 from tests.support.server import RunningServer, open_test_store, start_server
-from tests.test_studio_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.test_studio_browser import SCREENSHOTS, chromium_page
 
 pytestmark = pytest.mark.browser
 
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Page  # noqa: E402
 
 RANKS = {"loss": [1.0, 2.0, 3.0, 4.0], "rank1/loss": [3.0, 4.0, 5.0, 6.0]}
 RANKS["rank2/loss"] = [2.0, 3.0, float("nan"), 5.0]  # a gap: left out of that step
@@ -52,13 +52,9 @@ def run_page(store: Store) -> Iterator[tuple[RunningServer, str]]:
 @pytest.fixture(scope="module")
 def page(run_page: tuple[RunningServer, str]) -> Iterator[Page]:
     server, run_id = run_page
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        pg = browser.new_page()
-        pg.goto(f"{server.url}/runs/{run_id}#metrics")
-        pg.wait_for_function("() => document.body.dataset.ready === '1'")
+    ready = "() => document.body.dataset.ready === '1'"
+    with chromium_page(f"{server.url}/runs/{run_id}#metrics", ready) as pg:
         yield pg
-        browser.close()
 
 
 SERIES = """() => window.runyard.metrics.get("loss").chart.series.map((s) => ({

@@ -17,11 +17,11 @@ from runyard.entities import MetricColumns, RunKind, RunStatus
 from runyard.server import create_app
 from runyard.store.base import Store
 from tests.support.server import RunningServer, open_test_store, start_server
-from tests.test_studio_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.test_studio_browser import SCREENSHOTS, chromium_page
 
 pytestmark = pytest.mark.browser
 
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Page  # noqa: E402
 
 SERIES: list[float | None] = [3.0, 1.0, 4.0, 1.0, 5.0, None, 9.0, 2.0, 6.0, 5.0, 3.0, 5.0]
 
@@ -66,13 +66,9 @@ def server(store: Store) -> Iterator[tuple[RunningServer, str]]:
 @pytest.fixture(scope="module")
 def page(server: tuple[RunningServer, str]) -> Iterator[Page]:
     srv, run_id = server
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        pg = browser.new_page()
-        pg.goto(f"{srv.url}/runs/{run_id}#metrics")
-        pg.wait_for_function("() => typeof RYCharts !== 'undefined'")
+    ready = "() => typeof RYCharts !== 'undefined'"
+    with chromium_page(f"{srv.url}/runs/{run_id}#metrics", ready) as pg:
         yield pg
-        browser.close()
 
 
 @pytest.mark.parametrize("weight", [0.0, 0.3, 0.6, 0.9, 0.99, 1.0])
