@@ -359,3 +359,19 @@ def test_pytorch_cpu_curated_environment(tmp_path: Path) -> None:
         "print(torch.__version__, torch.tensor(x).shape[1])",
     )
     assert out.startswith("2.13.0") and out.endswith(" 64")
+
+
+@pytest.mark.soak  # ~600 MB installed and byte-compiled: minutes on two cores
+def test_tensorflow_cpu_curated_environment(tmp_path: Path) -> None:
+    log = tmp_path / "system_logs" / "environment_build.log"
+    prepared = prepare(get_curated("Runyard-TensorFlow-CPU"), log)
+    assert "tensorflow-cpu==2.21.0" in prepared.lock
+    out = _run(
+        prepared,
+        "import numpy as np, tensorflow as tf; "
+        "m = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(1)]); "
+        "m.compile(optimizer='sgd', loss='mse'); "
+        "h = m.fit(np.ones((8, 4)), np.ones((8, 1)), epochs=2, verbose=0); "
+        "print(tf.__version__, len(h.history['loss']))",
+    )
+    assert out.startswith("2.21.0") and out.endswith(" 2")

@@ -83,7 +83,9 @@ def _submit(ws: Workspace, tmp_path: Path, *args: str) -> Run:
     return Experiment(ws, "multinode").submit(config)
 
 
-def test_two_nodes_of_two_ranks_make_one_run(ws: Workspace, tmp_path: Path) -> None:
+def test_two_nodes_of_two_ranks_make_one_run(
+    ws: Workspace, tmp_path: Path, ray_head: RayHead
+) -> None:
     run = _submit(ws, tmp_path)
     run.wait_for_completion(timeout=600, raise_on_error=False)
     details = run.get_details()
@@ -108,6 +110,17 @@ def test_two_nodes_of_two_ranks_make_one_run(ws: Workspace, tmp_path: Path) -> N
     system = [k for k in ws.store.get_metric_summaries(run.id) if k.startswith("system/")]
     for node in (0, 1):
         assert f"system/node{node}/cpu_percent" in system, system
+    # The run's placement group is given back once its agents are done.
+    assert _placement_states(ray_head, run.id) == ["REMOVED"]
+
+
+def _placement_states(ray_head: RayHead, run_id: str) -> list[str]:
+    from ray.util.state import list_placement_groups
+
+    found = list_placement_groups(
+        address=ray_head.address, filters=[("name", "=", f"runyard-{run_id}")], detail=True
+    )
+    return [str(pg.state) for pg in found]
 
 
 def test_a_rank_failing_on_the_other_node_stops_every_rank(ws: Workspace, tmp_path: Path) -> None:

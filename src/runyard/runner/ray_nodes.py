@@ -169,11 +169,30 @@ class NodeAgent:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+class _Placement:
+    """The run's placement group, removed once the last agent in it is done (removing
+    it kills the actors in it, so not while one still stores its last points)."""
+
+    def __init__(self, group: Any, agents: int) -> None:
+        self.group, self.left = group, agents
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        import ray
+
+        with self._lock:
+            self.left -= 1
+            if self.left > 0:
+                return
+        with contextlib.suppress(Exception):
+            ray.util.remove_placement_group(self.group)
+
+
 class RemoteNode:
     """The runner's handle on one agent: pulls its ranks' logs into local copies."""
 
-    def __init__(self, agent: Any, logs: Mapping[int, Path]) -> None:
-        self.agent = agent
+    def __init__(self, agent: Any, logs: Mapping[int, Path], placement: _Placement) -> None:
+        self.agent, self.placement = agent, placement
         self.logs = dict(logs)
         self._offsets = dict.fromkeys(logs, 0)
         self._closed = False
@@ -221,6 +240,7 @@ class RemoteNode:
             ray.get(self.agent.finish.remote(), timeout=120)
         with contextlib.suppress(Exception):
             ray.kill(self.agent)
+        self.placement.release()
 
 
 class RemoteRank:
@@ -344,10 +364,12 @@ def start_other_nodes(
         group0 = RankPlan(**{**asdict(plan), "master_addr": master_addr,
                              "master_port": free_port(master_addr)})  # fmt: skip
         remote: dict[int, RemoteRank] = {}
+        placement = _Placement(pg, len(agents))
         for group, agent in enumerate(agents, start=1):
             node_plan = {**asdict(group0), "group_rank": group}
             ranks = ray.get(agent.start.remote(node_plan))
-            node = RemoteNode(agent, {r: logs_dir / RANK_LOG.format(rank=r) for r in ranks})
+            logs = {r: logs_dir / RANK_LOG.format(rank=r) for r in ranks}
+            node = RemoteNode(agent, logs, placement)
             remote.update({r: RemoteRank(node, r) for r in ranks})
     except BaseException as exc:
         for agent in agents:
