@@ -69,6 +69,7 @@ class Controller:
         self.total = planned_total(self.spec)
         self.replays = [self._replay(rid) for rid in self.spec.resume_child_runs]
         self._beat_at = 0.0
+        self._unstuck_at = 0.0
 
     def _trials(self, sweep_id: str | None = None) -> list[Trial]:
         return load_trials(self.store, sweep_id or self.sweep_id, self.spec.primary_metric)
@@ -87,15 +88,14 @@ class Controller:
         if any(t.info.status is RunStatus.QUEUED for t in trials):
             # A controller killed between creating trials and dispatching them left them
             # Queued with no runner; they count as active, so nothing else would start them.
-            from runyard.targets import get_dispatcher
-
-            get_dispatcher(self.target).dispatch(self.store, self.config_path, self.target)
+            self._dispatch()
         while True:
             sweep = self.store.get_run(self.sweep_id)
             if sweep.status.is_terminal():
                 return sweep
             self._heartbeat()
             trials = self._trials()
+            self._unstick(trials)
             ended = self._check_end(sweep, trials)
             if ended is not None:
                 return ended
@@ -111,6 +111,23 @@ class Controller:
                 return self._finish(self._trials())
             if not started:
                 time.sleep(self.poll_s)
+
+    def _dispatch(self) -> None:
+        from runyard.targets import get_dispatcher
+
+        get_dispatcher(self.target).dispatch(self.store, self.config_path, self.target)
+
+    def _unstick(self, trials: list[Trial]) -> None:
+        """A trial claimed (Preparing) but never given a runner — the process that
+        claimed it died before starting one, as a killed controller can — would be
+        waited for for ever: dispatching reaps it once it stays so for the heartbeat
+        timeout (runner.reaper), and the sweep goes on."""
+        if not any(t.info.status is RunStatus.PREPARING and t.info.owner is None for t in trials):
+            return
+        now = time.monotonic()
+        if now - self._unstuck_at >= HEARTBEAT_S:
+            self._unstuck_at = now
+            self._dispatch()
 
     def _heartbeat(self) -> None:
         now = time.monotonic()
