@@ -113,6 +113,7 @@ class Controller:
                 time.sleep(self.poll_s)
 
     def _dispatch(self) -> None:
+        """Starts the target's queued runs in its free slots (reaping dead runs first)."""
         from runyard.targets import get_dispatcher
 
         get_dispatcher(self.target).dispatch(self.store, self.config_path, self.target)
@@ -174,9 +175,7 @@ class Controller:
             self._create_trial(index, params, resumed_from)
             started += 1
         if started:
-            from runyard.targets import get_dispatcher
-
-            get_dispatcher(self.target).dispatch(self.store, self.config_path, self.target)
+            self._dispatch()
         return started
 
     def _create_trial(self, index: int, params: dict[str, Any], resumed_from: str | None) -> None:
