@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from runyard.entities import Experiment, ExperimentStats
 from runyard.errors import ConflictError, ExperimentNotFoundError, ValidationError
+from runyard.store.sql import prepared
 from runyard.store.sql.schema import experiments, runs
 from runyard.store.sql.validate import check_name, check_string_map
 
@@ -106,9 +107,7 @@ def get(conn: Connection, experiment_id: str) -> Experiment:
 
 def lock(conn: Connection, experiment_id: str) -> Experiment:
     """Reads the experiment, locking its row (PostgreSQL) until the transaction ends."""
-    row = conn.execute(
-        sa.select(experiments).where(experiments.c.id == experiment_id).with_for_update()
-    ).first()
+    row = conn.execute(prepared.EXPERIMENT_FOR_UPDATE, {"experiment_id_": experiment_id}).first()
     if row is None:
         raise ExperimentNotFoundError(f"no experiment with id {experiment_id!r}")
     return _to_entity(row)

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from runyard.entities import ACTIVE_STATUSES, RunInfo, RunKind, RunStatus
 from runyard.errors import ConflictError, FencedError, RunNotFoundError, ValidationError
 from runyard.store.sql import experiments as experiments_mod
+from runyard.store.sql import prepared
 from runyard.store.sql.engine import PG_LOCK_NAMESPACE
 from runyard.store.sql.schema import run_properties, run_tags, runs
 from runyard.store.sql.validate import (
@@ -80,11 +81,7 @@ def _key_values(
     out: dict[str, dict[str, str]] = {}
     if not run_ids:
         return out
-    rows = conn.execute(
-        sa.select(table.c.run_id, table.c.key, table.c.value)
-        .where(table.c.run_id.in_(list(run_ids)))
-        .order_by(table.c.run_id, table.c.key)
-    )
+    rows = conn.execute(prepared.KEY_VALUES[table.name], {"ids_": list(run_ids)})
     for run_id, key, value in rows:
         out.setdefault(run_id, {})[key] = value
     return out
@@ -99,10 +96,8 @@ def rows_to_runs(conn: Connection, rows: Sequence[Any]) -> list[RunInfo]:
 
 
 def _fetch_row(conn: Connection, run_id: str, *, for_update: bool = False) -> Any:
-    query = sa.select(runs).where(runs.c.id == run_id)
-    if for_update:
-        query = query.with_for_update()
-    row = conn.execute(query).first()
+    query = prepared.RUN_ROW_FOR_UPDATE if for_update else prepared.RUN_ROW
+    row = conn.execute(query, {"run_id_": run_id}).first()
     if row is None:
         raise RunNotFoundError(f"no run with id {run_id!r}")
     return row
@@ -169,30 +164,25 @@ def create(
             raise ConflictError(f"a run with id {run_id!r} exists already; pick another id")
     if parent_run_id is not None:
         _fetch_row(conn, parent_run_id)
-    number = conn.execute(
-        sa.select(sa.func.coalesce(sa.func.max(runs.c.number), 0)).where(
-            runs.c.experiment_id == experiment_id
-        )
-    ).scalar_one()
+    number = conn.execute(prepared.LAST_NUMBER, {"experiment_id_": experiment_id}).scalar_one()
     row = conn.execute(
-        runs.insert()
-        .values(
-            id=run_id,
-            experiment_id=experiment_id,
-            number=int(number) + 1,
-            kind=kind.value,
-            status=status.value,
-            created_at=now,
-            started_at=now if status is RunStatus.RUNNING else None,
-            ended_at=now if status.is_terminal() else None,
-            parent_run_id=parent_run_id,
-            display_name=display_name,
-            compute_target=compute_target,
-            definition=definition_text,
-            owner=owner,
-        )
-        .returning(*runs.c)  # the stored row, defaults included, without reading it back
-    ).one()
+        prepared.INSERT_RUN,
+        {
+            "id": run_id,
+            "experiment_id": experiment_id,
+            "number": int(number) + 1,
+            "kind": kind.value,
+            "status": status.value,
+            "created_at": now,
+            "started_at": now if status is RunStatus.RUNNING else None,
+            "ended_at": now if status.is_terminal() else None,
+            "parent_run_id": parent_run_id,
+            "display_name": display_name,
+            "compute_target": compute_target,
+            "definition": definition_text,
+            "owner": owner,
+        },
+    ).one()  # the stored row, defaults included, without reading it back
     _insert_pairs(conn, run_tags, run_id, clean_tags)
     _insert_pairs(conn, run_properties, run_id, clean_props)
     return _row_to_run(row, clean_tags, clean_props)
@@ -207,9 +197,8 @@ def _dump_definition(definition: Mapping[str, Any]) -> str:
 
 def _insert_pairs(conn: Connection, table: sa.Table, run_id: str, items: Mapping[str, str]) -> None:
     if items:
-        conn.execute(
-            table.insert(), [{"run_id": run_id, "key": k, "value": v} for k, v in items.items()]
-        )
+        rows = [{"run_id": run_id, "key": k, "value": v} for k, v in items.items()]
+        conn.execute(prepared.INSERT_PAIRS[table.name], rows)
 
 
 def set_status(
@@ -361,7 +350,7 @@ def _bump_existing(conn: Connection, run_id: str) -> None:
 
 def bump_change_seq(conn: Connection, run_id: str) -> None:
     """Counts one change to what the run's page shows (in the caller's transaction)."""
-    conn.execute(runs.update().where(runs.c.id == run_id).values(change_seq=runs.c.change_seq + 1))
+    conn.execute(prepared.BUMP_CHANGE_SEQ, {"run_id_": run_id})
 
 
 def change_seqs(conn: Connection, run_ids: Sequence[str]) -> dict[str, int]:
