@@ -13,9 +13,13 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@# uv installs in seconds what pip takes minutes for; it ignores pip's configuration
 	@# (local indexes, find-links, constraints), which tools/with_pip_config.py hands on.
+	@# --compile-bytecode writes the .pyc files pip would: without them every process
+	@# (each test's runner, studio and script) compiles SQLAlchemy & co. again, ~1 s each
+	@# where PYTHONDONTWRITEBYTECODE is set. The sources under src/ are compiled too.
 	$(PY) -m pip install --quiet --disable-pip-version-check 'uv>=0.4'
 	PYTHONPATH=src $(PY) tools/with_pip_config.py $(VENV)/bin/uv pip install --quiet \
-		--python $(PY) -e '.[dev,ray,assets,sweeps,widgets]'
+		--compile-bytecode --python $(PY) -e '.[dev,ray,assets,sweeps,widgets]'
+	$(PY) -m compileall -q src
 	touch $(STAMP)
 
 # Debian's chromium for the studio's browser tests (Playwright drives it by path).

@@ -430,10 +430,14 @@ def _rate_ray(root: Path, n: int) -> dict[str, Any] | str:
         return "ray[tune] is not installed (pip install 'ray[tune]')"
     script = root / "ray_tune.py"
     script.write_text(RAY_TUNE)
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_DISABLE_DOCKER_CPU_WARNING": "1",
-           # else ray.init() saves ~/.ray/auth_token, which turns token auth on for every
-           # Ray head started later on this machine (the test fixtures' included)
-           "RAY_AUTH_MODE": "disabled"}
+    env = {
+        **os.environ,
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "RAY_DISABLE_DOCKER_CPU_WARNING": "1",
+        # else ray.init() saves ~/.ray/auth_token, which turns token auth on for every
+        # Ray head started later on this machine (the test fixtures' included)
+        "RAY_AUTH_MODE": "disabled",
+    }
     done = subprocess.run(
         [sys.executable, str(script), str(n), str(root / "ray-results")],
         capture_output=True,

@@ -7,6 +7,7 @@ Tool imports happen inside the handlers so that start-up timings include them.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -206,7 +207,16 @@ def submit(workdir: Path, p: dict[str, Any]) -> dict[str, Any]:
     first = c.clock() - t0
     c.emit(c.FIRST_PREFIX, {"seconds": first})
     details = run.wait_for_completion(timeout=float(p.get("timeout_s", 120)), raise_on_error=False)
-    return {"submit_call_s": submitted, "first_line_s": first, "status": details.get("status")}
+    # The runner says its peak RSS in its own log, in the run's folder (no SDK call has it).
+    runner_log = next(workdir.rglob(f"{run.id}/runner.log"), None)
+    text = runner_log.read_text(encoding="utf-8") if runner_log else ""
+    rss = re.search(r"runner peak RSS ([0-9.]+) MB", text)
+    return {
+        "submit_call_s": submitted,
+        "first_line_s": first,
+        "status": details.get("status"),
+        "runner_rss_mb": None if rss is None else float(rss.group(1)),
+    }
 
 
 HANDLERS: dict[str, c.Handler] = {

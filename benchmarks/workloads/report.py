@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.workloads import charts
+from benchmarks.workloads import charts, goals
 from benchmarks.workloads.config import LABELS, RUNYARD
 from benchmarks.workloads.results import BY_KEY, MEASURES, Cell, Measure, Results
 
@@ -258,6 +258,7 @@ def summary(results: Results, tools: Sequence[str], sizes: dict[str, Any]) -> li
         f"Runyard takes less time in {len(ahead)} of "
         f"{len(ahead) + len(behind)} comparisons (median against median).",
         "",
+        *goals.summary_line(results, tools),
     ]
     if behind:
         out += ["Where Runyard is behind:", "", *behind, ""]
@@ -329,6 +330,7 @@ def write(results: Results, doc: Path, chart_dir: Path) -> None:
             png = chart_dir / f"{workload}.png"
             charts.measures_chart(png, title, measures, results, tools, titles, subtitle)
             lines += [f"![{workload}]({rel}/{png.name})", ""]
+    lines += goals.section(results, tools, sizes)
     lines += _pending(results)
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")

@@ -58,6 +58,13 @@ MEASURES: tuple[Measure, ...] = (
     Measure("start.ready", "startup", "import + start a run + first log (fresh process)", "ms"),
     Measure("start.exit", "startup", "the same, until the process has exited", "ms"),
     Measure("submit.first", "startup", "submit to local compute → first output line", "ms"),
+    Measure(
+        "submit.rss",
+        "startup",
+        "the runner's peak RSS (that submitted run)",
+        "MB",
+        runyard_only=True,
+    ),
     Measure("server.ready", "server", "start → first API answer", "ms"),
     Measure("server.short", "server", "full history, {short} points, over HTTP", "ms"),
     Measure("server.sampled", "server", "{long}-point metric down-sampled to 200, over HTTP", "ms"),

@@ -87,6 +87,8 @@ def _submit_once(ctx: Context, tool: Tool) -> None:
         )
         ctx.log(f"submit     runyard  submit → first line in-process {inner:.2f} s")
     ctx.results.add("submit.first", tool.name, first[0] * 1e3, remark)
+    if result and result.get("runner_rss_mb") is not None:
+        ctx.results.add("submit.rss", tool.name, float(result["runner_rss_mb"]))
     ctx.log(f"submit     {tool.name:<8} first line {first[0]:.2f} s")
 
 
