@@ -30,6 +30,8 @@ ALLOWED: dict[str, set[str]] = {
     | BASE,
     # The SDK's ``azureml.data`` module paths, re-exporting core's dataset classes.
     "data": {"data", "core", "assets"} | BASE,
+    # The SDK's ``azureml.interpret``: explanations as files of a core Run.
+    "interpret": {"interpret", "core"} | BASE,
     # Datastores, datasets, models: under core, beside runner (which resolves inputs).
     "assets": {"assets", "store"} | BASE,
     # Where runners start (local slots, Ray): `runyard.compute` would collide with the

@@ -32,6 +32,9 @@ ENV_JOURNAL = "RUNYARD_JOURNAL"
 ENV_WORKSPACE = "RUNYARD_WORKSPACE"
 ENV_TOKEN = "RUNYARD_TOKEN"
 ENV_STUDIO_URL = "RUNYARD_STUDIO_URL"
+# "3.11:SITE[:SITE]": the runner's own site-packages, for a script whose environment lacks
+# what Runyard's store needs (see client_site / use_client_site).
+ENV_CLIENT_SITE = "RUNYARD_CLIENT_SITE"
 # Where built environments are cached, shared by all of a user's workspaces.
 ENV_CACHE_DIR = "RUNYARD_CACHE_DIR"
 # What a Ray job's runner is given, to start the target's next queued run from the node.
@@ -285,3 +288,28 @@ def run_context_from_environ(environ: Mapping[str, str] | None = None) -> RunCon
         token=env.get(ENV_TOKEN),
         studio_url=env.get(ENV_STUDIO_URL),
     )
+
+
+def client_site() -> str:
+    """``ENV_CLIENT_SITE``'s value for a script this interpreter's runner starts: its
+    Python version and site-packages folders."""
+    import sys
+    import sysconfig
+
+    paths = dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))
+    return os.pathsep.join([f"{sys.version_info[0]}.{sys.version_info[1]}", *paths])
+
+
+def use_client_site(environ: Mapping[str, str] | None = None) -> None:
+    """In a submitted script, before Runyard's store is imported: a run's environment
+    holds the script's packages, not necessarily SQLAlchemy & co. (a script that only
+    logs needs none of them), so the runner's site-packages go at the end of
+    ``sys.path``, after the environment's own (whose versions win). Only for the same
+    Python version: another one's compiled modules would not load."""
+    import sys
+
+    value = (os.environ if environ is None else environ).get(ENV_CLIENT_SITE, "")
+    version, _, rest = value.partition(os.pathsep)
+    if version != f"{sys.version_info[0]}.{sys.version_info[1]}":
+        return
+    sys.path.extend(p for p in rest.split(os.pathsep) if p and p not in sys.path)

@@ -31,12 +31,18 @@ class Project:
     root: Path
 
     def run(
-        self, script: str, *args: str, ok: bool = True, timeout: float = 600
+        self,
+        script: str,
+        *args: str,
+        ok: bool = True,
+        timeout: float = 600,
+        python: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """``python SCRIPT ARGS`` in the project folder; with ``ok``, asserts exit 0."""
+        """``python SCRIPT ARGS`` in the project folder (this interpreter, or ``python``:
+        a notebook's own environment); with ``ok``, asserts exit 0."""
         env = {**os.environ, **SDK_ENV}
         proc = subprocess.run(
-            [sys.executable, script, *args],
+            [str(python or sys.executable), script, *args],
             cwd=self.root,
             env=env,
             capture_output=True,

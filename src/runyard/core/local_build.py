@@ -51,7 +51,12 @@ RUNTIME_PACKAGES = frozenset(
 )
 # The cloud's packages whose job a public package does here: azureml-mlflow is MLflow's
 # plugin for the workspace, which Runyard provides beside its client (runyard.mlflow).
-STAND_INS: dict[str, str] = {"azureml-mlflow": "mlflow-skinny>=3.0"}
+# azureml-interpret is the client of explanations kept with runs (runyard.interpret here)
+# over interpret-community's explainers, which the script imports itself.
+STAND_INS: dict[str, str] = {
+    "azureml-mlflow": "mlflow-skinny>=3.0",
+    "azureml-interpret": "interpret-community>=0.31",
+}
 # conda name -> PyPI name, for packages published on both under a known name.
 _SAME_NAME = """numpy scipy pandas scikit-learn matplotlib seaborn pillow requests joblib tqdm
 pyyaml h5py lightgbm xgboost statsmodels sympy networkx nltk pytest ipykernel torchvision
@@ -240,14 +245,16 @@ def submittable_spec(env: Environment) -> dict[str, Any]:
     if swapped:
         spec["pip"] = [swapped.get(r, r) for r in spec["pip"]]
         names = {requirement_name(r) for r in spec["pip"]}
-        if "scikit-learn" in names and "skops" not in names:
+        mlflow = next((r for r in swapped if requirement_name(r) == "azureml-mlflow"), None)
+        if mlflow and "scikit-learn" in names and "skops" not in names:
             # MLflow 3 saves scikit-learn models with skops, which the full mlflow brings.
             spec["pip"].append("skops")
-            swapped[next(iter(swapped))] += " and skops"
+            swapped[mlflow] += " and skops"
         notice(
             f"environment {env.name!r}: "
             + ", ".join(f"{old} is installed as {new}" for old, new in swapped.items())
-            + " (Runyard provides the workspace's MLflow plugin itself)",
+            + " (Runyard provides the client of the workspace itself: its MLflow plugin, "
+            "runyard.interpret)",
             key=f"stand-in:{','.join(swapped)}",
         )
     conda_tool = _conda_tool()

@@ -20,7 +20,7 @@ import shutil
 from pathlib import Path
 
 import runyard
-from runyard.config import cache_dir
+from runyard.config import ENV_CLIENT_SITE, cache_dir, client_site
 
 
 def runyard_link_folder() -> Path:
@@ -45,10 +45,12 @@ def runyard_link_folder() -> Path:
 
 
 def put_runyard_on_path(environ: dict[str, str]) -> dict[str, str]:
-    """``environ`` with the link folder first on ``PYTHONPATH``."""
+    """``environ`` with the link folder first on ``PYTHONPATH``, and this installation's
+    site-packages named for the store's imports (``config.use_client_site``)."""
     current = environ.get("PYTHONPATH", "")
     folder = str(runyard_link_folder())
     environ["PYTHONPATH"] = folder + (os.pathsep + current if current else "")
+    environ[ENV_CLIENT_SITE] = client_site()
     return environ
 
 

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from runyard.config import ENV_TOKEN
+from runyard.config import ENV_TOKEN, use_client_site
 from runyard.errors import ConfigError
 from runyard.store.base import Store
 
@@ -45,6 +45,7 @@ def store_class(uri: str) -> type[Store]:
             "or http(s)://HOST:PORT of a Runyard studio"
         )
     module_name, _, class_name = target.partition(":")
+    use_client_site()  # in a run's own environment: SQLAlchemy or httpx from the runner's
     cls: type[Store] = getattr(importlib.import_module(module_name), class_name)
     return cls
 

@@ -56,6 +56,7 @@ def _with_children(run: Run, folder: Path, recursive: bool) -> Iterator[tuple[Pa
 
 def _export_one(run: Run, folder: Path, say: logging.Logger) -> None:
     writer_cls, event_cls, summary_cls = _tensorboard()
+    run.flush()  # a run this process logs: what it logged, ingested now, is exported
     store = run._require_store("metrics to export")
     summaries = store.get_metric_summaries(run.id)
     skipped = sorted(k for k, s in summaries.items() if s.value_type not in _NUMERIC)
