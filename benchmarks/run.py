@@ -6,8 +6,9 @@
 Installs each peer into its own virtual environment (``benchmarks/.cache/venvs``),
 runs every workload through each tool's public API in subprocesses, tools taking turns,
 and writes ``docs/benchmarks.md`` with one chart per workload under ``docs/benchmarks/``.
-Issue 20's six perf rows (Runyard now, goal, peers as measured there) are printed by
-``python -m benchmarks.perf_rows``.
+Its section 7 sets issue 20's rows against their goals and the best peer of the same
+run; ``python -m benchmarks.perf_rows`` measures those rows for Runyard alone (and the
+cold PyTorch build, which ``make bench`` leaves out).
 """
 
 from __future__ import annotations

@@ -229,6 +229,18 @@ def test_metrics_round_trip_with_non_finite_values(store: HttpStore, backend: St
     assert store.get_journal_offset(run.run_id) == 123
 
 
+def test_summaries_of_many_runs_in_one_read(store: HttpStore, backend: Store) -> None:
+    a, b, empty = _run(store), _run(store), _run(store)
+    store.append_metrics(a.run_id, [_cols("acc", [0.5, 0.75]), _cols("phase", ["x"], "str")])
+    store.append_metrics(b.run_id, [_cols("acc", [0.25])])
+    many = store.get_metric_summaries_of([a.run_id, b.run_id, empty.run_id, "no-such-run"])
+    assert set(many) == {a.run_id, b.run_id}  # no metrics, or no run: left out
+    assert many[a.run_id] == store.get_metric_summaries(a.run_id)
+    assert many[b.run_id] == backend.get_metric_summaries(b.run_id)
+    assert many[a.run_id]["acc"].last == 0.75 and many[a.run_id]["phase"].value_type == "str"
+    assert store.get_metric_summaries_of([]) == {}
+
+
 def test_metric_type_error_writes_nothing(store: HttpStore) -> None:
     run = _run(store)
     store.append_metrics(run.run_id, [_cols("acc", [0.5])])

@@ -307,6 +307,14 @@ class HttpStore(AssetCalls, Store):
         data = self._get(wire.SummariesOut, _run(run_id, "/metrics")).metrics
         return {key: s.to_entity() for key, s in data.items()}
 
+    def get_metric_summaries_of(
+        self, run_ids: Sequence[str]
+    ) -> dict[str, dict[str, MetricSummary]]:
+        if not run_ids:
+            return {}
+        out = self._get(wire.ManySummariesOut, "/metric-summaries", runs=",".join(run_ids))
+        return {r: {k: s.to_entity() for k, s in m.items()} for r, m in out.runs.items()}
+
     def get_metric_series(
         self,
         run_id: str,

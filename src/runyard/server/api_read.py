@@ -178,6 +178,17 @@ def metric_summaries(store: StoreDep, run_id: str) -> WireJSON:
     return answer(wire.SummariesOut(metrics=metrics))
 
 
+@router.get("/metric-summaries", response_model=wire.ManySummariesOut)
+def many_metric_summaries(
+    store: StoreDep,
+    runs: Annotated[list[str] | None, Query(description="run ids, comma-separated")] = None,
+) -> WireJSON:
+    """The metric summaries of many runs in one answer (a page of runs)."""
+    found = store.get_metric_summaries_of(split_list(runs))
+    out = {r: {k: wire.SummaryOut.of(s) for k, s in m.items()} for r, m in found.items()}
+    return answer(wire.ManySummariesOut(runs=out))
+
+
 @router.get("/runs/{run_id}/metrics/{key:path}", response_model=wire.SeriesOut)
 def metric_series(
     store: StoreDep,

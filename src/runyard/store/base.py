@@ -255,6 +255,13 @@ class Store(abc.ABC):
     def get_metric_summaries(self, run_id: str) -> dict[str, MetricSummary]: ...
 
     @abc.abstractmethod
+    def get_metric_summaries_of(
+        self, run_ids: Sequence[str]
+    ) -> dict[str, dict[str, MetricSummary]]:
+        """Each run's metric summaries in one read (a page of runs); a run without
+        metrics, or unknown, is left out."""
+
+    @abc.abstractmethod
     def get_metric_series(
         self,
         run_id: str,

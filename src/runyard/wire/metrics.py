@@ -27,6 +27,7 @@ from runyard.wire.values import (
 __all__ = [
     "ColumnsIn",
     "JournalOffsetOut",
+    "ManySummariesOut",
     "MetricsIn",
     "RecordBody",
     "RecordsOut",
@@ -177,6 +178,13 @@ class SummariesOut(Answer):
     """``GET /api/runs/{run_id}/metrics``."""
 
     metrics: dict[str, SummaryOut]
+
+
+class ManySummariesOut(Answer):
+    """``GET /api/metric-summaries?runs=a,b``: each run's summaries (runs without
+    metrics, or unknown, left out)."""
+
+    runs: dict[str, dict[str, SummaryOut]]
 
 
 class SeriesOut(Answer):

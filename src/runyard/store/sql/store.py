@@ -297,6 +297,12 @@ class SqlStore(SqlAssets, Store):
         with self._tx("read metric summaries", write=False) as conn:
             return summaries_mod.summaries(conn, run_id)
 
+    def get_metric_summaries_of(
+        self, run_ids: Sequence[str]
+    ) -> dict[str, dict[str, MetricSummary]]:
+        with self._tx("read metric summaries", write=False) as conn:
+            return summaries_mod.summaries_of(conn, run_ids)
+
     def get_metric_series(
         self,
         run_id: str,

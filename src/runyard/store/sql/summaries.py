@@ -6,6 +6,7 @@ repr (the float64 columns are the sort keys). ``appends`` writes them."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -52,6 +53,20 @@ def row_to_summary(row: Any) -> MetricSummary:
         last_step=int(row.last_step),
         value_type=row.value_type,
     )
+
+
+def summaries_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, dict[str, MetricSummary]]:
+    out: dict[str, dict[str, MetricSummary]] = {}
+    if not run_ids:
+        return out
+    rows = conn.execute(
+        sa.select(metric_summaries)
+        .where(metric_summaries.c.run_id.in_(sorted(set(run_ids))))
+        .order_by(metric_summaries.c.run_id, metric_summaries.c.key)
+    )
+    for row in rows:
+        out.setdefault(row.run_id, {})[row.key] = row_to_summary(row)
+    return out
 
 
 def summaries(conn: Connection, run_id: str) -> dict[str, MetricSummary]:
