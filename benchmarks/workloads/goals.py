@@ -22,7 +22,7 @@ class Goal:
 
 GOALS: tuple[Goal, ...] = (
     Goal("log.finish", 5, "end the run (`run.complete()` after the logging workload)"),
-    Goal("runs.create", 2, "create a run (5 params, 3 metrics, interactive)"),
+    Goal("runs.create", 2, "create a run and end it (5 tags, 3 metrics, `complete()`)"),
     Goal("runs.cli", 150, "`runyard runs list --sort metric:acc`, fresh process"),
     Goal("log.call", 0.6, "`run.log`, one call per value"),
     Goal("submit.rss", 40, "the runner's peak RSS on a one-line submitted run"),
