@@ -300,6 +300,7 @@ class IngestThread:
         self._tick_every = tick_every
         self._last_tick = 0.0
         self._lock = threading.Lock()
+        self._stopped = False
 
     def start(self) -> IngestThread:
         _Worker.shared().add(self)
@@ -308,10 +309,14 @@ class IngestThread:
     def run_pass(self) -> None:
         """One pass of the worker: ingest, and tick when one is due."""
         try:
-            self.flush()
-            if self._on_tick is not None and time.monotonic() - self._last_tick >= self._tick_every:
-                self._last_tick = time.monotonic()
-                self._on_tick()  # e.g. a heartbeat: this process is alive
+            with self._lock:
+                if self._stopped:  # stopped while the worker was on its way here
+                    return
+                self.ingester.ingest_once()
+                due = time.monotonic() - self._last_tick >= self._tick_every
+                if self._on_tick is not None and due:
+                    self._last_tick = time.monotonic()
+                    self._on_tick()  # e.g. a heartbeat: this process is alive
         except Exception:  # keep logging alive; the drain at stop retries
             log.exception("ingesting run %s failed; will retry", self.ingester.run_id)
 
@@ -323,6 +328,7 @@ class IngestThread:
     def stop(self) -> int:
         _Worker.shared().discard(self)
         with self._lock:  # waits for a pass of the worker under way
+            self._stopped = True
             return self.ingester.drain()
 
 
