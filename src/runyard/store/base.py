@@ -39,6 +39,8 @@ from runyard.entities import (
 from runyard.errors import RunNotFoundError, ValidationError
 from runyard.store.artifacts import ArtifactRepository
 
+RunSummaries = dict[str, dict[str, MetricSummary]]  # run id -> metric -> summary
+
 
 def check_lifecycle(lifecycle: str) -> str:
     """``lifecycle`` if it is one of LIFECYCLES, else a ValidationError naming them."""
@@ -103,8 +105,7 @@ class Store(abc.ABC):
         owner: str | None = None,
         run_id: str | None = None,
     ) -> RunInfo:
-        """Creates a run numbered next in its experiment. ``started_at`` is set when
-        ``status`` is Running."""
+        """Creates a run numbered next in its experiment (``started_at`` set if Running)."""
 
     @abc.abstractmethod
     def get_run(self, run_id: str) -> RunInfo:
@@ -248,18 +249,14 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def get_journal_offset(self, run_id: str, journal: str = "") -> int:
-        """How many bytes of the run's journal ``journal`` ("" the main one) are in
-        the store (0 at first)."""
+        """Bytes of the run's journal ``journal`` ("" the main one) in the store (0 at first)."""
 
     @abc.abstractmethod
     def get_metric_summaries(self, run_id: str) -> dict[str, MetricSummary]: ...
 
     @abc.abstractmethod
-    def get_metric_summaries_of(
-        self, run_ids: Sequence[str]
-    ) -> dict[str, dict[str, MetricSummary]]:
-        """Each run's metric summaries in one read (a page of runs); a run without
-        metrics, or unknown, is left out."""
+    def get_metric_summaries_of(self, run_ids: Sequence[str]) -> RunSummaries:
+        """Each run's metric summaries in one read; a run without any is left out."""
 
     @abc.abstractmethod
     def get_metric_series(
@@ -278,8 +275,7 @@ class Store(abc.ABC):
     def get_metric_values_at_step(
         self, run_ids: Sequence[str], key: str, step: int
     ) -> dict[str, MetricValue]:
-        """Each run's value of metric ``key`` at ``step`` (the last one logged there),
-        for the runs that have one."""
+        """Each run's value of ``key`` at ``step`` (the last logged there), where it has one."""
 
     @abc.abstractmethod
     def get_metric_records(self, run_id: str, key: str | None = None) -> list[MetricRecord]:
@@ -356,8 +352,7 @@ class Store(abc.ABC):
     def get_model(
         self, name: str, version: int | None = None, *, alias: str | None = None
     ) -> ModelVersion:
-        """The given version, the one ``alias`` points at, or the latest. Raises
-        ModelNotFoundError."""
+        """The given version, the one ``alias`` points at, or the latest (ModelNotFoundError)."""
 
     @abc.abstractmethod
     def list_models(
