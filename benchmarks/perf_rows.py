@@ -29,6 +29,7 @@ from pathlib import Path
 
 from benchmarks import tracking_bench
 from benchmarks.submit_bench import FIRST_LINE, Bench
+from benchmarks.workloads.goals import COLD_BUILD_GOAL_S, goal_of
 from runyard.core import Experiment, Workspace
 from runyard.entities import RunStatus
 from runyard.targets.local import dispatch
@@ -124,7 +125,7 @@ def measure(small: bool, with_build: bool) -> list[Row]:
                 f"run.complete() after {steps * 3:,} values",
                 complete_ms(folder, steps, repeat),
                 "ms",
-                5,
+                goal_of("log.finish"),
                 "TensorBoard 0.2 ms, W&B 6 ms, MLflow 7 ms",
             )
         )
@@ -133,7 +134,7 @@ def measure(small: bool, with_build: bool) -> list[Row]:
                 "create a run (5 params, 3 metrics, interactive)",
                 create_ms(folder, repeat * 4),
                 "ms",
-                2,
+                goal_of("runs.create"),
                 "TensorBoard 1.4 ms, MLflow 29.8 ms",
             )
         )
@@ -142,7 +143,7 @@ def measure(small: bool, with_build: bool) -> list[Row]:
                 f"runyard runs list --sort metric:loss, {runs:,} runs, fresh process",
                 tracking_bench.runs_list(runs, folder) * 1000,
                 "ms",
-                150,
+                goal_of("runs.cli"),
                 "TensorBoard 1.47 s, MLflow 2.26 s",
             )
         )
@@ -151,7 +152,7 @@ def measure(small: bool, with_build: bool) -> list[Row]:
                 "run.log through the public Run.log",
                 tracking_bench.public_log_cost(calls, folder) / 1000,
                 "µs",
-                0.6,
+                goal_of("log.call"),
                 "- (floor: struct copy into the mmap, 0.37-0.48 µs)",
             )
         )
@@ -160,7 +161,7 @@ def measure(small: bool, with_build: bool) -> list[Row]:
                 "runner RSS (peak, trivial submitted run)",
                 runner_peak_rss_mb(folder / "submit"),
                 "MB",
-                40,
+                goal_of("submit.rss"),
                 "Ray's job supervisor ~90 MB",
             )
         )
@@ -170,7 +171,7 @@ def measure(small: bool, with_build: bool) -> list[Row]:
                     "cold build of the curated PyTorch env",
                     cold_build_s(folder / "build"),
                     "s",
-                    15,
+                    COLD_BUILD_GOAL_S,
                     "uv alone 6 s cold",
                 )
             )

@@ -373,3 +373,14 @@ def test_int64_values_decode_exactly(tmp_path: Path) -> None:
     assert cols["n"].value_type == "int" and cols["n"].values.tolist() == ints
     assert cols["mixed"].value_type == "int" and cols["mixed"].values.tolist() == [2**60 + 1, 1]
     assert cols["flag"].value_type == "bool" and cols["flag"].values.tolist() == [True, False]
+
+
+def test_the_decoder_finds_every_name_id_present() -> None:
+    """Interleaved names are split by id: small ids by histogram, huge ones by set."""
+    import numpy as np
+
+    from runyard.tracking.decode import _distinct
+
+    for ids in ([3, 1, 3, 0], [70_000, 5, 70_000, 2], [7], [2**32 - 1, 0]):
+        arr = np.array(ids, dtype=np.uint32)
+        assert _distinct(arr) == sorted(set(ids))

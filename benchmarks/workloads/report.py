@@ -258,7 +258,7 @@ def summary(results: Results, tools: Sequence[str], sizes: dict[str, Any]) -> li
         f"Runyard takes less time in {len(ahead)} of "
         f"{len(ahead) + len(behind)} comparisons (median against median).",
         "",
-        *goals.summary_line(results, tools),
+        *goals.summary_line(results),
     ]
     if behind:
         out += ["Where Runyard is behind:", "", *behind, ""]
@@ -330,7 +330,7 @@ def write(results: Results, doc: Path, chart_dir: Path) -> None:
             png = chart_dir / f"{workload}.png"
             charts.measures_chart(png, title, measures, results, tools, titles, subtitle)
             lines += [f"![{workload}]({rel}/{png.name})", ""]
-    lines += goals.section(results, tools, sizes)
+    lines += goals.section(results, tools)
     lines += _pending(results)
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")

@@ -207,7 +207,10 @@ def runs_page(
     # The columns and their chooser read the first runs' summaries: in one read (a read
     # per run made this page the slowest under load: 1.3 s with 32 runs logging).
     first = store.get_metric_summaries_of([r.run_id for r in result.runs[:_SUMMARISED]])
-    summaries: Summaries = lambda run_id: first.get(run_id, {})  # noqa: E731
+
+    def summaries(run_id: str) -> Mapping[str, MetricSummary]:
+        return first.get(run_id, {})
+
     columns = _metric_columns(summaries, result.runs, wanted)
     if sort_metric and sort_metric not in columns:
         columns.append(sort_metric)

@@ -56,6 +56,7 @@ def row_to_summary(row: Any) -> MetricSummary:
 
 
 def summaries_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, dict[str, MetricSummary]]:
+    """Each run's summaries by key; a run without any (or unknown) is left out."""
     out: dict[str, dict[str, MetricSummary]] = {}
     if not run_ids:
         return out
@@ -70,11 +71,7 @@ def summaries_of(conn: Connection, run_ids: Sequence[str]) -> dict[str, dict[str
 
 
 def summaries(conn: Connection, run_id: str) -> dict[str, MetricSummary]:
-    rows = conn.execute(
-        sa.select(metric_summaries)
-        .where(metric_summaries.c.run_id == run_id)
-        .order_by(metric_summaries.c.key)
-    ).all()
-    if not rows:
-        runs_mod.ensure_exists(conn, run_id)
-    return {row.key: row_to_summary(row) for row in rows}
+    found = summaries_of(conn, [run_id]).get(run_id)
+    if found is None:
+        runs_mod.ensure_exists(conn, run_id)  # RunNotFoundError, or a run with no metrics
+    return found or {}
