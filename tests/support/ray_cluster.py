@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,11 +114,17 @@ class RayHead:
         return sorted({p.pid for p in procs} | set(stragglers))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def _free_ports(names: Iterable[str]) -> dict[str, int]:
+    """A free loopback port for each name, all different: every socket stays bound until
+    the last is picked, since a port closed at once may be handed out again (CI once gave
+    the worker's node manager and metrics exporter the same port, and `ray start` refused)."""
+    with contextlib.ExitStack() as stack:
+        ports = {}
+        for name in names:
+            s = stack.enter_context(socket.socket())
+            s.bind(("127.0.0.1", 0))
+            ports[name] = int(s.getsockname()[1])
+        return ports
 
 
 def _free_range(count: int) -> int:
@@ -151,7 +158,7 @@ def start_ray_head(
 ) -> RayHead:
     """Starts a head on 127.0.0.1 and waits until its job server answers."""
     temp_dir = Path(tempfile.mkdtemp(prefix="ry", dir="/tmp"))  # short: socket paths
-    ports = {name: _free_port() for name in _PORT_NAMES}
+    ports = _free_ports(_PORT_NAMES)
     workers = _free_range(_WORKER_PORTS)
     marker = uuid.uuid4().hex
     env = {
@@ -229,7 +236,7 @@ def add_ray_worker(
     """Joins a second node to ``head`` with `ray start --address=127.0.0.1:PORT`, every
     port pinned to loopback, and waits until the head counts it ALIVE. Its processes
     carry the head's marker, so ``head.stop()`` and ``head.exposed()`` cover them."""
-    ports = {name: _free_port() for name in _PORT_NAMES if name not in _HEAD_ONLY}
+    ports = _free_ports(name for name in _PORT_NAMES if name not in _HEAD_ONLY)
     workers = _free_range(_WORKER_PORTS)
     argv = [
         sys.executable,
