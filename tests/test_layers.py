@@ -62,6 +62,8 @@ ALLOWED: dict[str, set[str]] = {
     "tensorboard": {"tensorboard", "core", "store"} | BASE,
     # The SDK-v1 path ``azureml.telemetry``: imports nothing, sends nothing.
     "telemetry": {"telemetry"},
+    # The SDK-v1 path ``azureml.exceptions``: names over runyard.errors.
+    "exceptions": {"exceptions"} | BASE,
     "entities": set(),
     "errors": set(),
     "config": {"entities", "errors"},
@@ -157,6 +159,11 @@ def test_sdk_module_paths() -> None:
         "runyard.core.workspace": ["Workspace"],
         "runyard.core.experiment": ["Experiment"],
         "runyard.core.run": ["Run"],
+        "runyard.exceptions": [
+            "AzureMLException",
+            "DatasetTimestampMissingError",
+            "UserErrorException",
+        ],
     }
     for path, names in paths.items():
         module = importlib.import_module(path)

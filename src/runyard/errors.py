@@ -5,7 +5,8 @@
     │   └── WorkspaceNotFoundError  no .runyard/config.json above the folder
     ├── ValidationError (ValueError) bad input: a name, a limit, a value
     │   ├── MetricTypeError (TypeError) a metric value of an unsupported type
-    │   └── SnapshotTooLargeError   the source folder is over a snapshot limit
+    │   ├── SnapshotTooLargeError   the source folder is over a snapshot limit
+    │   └── DatasetTimestampMissingError  a time filter on a dataset without timestamps
     ├── NotFoundError (LookupError)
     │   ├── ExperimentNotFoundError
     │   ├── RunNotFoundError
@@ -138,3 +139,7 @@ class AuthError(RunyardError):
 
 class DatastoreAccessError(RunyardError):
     """A datastore refused the credentials, or its endpoint could not be reached."""
+
+
+class DatasetTimestampMissingError(ValidationError):
+    """A time-series filter on a TabularDataset without a timestamp column."""

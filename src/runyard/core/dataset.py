@@ -22,6 +22,7 @@ from runyard.core.file_dataset import (
     FileDataset,
     MountContext,
 )
+from runyard.core.partition_format import PartitionFormat
 from runyard.core.tabular_dataset import TabularDataset
 from runyard.entities import DatasetVersion
 from runyard.errors import ValidationError
@@ -109,10 +110,7 @@ class _TabularFactory:
             "header": bool(header) and header != "no_header",
             "encoding": encoding,
         }
-        dataset = TabularDataset(_definition(path, tabular))
-        if validate:
-            _ds.list_files(dataset.definition)
-        return dataset
+        return _tabular(path, tabular, validate, include_path, partition_format)
 
     @staticmethod
     def from_parquet_files(
@@ -122,10 +120,30 @@ class _TabularFactory:
         set_column_types: Mapping[str, Any] | None = None,
         partition_format: str | None = None,
     ) -> TabularDataset:
-        dataset = TabularDataset(_definition(path, {"format": "parquet"}))
-        if validate:
-            _ds.list_files(dataset.definition)
-        return dataset
+        return _tabular(path, {"format": "parquet"}, validate, include_path, partition_format)
+
+
+def _tabular(
+    path: PathArg,
+    tabular: dict[str, Any],
+    validate: bool,
+    include_path: bool,
+    partition_format: str | None,
+) -> TabularDataset:
+    """``include_path`` adds a ``Path`` column (each row's file in the datastore);
+    ``partition_format`` a column per ``{name}`` of it (see core.partition_format)."""
+    parts = PartitionFormat.parse(partition_format) if partition_format is not None else None
+    # Only when set: a definition's hash names its version, and older ones lack them.
+    if include_path:
+        tabular["include_path"] = True
+    if partition_format is not None:
+        tabular["partition_format"] = partition_format
+    dataset = TabularDataset(_definition(path, tabular))
+    if validate:  # every path matches a file, and every file the format
+        for _name, store_path, _size in _ds.list_files(dataset.definition):
+            if parts is not None:
+                parts.values(store_path)
+    return dataset
 
 
 class Dataset:
