@@ -1,4 +1,4 @@
-"""``make bench``: Runyard against MLflow, W&B and Aim on this machine, in one command.
+"""``make bench``: Runyard against MLflow, W&B, Aim and TensorBoard, here, in one command.
 
     .venv/bin/python -m benchmarks.run [--reps 3] [--scale 1] [--only logging,read]
                                        [--peers mlflow,wandb,aim] [--caps 1] [--keep]
@@ -84,7 +84,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--peers",
         default=",".join(PEERS),
-        help="comma-separated peers (default mlflow,wandb,aim; 'none' for Runyard alone)",
+        help="comma-separated peers (default: all of them; 'none' for Runyard alone)",
     )
     parser.add_argument("--no-install", action="store_true", help="use peer venvs as they are")
     parser.add_argument("--out", type=Path, default=DOC_PATH, help="the Markdown file to write")

@@ -13,7 +13,13 @@ import matplotlib.pyplot as plt
 
 from benchmarks.workloads.results import Measure, Results
 
-COLORS = {"runyard": "#2a7ab0", "mlflow": "#d9822b", "wandb": "#c9b200", "aim": "#5a9e4b"}
+COLORS = {
+    "runyard": "#2a7ab0",
+    "mlflow": "#d9822b",
+    "wandb": "#c9b200",
+    "aim": "#5a9e4b",
+    "tensorboard": "#8e5bb5",
+}
 
 
 def fmt(value: float) -> str:

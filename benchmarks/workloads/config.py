@@ -15,8 +15,14 @@ CHART_DIR = ROOT / "docs" / "benchmarks"
 RESULTS_PATH = CACHE_DIR / "results" / "latest.json"
 
 RUNYARD = "runyard"
-PEERS = ("mlflow", "wandb", "aim")
-LABELS = {RUNYARD: "Runyard", "mlflow": "MLflow", "wandb": "W&B", "aim": "Aim"}
+PEERS = ("mlflow", "wandb", "aim", "tensorboard")
+LABELS = {
+    RUNYARD: "Runyard",
+    "mlflow": "MLflow",
+    "wandb": "W&B",
+    "aim": "Aim",
+    "tensorboard": "TensorBoard",
+}
 
 # What `make bench` installs into each peer's virtual environment. Bounded to the major
 # versions the drivers were written against, so an API break shows as a version bump.
@@ -24,15 +30,17 @@ PEER_SPECS = {
     "mlflow": ["mlflow>=3,<4"],
     "wandb": ["wandb>=0.19,<1"],
     "aim": ["aim>=3.20,<4"],
+    # tensorboardX writes the event files (no TensorFlow, no torch); tensorboard reads them.
+    "tensorboard": ["tensorboardX>=2.6,<3", "tensorboard>=2.14,<3"],
 }
 
 # Report the logged count to the side file every N calls: often enough that the count
 # is close to the truth at the moment of the kill, rarely enough that most kills land
 # while logging rather than while writing the side file (a few ms here).
-DURABLE_EVERY = {RUNYARD: 10_000, "mlflow": 5, "wandb": 20, "aim": 20}
+DURABLE_EVERY = {RUNYARD: 10_000, "mlflow": 5, "wandb": 20, "aim": 20, "tensorboard": 20}
 # Read the clock every N steps in timed loops (only Runyard's loop is fast enough for
 # the clock to matter).
-CHECK_EVERY = {RUNYARD: 1000, "mlflow": 1, "wandb": 1, "aim": 1}
+CHECK_EVERY = {RUNYARD: 1000, "mlflow": 1, "wandb": 1, "aim": 1, "tensorboard": 1}
 
 WORKLOADS = ("logging", "durability", "read", "runs", "startup", "submit", "server")
 

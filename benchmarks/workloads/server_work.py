@@ -160,11 +160,18 @@ SPECS: dict[str, Callable[[Tool, Path, int, dict[str, Any]], ServerSpec]] = {
 }
 
 
+# Peers whose server the suite does not drive, and why.
+NO_SERVER = {
+    "wandb": "offline W&B has no local server",
+    "tensorboard": "TensorBoard's server shows event files; it has no API to list or query runs",
+}
+
+
 def run_server(ctx: Context) -> None:
     for rep in range(ctx.reps):
         for tool in ctx.order(rep):
             if tool.name not in SPECS:
-                ctx.note_all(KEYS, tool, "n/a: offline W&B has no local server")
+                ctx.note_all(KEYS, tool, f"n/a: {NO_SERVER.get(tool.name, 'no server driver')}")
                 continue
             found = dataset(ctx, tool)
             if found is None:
