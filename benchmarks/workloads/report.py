@@ -25,7 +25,9 @@ has none that keeps one event file, so its batched row is the per-call loop agai
 has no batch API: its per-call path writes into an mmap'd journal and is already the fast
 one, so its batched row repeats the per-call number. Timed from the
 first call to the last one's return; *finish* is the run's end call after it (Runyard:
-`run.complete()`, which drains the journal into SQLite; TensorBoard: `writer.close()`).""",
+`run.complete()`, which hands what is left of the journal to the ingest thread and
+returns, the next store call of the process waiting for it: see docs/architecture.md;
+TensorBoard: `writer.close()`).""",
     ),
     (
         "read",

@@ -7,6 +7,7 @@ the next one resumes exactly where it left off: nothing twice, nothing lost.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import logging
@@ -19,6 +20,7 @@ from typing import TypeVar
 
 from runyard.entities import ACTIVE_STATUSES, MetricColumns, MetricRecord, RunStatus
 from runyard.errors import ConflictError, RunNotFoundError
+from runyard.store import settle
 from runyard.store.base import Store
 from runyard.tracking.control import StatusRequest, apply_control, child_journals, status_request
 from runyard.tracking.decode import decode, has_data_after
@@ -74,6 +76,11 @@ class JournalIngester:
             state.offset = offset
         self._state = state
         return state
+
+    @property
+    def offset(self) -> int:
+        """How far into the journal this ingester has read (0 before its first pass)."""
+        return self._state.offset if self._state is not None else 0
 
     def ingest_once(self) -> int:
         """Ingests what the journal holds now (in batches); returns how many records."""
@@ -214,6 +221,11 @@ class RunJournalsIngester:
         self._beat = 0.0
 
     @property
+    def offset(self) -> int:
+        """How far into the main journal ingest has read."""
+        return self._ingesters[self.path].offset
+
+    @property
     def damage(self) -> str | None:
         return next((i.damage for i in self._ingesters.values() if i.damage), None)
 
@@ -341,6 +353,8 @@ class _Worker:
 
     def __init__(self) -> None:
         self._tasks: dict[IngestThread, None] = {}  # insertion order: runs take turns
+        self._jobs: collections.deque[Callable[[], None]] = collections.deque()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="runyard-ingest", daemon=True)
         self._thread.start()
 
@@ -357,9 +371,18 @@ class _Worker:
     def discard(self, task: IngestThread) -> None:
         self._tasks.pop(task, None)
 
+    def submit(self, job: Callable[[], None]) -> None:
+        """Runs ``job`` (which must not raise) on this thread, before its next pass."""
+        self._jobs.append(job)
+        self._wake.set()
+
     def _loop(self) -> None:
+        settle.exempt_thread()  # ingest never waits for a finisher (which stops it)
         while True:
-            time.sleep(_INTERVAL)
+            self._wake.wait(_INTERVAL)
+            self._wake.clear()
+            while self._jobs:
+                self._jobs.popleft()()
             for task in list(self._tasks):
                 if task in self._tasks:  # not stopped meanwhile
                     task.run_pass()
@@ -369,6 +392,12 @@ class _Worker:
         """In a forked child: no worker thread came along; its first run starts one."""
         cls._shared = None
         cls._guard = threading.Lock()
+
+
+def in_background(job: Callable[[], None]) -> None:
+    """Runs ``job`` (which must not raise) on the process's ingest thread, at once: no
+    thread to start, so the caller returns without waiting for one."""
+    _Worker.shared().submit(job)
 
 
 os.register_at_fork(after_in_child=_Worker.forget)

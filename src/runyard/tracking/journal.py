@@ -156,6 +156,11 @@ class JournalWriter:
             self._names.setdefault(name, [name_id, -1, 0])
         self._pos = state.offset
 
+    @property
+    def position(self) -> int:
+        """Where the next record goes: the bytes of whole records written so far."""
+        return self._pos
+
     # -- writing -----------------------------------------------------------------------
 
     def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:

@@ -181,6 +181,7 @@ class IngestSink(MetricSink):
         # Swapped for refusals once the run is finished (the journal is closed then).
         self._log: LogFn = self._journal.log  # run.log's own signature: no frame between
         self._record: Callable[..., None] = self._journal.log_record
+        self._retry: Callable[[], RunInfo | None] | None = None  # see finish()
         self._thread: IngestThread | None = IngestThread(
             RunJournalsIngester(store, run_id, journal_path),
             on_tick=lambda: store.heartbeat(run_id),
@@ -217,7 +218,11 @@ class IngestSink(MetricSink):
         if self._thread is not None:
             self._thread.flush()
 
-    def finish(self, status: RunStatus, error: str | None) -> RunInfo | None:
+    def finish(self, status: RunStatus, error: str | None, *, wait: bool = False) -> RunInfo | None:
+        """Ends the run; with much left to ingest, in a finisher thread (None then:
+        see ``tracking.finishing``) unless ``wait``."""
+        from runyard.tracking import finishing
+
         run_id = self._writes.run_id
         if os.getpid() != self._pid:
             # A forked worker: its journal is safe as written; the process that
@@ -226,17 +231,39 @@ class IngestSink(MetricSink):
             if self._journal is not None:
                 self._journal.close()
             return None
-        if self._thread is not None:
-            self._thread.stop()  # drains the journal into the store
-            self._thread = None
+        if self._retry is not None:  # a finisher failed: this is the end tried again
+            retry, self._retry = self._retry, None
             _open_sinks.discard(self)
-        if self._journal is not None:
-            lost = journal_failure(self._journal.path)
+            return retry()
+        thread, journal = self._thread, self._journal
+        self._thread = self._journal = None
+        _open_sinks.discard(self)
+        self._log = self._record = _refuse(run_id)  # nothing more once the end is asked
+
+        def end() -> RunInfo | None:
+            return self._end(thread, journal, status, error)
+
+        def keep_for_exit() -> None:
+            self._retry = end
+            _open_sinks.add(self)
+
+        backlog = journal.position - thread.ingester.offset if journal and thread else 0
+        return finishing.finish(end, run_id, backlog, wait=wait, on_failure=keep_for_exit)
+
+    def _end(
+        self,
+        thread: IngestThread | None,
+        journal: JournalWriter | None,
+        status: RunStatus,
+        error: str | None,
+    ) -> RunInfo | None:
+        if thread is not None:
+            thread.stop()  # drains the journal into the store
+        if journal is not None:
+            lost = journal_failure(journal.path)
             if lost is not None and status is RunStatus.COMPLETED:
                 status, error = RunStatus.FAILED, lost  # logging failed: not Completed
-            self._journal.close()
-            self._journal = None
-            self._log = self._record = _refuse(run_id)
+            journal.close()
         return self._writes.finish(status, error)
 
 
@@ -249,7 +276,7 @@ _open_sinks: weakref.WeakSet[IngestSink] = weakref.WeakSet()
 def _finish_open_sinks() -> None:
     for sink in list(_open_sinks):
         with contextlib.suppress(Exception):  # else the reaper finishes it on next open
-            sink.finish(RunStatus.COMPLETED, None)
+            sink.finish(RunStatus.COMPLETED, None, wait=True)
 
 
 class JournalSink(MetricSink):

@@ -53,6 +53,7 @@ ERROR_TABLE: tuple[ErrorKind, ...] = (
     _row(errors.ValidationError, 400),
     _row(errors.MetricTypeError, 400),
     _row(errors.SnapshotTooLargeError, 400),
+    _row(errors.DatasetTimestampMissingError, 400),
     _row(errors.NotFoundError, 404),
     _row(errors.ExperimentNotFoundError, 404),
     _row(errors.RunNotFoundError, 404),

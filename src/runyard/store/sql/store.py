@@ -32,6 +32,7 @@ from runyard.entities import (
     RunStatus,
 )
 from runyard.errors import ConflictError, StoreError, ValidationError
+from runyard.store import settle
 from runyard.store.artifacts import LocalArtifactRepository
 from runyard.store.base import Store, check_lifecycle
 from runyard.store.sql import engine as engine_mod
@@ -89,9 +90,10 @@ class SqlStore(SqlAssets, Store):
     def _tx(self, action: str, *, write: bool) -> Iterator[Connection]:
         if self._closed:
             raise StoreError(f"cannot {action}: the store {self._safe_uri()} is closed")
+        settle.wait()  # this process's runs finishing in the background land first
         guard = self._memory_lock or contextlib.nullcontext()
         try:
-            with guard, engine_mod.transaction(self._engine, write=write) as conn:
+            with settle.exempt(), guard, engine_mod.transaction(self._engine, write=write) as conn:
                 yield conn
         except sa.exc.IntegrityError as exc:
             raise ConflictError(f"could not {action}: {engine_mod.describe_error(exc)}") from exc
@@ -349,6 +351,7 @@ class SqlStore(SqlAssets, Store):
     # -- lifetime ----------------------------------------------------------------------
 
     def close(self) -> None:
+        settle.wait()  # a run finishing in the background still writes here
         if not self._closed:
             self._closed = True
             self._engine.dispose()

@@ -1,0 +1,89 @@
+"""``run.complete()`` hands the drain to the ingest thread and returns; the process still
+reads back everything it logged, other processes never see a final status before the
+last point, and an interpreter that exits right after ``complete()`` finishes the run."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from runyard.core import Experiment, Workspace
+
+STEPS = 20_000  # x 3 metrics: far over the backlog a finisher thread is used for
+
+
+def _db(ws: Workspace) -> Path:
+    return Path(str(ws.store.uri).removeprefix("sqlite:///"))
+
+
+def _log(run: object, steps: int = STEPS) -> None:
+    for step in range(steps):
+        for m, name in enumerate(("loss", "acc", "lr")):
+            run.log(name, (step * 7 + m) / 7.0, step=step)  # type: ignore[attr-defined]
+
+
+def test_complete_does_not_wait_for_the_database(tmp_path: Path) -> None:
+    ws = Workspace.create(tmp_path / "proj")
+    run = Experiment(ws, "finish").start_logging()
+    # Another connection holds SQLite's write lock: nothing can be stored meanwhile.
+    db = sqlite3.connect(_db(ws), timeout=30)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        _log(run)
+        run.complete()  # returns: a drain would wait for the lock (30 s, then fail)
+        (status,) = db.execute("SELECT status FROM runs WHERE id = ?", (run.id,)).fetchone()
+        assert status == "Running"  # not Completed before its points are in
+    finally:
+        db.commit()
+        db.close()
+    # This process reads its own writes: the calls wait for the finisher.
+    assert run.get_status() == "Completed"
+    metrics = run.get_metrics()
+    assert len(metrics["loss"]) == STEPS and metrics["lr"][-1] == ((STEPS - 1) * 7 + 2) / 7.0
+    assert list(ws.store.get_metric_series(run.id, "acc").values[:3]) == [1 / 7, 8 / 7, 15 / 7]
+    ws.close()
+
+
+def test_runs_ended_back_to_back_then_the_workspace_closed(tmp_path: Path) -> None:
+    ws = Workspace.create(tmp_path / "proj")
+    exp = Experiment(ws, "many")
+    ids = []
+    for _ in range(4):
+        run = exp.start_logging()
+        _log(run, 5_000)
+        run.complete()
+        ids.append(run.id)
+    assert sorted(r.get_status() for r in exp.get_runs()) == ["Completed"] * 4
+    ws.close()  # waits for the last finisher: nothing is cut off
+    again = Workspace.from_config(tmp_path / "proj")
+    for run_id in ids:
+        assert again.store.get_run(run_id).status.value == "Completed"
+        assert len(again.store.get_metric_series(run_id, "lr").values) == 5_000
+    again.close()
+
+
+def test_a_process_that_exits_right_after_complete(tmp_path: Path) -> None:
+    ws = Workspace.create(tmp_path / "proj")
+    script = textwrap.dedent(
+        f"""
+        from runyard.core import Experiment, Workspace
+        ws = Workspace.from_config({str(tmp_path / "proj")!r})
+        run = Experiment(ws, "exit").start_logging()
+        for step in range({STEPS}):
+            run.log("x", step * 0.5, step=step)
+        run.complete()
+        print(run.id, flush=True)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    run_id = done.stdout.split()[-1]
+    assert ws.store.get_run(run_id).status.value == "Completed"
+    values = ws.store.get_metric_series(run_id, "x").values
+    assert len(values) == STEPS and values[-1] == (STEPS - 1) * 0.5
+    ws.close()
