@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 from runyard.core import Experiment, Workspace
@@ -86,4 +87,54 @@ def test_a_process_that_exits_right_after_complete(tmp_path: Path) -> None:
     assert ws.store.get_run(run_id).status.value == "Completed"
     values = ws.store.get_metric_series(run_id, "x").values
     assert len(values) == STEPS and values[-1] == (STEPS - 1) * 0.5
+    ws.close()
+
+
+def test_a_failed_finish_is_tried_again_at_exit(tmp_path: Path) -> None:
+    """The finisher meets a locked database (the busy timeout cut to 1 s): the error is
+    logged, and the process's exit ends the run after all, every point stored."""
+    ws = Workspace.create(tmp_path / "proj")
+    go, log = tmp_path / "go", tmp_path / "stderr.txt"
+    script = textwrap.dedent(
+        f"""
+        import logging, time
+        from pathlib import Path
+        import runyard.store.sql.engine as engine
+        engine.BUSY_TIMEOUT_S = 1.0
+        from runyard.core import Experiment, Workspace
+        logging.basicConfig()
+        ws = Workspace.from_config({str(tmp_path / "proj")!r})
+        run = Experiment(ws, "retry").start_logging()
+        print(run.id, flush=True)
+        while not Path({str(tmp_path / "locked")!r}).exists():
+            time.sleep(0.01)
+        for step in range({STEPS}):
+            run.log("x", step * 0.5, step=step)
+        run.complete()
+        while not Path({str(go)!r}).exists():
+            time.sleep(0.01)
+        """
+    )
+    with open(log, "w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=err, text=True
+        )
+    try:
+        assert proc.stdout is not None
+        run_id = proc.stdout.readline().strip()
+        db = sqlite3.connect(_db(ws), timeout=30)
+        db.execute("BEGIN IMMEDIATE")
+        (tmp_path / "locked").touch()
+        deadline = time.monotonic() + 60
+        while "finishing it failed" not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        db.commit()
+        db.close()
+        go.touch()
+        assert proc.wait(timeout=60) == 0, log.read_text()
+    finally:
+        proc.kill()
+    assert ws.store.get_run(run_id).status.value == "Completed"
+    assert len(ws.store.get_metric_series(run_id, "x").values) == STEPS
     ws.close()

@@ -28,21 +28,17 @@ BACKGROUND_FROM = 64 * 1024
 
 
 def finish(
-    end: Callable[[], RunInfo | None],
-    run_id: str,
-    backlog: int,
-    *,
-    wait: bool,
-    on_failure: Callable[[], None],
+    end: Callable[[], RunInfo | None], run_id: str, backlog: int, *, wait: bool
 ) -> RunInfo | None:
-    """``end()`` now (its result), or in a finisher thread (None)."""
+    """``end()`` now (its result), or on the ingest thread (None). ``end`` itself makes
+    sure a failed end is tried again (``IngestSink._end``)."""
     if wait or backlog < BACKGROUND_FROM:
         return end()
     from runyard.tracking.ingest import in_background
 
     settle.begin()
     try:
-        in_background(lambda: _finisher(end, run_id, on_failure))
+        in_background(lambda: _finisher(end, run_id))
     except BaseException:
         settle.end()
         raise
@@ -54,14 +50,11 @@ def finish(
 atexit.register(settle.wait)
 
 
-def _finisher(
-    end: Callable[[], RunInfo | None], run_id: str, on_failure: Callable[[], None]
-) -> None:
+def _finisher(end: Callable[[], RunInfo | None], run_id: str) -> None:
     try:
         with settle.exempt():
             end()
     except Exception:
         log.exception("run %s: finishing it failed; trying again when this process exits", run_id)
-        on_failure()
     finally:
         settle.end()

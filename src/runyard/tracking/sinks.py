@@ -181,7 +181,8 @@ class IngestSink(MetricSink):
         # Swapped for refusals once the run is finished (the journal is closed then).
         self._log: LogFn = self._journal.log  # run.log's own signature: no frame between
         self._record: Callable[..., None] = self._journal.log_record
-        self._retry: Callable[[], RunInfo | None] | None = None  # see finish()
+        self._ending = False  # finish() was called
+        self._failed_end: tuple[RunStatus, str | None] | None = None  # an end that failed
         self._thread: IngestThread | None = IngestThread(
             RunJournalsIngester(store, run_id, journal_path),
             on_tick=lambda: store.heartbeat(run_id),
@@ -219,8 +220,8 @@ class IngestSink(MetricSink):
             self._thread.flush()
 
     def finish(self, status: RunStatus, error: str | None, *, wait: bool = False) -> RunInfo | None:
-        """Ends the run; with much left to ingest, in a finisher thread (None then:
-        see ``tracking.finishing``) unless ``wait``."""
+        """Ends the run. With much left to ingest, the end runs on the ingest thread and
+        this returns None at once (``tracking.finishing``), unless ``wait``."""
         from runyard.tracking import finishing
 
         run_id = self._writes.run_id
@@ -231,40 +232,32 @@ class IngestSink(MetricSink):
             if self._journal is not None:
                 self._journal.close()
             return None
-        if self._retry is not None:  # a finisher failed: this is the end tried again
-            retry, self._retry = self._retry, None
-            _open_sinks.discard(self)
-            return retry()
-        thread, journal = self._thread, self._journal
-        self._thread = self._journal = None
-        _open_sinks.discard(self)
+        if self._ending and self._failed_end is None:  # ended, or ending: read it back
+            return self._writes.finish(status, error)
+        self._ending, self._failed_end = True, None
         self._log = self._record = _refuse(run_id)  # nothing more once the end is asked
-
-        def end() -> RunInfo | None:
-            return self._end(thread, journal, status, error)
-
-        def keep_for_exit() -> None:
-            self._retry = end
-            _open_sinks.add(self)
-
+        _open_sinks.discard(self)
+        journal, thread = self._journal, self._thread
         backlog = journal.position - thread.ingester.offset if journal and thread else 0
-        return finishing.finish(end, run_id, backlog, wait=wait, on_failure=keep_for_exit)
+        return finishing.finish(lambda: self._end(status, error), run_id, backlog, wait=wait)
 
-    def _end(
-        self,
-        thread: IngestThread | None,
-        journal: JournalWriter | None,
-        status: RunStatus,
-        error: str | None,
-    ) -> RunInfo | None:
-        if thread is not None:
-            thread.stop()  # drains the journal into the store
-        if journal is not None:
-            lost = journal_failure(journal.path)
-            if lost is not None and status is RunStatus.COMPLETED:
-                status, error = RunStatus.FAILED, lost  # logging failed: not Completed
-            journal.close()
-        return self._writes.finish(status, error)
+    def _end(self, status: RunStatus, error: str | None) -> RunInfo | None:
+        try:
+            if self._thread is not None:
+                self._thread.stop()  # drains the journal into the store
+                self._thread = None
+            if self._journal is not None:
+                lost = journal_failure(self._journal.path)
+                if lost is not None and status is RunStatus.COMPLETED:
+                    status, error = RunStatus.FAILED, lost  # logging failed: not Completed
+                self._journal.close()
+                self._journal = None
+            return self._writes.finish(status, error)
+        except BaseException:
+            # Tried again by the next finish(), else at exit, with what was asked here.
+            self._failed_end = (status, error)
+            _open_sinks.add(self)
+            raise
 
 
 # Runs still open when the interpreter exits: drain their journals so that nothing
@@ -275,8 +268,9 @@ _open_sinks: weakref.WeakSet[IngestSink] = weakref.WeakSet()
 @atexit.register
 def _finish_open_sinks() -> None:
     for sink in list(_open_sinks):
+        status, error = sink._failed_end or (RunStatus.COMPLETED, None)
         with contextlib.suppress(Exception):  # else the reaper finishes it on next open
-            sink.finish(RunStatus.COMPLETED, None, wait=True)
+            sink.finish(status, error, wait=True)
 
 
 class JournalSink(MetricSink):
