@@ -138,3 +138,45 @@ def test_a_failed_finish_is_tried_again_at_exit(tmp_path: Path) -> None:
     assert ws.store.get_run(run_id).status.value == "Completed"
     assert len(ws.store.get_metric_series(run_id, "x").values) == STEPS
     ws.close()
+
+
+def test_killed_while_finishing_ends_as_it_asked(tmp_path: Path) -> None:
+    """SIGKILL right after complete(), the finisher held up by a locked database: the
+    reaper stores the journal's points and ends the run Completed, as asked."""
+    ws = Workspace.create(tmp_path / "proj")
+    script = textwrap.dedent(
+        f"""
+        import os, signal, time
+        from pathlib import Path
+        from runyard.core import Experiment, Workspace
+        ws = Workspace.from_config({str(tmp_path / "proj")!r})
+        run = Experiment(ws, "killed").start_logging()
+        print(run.id, flush=True)
+        while not Path({str(tmp_path / "locked")!r}).exists():
+            time.sleep(0.01)
+        for step in range({STEPS}):
+            run.log("x", step * 0.5, step=step)
+        run.complete()
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        run_id = proc.stdout.readline().strip()
+        db = sqlite3.connect(_db(ws), timeout=30)
+        db.execute("BEGIN IMMEDIATE")
+        (tmp_path / "locked").touch()
+        assert proc.wait(timeout=60) == -9
+        (status,) = db.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+        assert status == "Running"  # it died before storing its end
+        db.commit()
+        db.close()
+    finally:
+        proc.kill()
+    ws.close()
+    again = Workspace.from_config(tmp_path / "proj")  # opening it reaps the dead run
+    info = again.store.get_run(run_id)
+    assert (info.status.value, info.error) == ("Completed", None)
+    assert len(again.store.get_metric_series(run_id, "x").values) == STEPS
+    again.close()

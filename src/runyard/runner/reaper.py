@@ -1,5 +1,8 @@
 """Finishes runs whose driving process died: what is left of their journal is ingested
 and they are marked Failed with the reason (Canceled, if a cancel had been asked for).
+A run its own process drove (``start_logging()``, a child) that had asked for its end
+(``complete()``, ``fail()``: a record in the journal) ends as it asked: it died while
+storing that end, and the journal holds every point.
 
 A run is dead when its owner (``pid@host``) is a process on this host that no longer
 runs (or whose pid now belongs to a younger process), or, for an owner on another
@@ -32,6 +35,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runyard.config import HEARTBEAT_TIMEOUT_S, heartbeat_timeout_s
 from runyard.entities import ACTIVE_STATUSES, RunInfo, RunKind, RunQuery, RunStatus
@@ -39,6 +43,9 @@ from runyard.errors import ConflictError, RunNotFoundError, RunyardError
 from runyard.store.artifacts import LocalArtifactRepository
 from runyard.store.base import Store
 from runyard.workspace.owner import local_pid, process_alive, process_stopped
+
+if TYPE_CHECKING:
+    from runyard.tracking.control import StatusRequest
 
 log = logging.getLogger(__name__)
 REAP_LOCK = "reap.lock"
@@ -139,29 +146,40 @@ def _finish(store: Store, run: RunInfo, reason: str) -> RunStatus | None:
             )
         except ConflictError:
             return None
-        _drain(store, run, fenced.epoch)
+        asked = _drain(store, run, fenced.epoch)
         status = RunStatus.FAILED
+        error: str | None = reason
         if current.cancel_requested_at is not None:
             # Asked to stop, and stopped: what the user sees is the cancel they asked for.
-            status, reason = RunStatus.CANCELED, f"canceled ({reason} before it could stop)"
+            status, error = RunStatus.CANCELED, f"canceled ({reason} before it could stop)"
+        elif asked is not None and run.kind in (RunKind.INTERACTIVE, RunKind.CHILD):
+            # Its process asked for this end (complete(), fail()) and died while storing
+            # it: the journal is in now, so the end asked for is the true one. (A runner's
+            # script is different: a crash after complete() still fails the run.)
+            status, error = asked.status, asked.error
         try:
             store.set_status(
-                run.run_id, status, error=reason, expected=[current.status], epoch=fenced.epoch
+                run.run_id, status, error=error, expected=[current.status], epoch=fenced.epoch
             )
         except ConflictError:
             return None
     return status
 
 
-def _drain(store: Store, run: RunInfo, epoch: int) -> None:
+def _drain(store: Store, run: RunInfo, epoch: int) -> StatusRequest | None:
+    """Ingests what is left of the run's journals; returns the last end they ask for
+    (None where none, or where they could not all be read)."""
     repo = store.artifacts
     if not isinstance(repo, LocalArtifactRepository):
-        return  # the journal is on the machine that ran the script
+        return None  # the journal is on the machine that ran the script
     from runyard.tracking.ingest import RunJournalsIngester
 
     journal: Path = repo.journal_path(run.run_id)
+    ingester = RunJournalsIngester(store, run.run_id, journal, epoch)
     try:
-        RunJournalsIngester(store, run.run_id, journal, epoch).drain()
+        ingester.drain()
     except (OSError, RunyardError) as exc:
         # The run is dead either way; failing to reap it would hold its slot forever.
         log.warning("run %s: ingesting what is left of %s failed: %s", run.run_id, journal, exc)
+        return None
+    return ingester.status_request

@@ -8,7 +8,8 @@ missing). Meanwhile this process's own store calls wait for it (``store.settle``
 other processes see the run still active. An interpreter that exits right after
 ``complete()`` waits for its finishers first (``atexit``). If finishing fails (the store
 unreachable), the error is logged and the end is tried again at exit; after a crash
-(SIGKILL before the finisher is done) the reaper drains the journal and ends the run.
+(SIGKILL before the finisher is done) the reaper drains the journal and ends the run as
+the journal's status record asks (``runner.reaper``).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runyard.entities import RunInfo, RunKind, RunStatus
-from runyard.errors import ConflictError
+from runyard.errors import ConflictError, RunyardError
 from runyard.tracking.journal import JournalWriter
 from runyard.tracking.journals import claim_journal, follow_forks
 from runyard.tracking.journals import failure as journal_failure
@@ -238,6 +238,11 @@ class IngestSink(MetricSink):
         self._log = self._record = _refuse(run_id)  # nothing more once the end is asked
         _open_sinks.discard(self)
         journal, thread = self._journal, self._thread
+        if journal is not None and status is not RunStatus.CANCELED:
+            # The end asked for, in the journal: if this process dies before storing it,
+            # the reaper ends the run so (runner.reaper).
+            with contextlib.suppress(RunyardError, OSError):  # a failed journal: no matter
+                journal.log_control("status", {"status": status.value, "error": error})
         backlog = journal.position - thread.ingester.offset if journal and thread else 0
         return finishing.finish(lambda: self._end(status, error), run_id, backlog, wait=wait)
 
