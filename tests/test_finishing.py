@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import IO
 
 from runyard.core import Experiment, Workspace
 
@@ -90,41 +91,52 @@ def test_a_process_that_exits_right_after_complete(tmp_path: Path) -> None:
     ws.close()
 
 
+def _locked_run(
+    tmp_path: Path, ws: Workspace, prelude: str, after: str, stderr: IO[str] | None = None
+) -> tuple[subprocess.Popen[str], str, sqlite3.Connection]:
+    """Starts a script that opens a run, then (once this test holds SQLite's write lock)
+    logs STEPS points, calls complete() and runs ``after``. Returns the process, the
+    run's id and the connection holding the lock."""
+    locked = tmp_path / "locked"
+    script = textwrap.dedent(
+        f"""
+        import os, signal, time
+        from pathlib import Path
+        {prelude}
+        from runyard.core import Experiment, Workspace
+        ws = Workspace.from_config({str(tmp_path / "proj")!r})
+        run = Experiment(ws, "locked").start_logging()
+        print(run.id, flush=True)
+        while not Path({str(locked)!r}).exists():
+            time.sleep(0.01)
+        for step in range({STEPS}):
+            run.log("x", step * 0.5, step=step)
+        run.complete()
+        {after}
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=stderr, text=True
+    )
+    assert proc.stdout is not None
+    run_id = proc.stdout.readline().strip()
+    db = sqlite3.connect(_db(ws), timeout=30)
+    db.execute("BEGIN IMMEDIATE")
+    locked.touch()
+    return proc, run_id, db
+
+
 def test_a_failed_finish_is_tried_again_at_exit(tmp_path: Path) -> None:
     """The finisher meets a locked database (the busy timeout cut to 1 s): the error is
     logged, and the process's exit ends the run after all, every point stored."""
     ws = Workspace.create(tmp_path / "proj")
     go, log = tmp_path / "go", tmp_path / "stderr.txt"
-    script = textwrap.dedent(
-        f"""
-        import logging, time
-        from pathlib import Path
-        import runyard.store.sql.engine as engine
-        engine.BUSY_TIMEOUT_S = 1.0
-        from runyard.core import Experiment, Workspace
-        logging.basicConfig()
-        ws = Workspace.from_config({str(tmp_path / "proj")!r})
-        run = Experiment(ws, "retry").start_logging()
-        print(run.id, flush=True)
-        while not Path({str(tmp_path / "locked")!r}).exists():
-            time.sleep(0.01)
-        for step in range({STEPS}):
-            run.log("x", step * 0.5, step=step)
-        run.complete()
-        while not Path({str(go)!r}).exists():
-            time.sleep(0.01)
-        """
-    )
+    prelude = "import logging; import runyard.store.sql.engine as e; e.BUSY_TIMEOUT_S = 1.0"
+    prelude += "; logging.basicConfig()"
+    wait_for_go = f"while not Path({str(go)!r}).exists(): time.sleep(0.01)"
     with open(log, "w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=err, text=True
-        )
+        proc, run_id, db = _locked_run(tmp_path, ws, prelude, wait_for_go, stderr=err)
     try:
-        assert proc.stdout is not None
-        run_id = proc.stdout.readline().strip()
-        db = sqlite3.connect(_db(ws), timeout=30)
-        db.execute("BEGIN IMMEDIATE")
-        (tmp_path / "locked").touch()
         deadline = time.monotonic() + 60
         while "finishing it failed" not in log.read_text():
             assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
@@ -144,29 +156,8 @@ def test_killed_while_finishing_ends_as_it_asked(tmp_path: Path) -> None:
     """SIGKILL right after complete(), the finisher held up by a locked database: the
     reaper stores the journal's points and ends the run Completed, as asked."""
     ws = Workspace.create(tmp_path / "proj")
-    script = textwrap.dedent(
-        f"""
-        import os, signal, time
-        from pathlib import Path
-        from runyard.core import Experiment, Workspace
-        ws = Workspace.from_config({str(tmp_path / "proj")!r})
-        run = Experiment(ws, "killed").start_logging()
-        print(run.id, flush=True)
-        while not Path({str(tmp_path / "locked")!r}).exists():
-            time.sleep(0.01)
-        for step in range({STEPS}):
-            run.log("x", step * 0.5, step=step)
-        run.complete()
-        os.kill(os.getpid(), signal.SIGKILL)
-        """
-    )
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    proc, run_id, db = _locked_run(tmp_path, ws, "", "os.kill(os.getpid(), signal.SIGKILL)")
     try:
-        assert proc.stdout is not None
-        run_id = proc.stdout.readline().strip()
-        db = sqlite3.connect(_db(ws), timeout=30)
-        db.execute("BEGIN IMMEDIATE")
-        (tmp_path / "locked").touch()
         assert proc.wait(timeout=60) == -9
         (status,) = db.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
         assert status == "Running"  # it died before storing its end
