@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import IO
 
+import pytest
+
 from runyard.core import Experiment, Workspace
 
 STEPS = 20_000  # x 3 metrics: far over the backlog a finisher thread is used for
@@ -171,3 +173,28 @@ def test_killed_while_finishing_ends_as_it_asked(tmp_path: Path) -> None:
     assert (info.status.value, info.error) == ("Completed", None)
     assert len(again.store.get_metric_series(run_id, "x").values) == STEPS
     again.close()
+
+
+def test_a_studio_served_by_the_same_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client run logging over HTTP to a studio this very process serves: its finisher's
+    requests are answered (the studio's threads do not wait for it), and the thread that
+    ended the run reads it back whole."""
+    from runyard.server import create_app
+    from tests.support.server import start_server
+
+    monkeypatch.setenv("RUNYARD_TOKEN", "t")
+    home = Workspace.create(tmp_path / "home", show_output=False)
+    srv = start_server(create_app(home.store, token="t"))
+    try:
+        client = Workspace.create(tmp_path / "client", tracking_uri=srv.url, show_output=False)
+        run = Experiment(client, "served").start_logging()
+        _log(run, 4_000)
+        run.complete()
+        assert run.get_status() == "Completed"
+        assert len(home.store.get_metric_series(run.id, "lr").values) == 4_000
+        client.close()
+    finally:
+        srv.stop()
+        home.close()

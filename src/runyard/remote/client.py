@@ -103,7 +103,7 @@ class HttpClient:
         ``content`` may be a function returning a fresh iterator of chunks (a file
         streamed from disk, started again on a retry); with ``save_to`` the answer's
         body is streamed into that file instead of memory."""
-        settle.wait()  # this process's runs finishing in the background land first
+        settle.wait()  # the runs this thread ended in the background land first
         budget = self.retry_for if retry_for is None else retry_for
         deadline = time.monotonic() + budget
         data = content
@@ -156,7 +156,7 @@ class HttpClient:
             backoff = min(backoff * 2, _MAX_BACKOFF_S)
 
     def close(self) -> None:
-        settle.wait()  # a run finishing in the background still sends here
+        settle.wait_all()  # a run finishing in the background still sends here
         self._client.close()
 
 

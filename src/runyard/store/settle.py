@@ -1,16 +1,18 @@
 """Read-your-writes while runs finish in the background.
 
 ``run.complete()`` hands what is left of a run's ingest (the rest of its journal, then
-its final status) to a finisher thread and returns: the points are already durable in
-the journal. Until every finisher of this process is done, any other access of this
-process to a store waits for them (``wait``, called where every store call starts), so
-the process reads back all it logged, with the status it asked for, as if ``complete()``
-had waited. Other processes see the run active until the finisher sets its status, and
-never a final status before the last point: the status is written after the drain.
+its final status) to the process's ingest thread and returns: the points are already
+durable in the journal. Until those finishers are done, the thread that started them
+waits for them at its next store call (``wait``, called where every store call starts),
+so it reads back all it logged, with the status it asked for, as if ``complete()`` had
+waited. Other threads, like other processes, see the run active until its finisher sets
+the status, and never a final status before the last point (the status is written after
+the drain); they do not wait, so a studio served from this process answers the very
+requests a finisher sends it. Closing a store (``wait_all``) and the interpreter's exit
+wait for every finisher.
 
-The finishers and ingest threads themselves never wait (``exempt``): they would wait
-for themselves. Nor does a call made inside a store transaction, which may hold the
-database's write lock a finisher needs.
+Calls made inside a store transaction never wait (``exempt``): the transaction may hold
+the database's write lock a finisher needs.
 """
 
 from __future__ import annotations
@@ -20,38 +22,51 @@ import os
 import threading
 from collections.abc import Iterator
 
-__all__ = ["begin", "end", "exempt", "exempt_thread", "pending", "wait"]
+__all__ = ["begin", "end", "exempt", "exempt_thread", "pending", "wait", "wait_all"]
 
 _cond = threading.Condition()
-_pending = 0
+_pending: dict[int, int] = {}  # thread -> finishers it started that are under way
 _local = threading.local()
 
 
 def pending() -> int:
     """How many finishers of this process are under way."""
-    return _pending
+    return sum(_pending.values())
 
 
-def begin() -> None:
-    """A finisher starts (call before starting its thread)."""
-    global _pending
+def begin() -> int:
+    """A finisher starts (call before handing it off); returns its owner, for ``end``."""
+    owner = threading.get_ident()
     with _cond:
-        _pending += 1
+        _pending[owner] = _pending.get(owner, 0) + 1
+    return owner
 
 
-def end() -> None:
+def end(owner: int) -> None:
     """A finisher is done (call from it, whatever happened)."""
-    global _pending
     with _cond:
-        _pending -= 1
+        left = _pending[owner] - 1
+        if left:
+            _pending[owner] = left
+        else:
+            del _pending[owner]
         _cond.notify_all()
 
 
 def wait() -> None:
-    """Returns once no finisher is under way, unless this thread is exempt."""
+    """Returns once the finishers this thread started are done, unless it is exempt."""
+    if _pending and not getattr(_local, "exempt", 0):
+        me = threading.get_ident()
+        if me in _pending:
+            with _cond:
+                _cond.wait_for(lambda: me not in _pending)
+
+
+def wait_all() -> None:
+    """Returns once every finisher of the process is done, unless this thread is exempt."""
     if _pending and not getattr(_local, "exempt", 0):
         with _cond:
-            _cond.wait_for(lambda: _pending == 0)
+            _cond.wait_for(lambda: not _pending)
 
 
 @contextlib.contextmanager
@@ -72,7 +87,7 @@ def exempt_thread() -> None:
 def _after_fork_in_child() -> None:
     # The parent's finishers are not in the child: it must not wait for them.
     global _cond, _pending
-    _cond, _pending = threading.Condition(), 0
+    _cond, _pending = threading.Condition(), {}
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

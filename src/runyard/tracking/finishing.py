@@ -4,12 +4,12 @@ process's ingest thread, so that ``run.complete()`` returns at once.
 Durability does not wait for the finisher: every point is in the run's journal when
 ``log`` returns. The finisher drains the rest of the journal, then sets the final
 status (never the other way round, so no reader sees a final status with points still
-missing). Meanwhile this process's own store calls wait for it (``store.settle``), and
-other processes see the run still active. An interpreter that exits right after
-``complete()`` waits for its finishers first (``atexit``). If finishing fails (the store
-unreachable), the error is logged and the end is tried again at exit; after a crash
-(SIGKILL before the finisher is done) the reaper drains the journal and ends the run as
-the journal's status record asks (``runner.reaper``).
+missing). Meanwhile the thread that ended the run waits for it at its next store call
+(``store.settle``), and other threads and processes see the run still active. An
+interpreter that exits right after ``complete()`` waits for its finishers (``atexit``).
+If finishing fails (the store unreachable), the error is logged and the end is tried
+again at exit; after a crash (SIGKILL before the finisher is done) the reaper drains the
+journal and ends the run as the journal's status record asks (``runner.reaper``).
 """
 
 from __future__ import annotations
@@ -37,25 +37,25 @@ def finish(
         return end()
     from runyard.tracking.ingest import in_background
 
-    settle.begin()
+    owner = settle.begin()
     try:
-        in_background(lambda: _finisher(end, run_id))
+        in_background(lambda: _finisher(end, run_id, owner))
     except BaseException:
-        settle.end()
+        settle.end(owner)
         raise
     return None
 
 
 # Registered on first import, after the sinks' own exit hook, so it runs before that one
 # (atexit is last in, first out): the finishers are done, then runs still open end.
-atexit.register(settle.wait)
+atexit.register(settle.wait_all)
 
 
-def _finisher(end: Callable[[], RunInfo | None], run_id: str) -> None:
+def _finisher(end: Callable[[], RunInfo | None], run_id: str, owner: int) -> None:
     try:
         with settle.exempt():
             end()
     except Exception:
         log.exception("run %s: finishing it failed; trying again when this process exits", run_id)
     finally:
-        settle.end()
+        settle.end(owner)

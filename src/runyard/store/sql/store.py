@@ -90,7 +90,7 @@ class SqlStore(SqlAssets, Store):
     def _tx(self, action: str, *, write: bool) -> Iterator[Connection]:
         if self._closed:
             raise StoreError(f"cannot {action}: the store {self._safe_uri()} is closed")
-        settle.wait()  # this process's runs finishing in the background land first
+        settle.wait()  # the runs this thread ended in the background land first
         guard = self._memory_lock or contextlib.nullcontext()
         try:
             with settle.exempt(), guard, engine_mod.transaction(self._engine, write=write) as conn:
@@ -351,7 +351,7 @@ class SqlStore(SqlAssets, Store):
     # -- lifetime ----------------------------------------------------------------------
 
     def close(self) -> None:
-        settle.wait()  # a run finishing in the background still writes here
+        settle.wait_all()  # a run finishing in the background still writes here
         if not self._closed:
             self._closed = True
             self._engine.dispose()
