@@ -22,16 +22,11 @@ import os
 import threading
 from collections.abc import Iterator
 
-__all__ = ["begin", "end", "exempt", "exempt_thread", "pending", "wait", "wait_all"]
+__all__ = ["begin", "end", "exempt", "exempt_thread", "wait", "wait_all"]
 
 _cond = threading.Condition()
 _pending: dict[int, int] = {}  # thread -> finishers it started that are under way
 _local = threading.local()
-
-
-def pending() -> int:
-    """How many finishers of this process are under way."""
-    return sum(_pending.values())
 
 
 def begin() -> int:
