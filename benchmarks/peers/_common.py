@@ -116,6 +116,17 @@ def durable_loop(log_one: Callable[[int], None], workdir: Path, params: dict[str
             write_count(side, step + 1)
 
 
+def timed_startup(begin: Callable[[], Callable[[], None]]) -> dict[str, Any]:
+    """The start-up workload: times ``begin()`` (import the tool, start a run, log one
+    value; it returns the run's end), prints READY for the harness, then times the end."""
+    t0 = clock()
+    end = begin()
+    ready = clock() - t0
+    emit(READY_PREFIX, {"seconds": ready})
+    end()
+    return {"in_process_s": ready, "finish_s": clock() - t0 - ready}
+
+
 def save_state(workdir: Path, **state: Any) -> None:
     (workdir / "state.json").write_text(json.dumps(state), encoding="utf-8")
 

@@ -176,13 +176,12 @@ def startup_setup(workdir: Path, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def startup(workdir: Path, p: dict[str, Any]) -> dict[str, Any]:
-    t0 = c.clock()
-    run = _run(workdir, "startup")  # imports aim
-    run.track(0.5, name="loss")
-    ready = c.clock() - t0
-    c.emit(c.READY_PREFIX, {"seconds": ready})
-    run.close()
-    return {"in_process_s": ready, "finish_s": c.clock() - t0 - ready}
+    def begin() -> Any:
+        run = _run(workdir, "startup")  # imports aim
+        run.track(0.5, name="loss")
+        return run.close
+
+    return c.timed_startup(begin)
 
 
 HANDLERS: dict[str, c.Handler] = {

@@ -170,15 +170,14 @@ def startup_setup(workdir: Path, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def startup(workdir: Path, p: dict[str, Any]) -> dict[str, Any]:
-    t0 = c.clock()
-    from runyard.core import Experiment
+    def begin() -> Any:
+        from runyard.core import Experiment
 
-    run = Experiment(_open(workdir), "startup").start_logging()
-    run.log("loss", 0.5)
-    ready = c.clock() - t0
-    c.emit(c.READY_PREFIX, {"seconds": ready})
-    run.complete()
-    return {"in_process_s": ready, "finish_s": c.clock() - t0 - ready}
+        run = Experiment(_open(workdir), "startup").start_logging()
+        run.log("loss", 0.5)
+        return run.complete
+
+    return c.timed_startup(begin)
 
 
 def submit_setup(workdir: Path, p: dict[str, Any]) -> dict[str, Any]:

@@ -35,7 +35,7 @@ def finish(
     sure a failed end is tried again (``IngestSink._end``)."""
     if wait or backlog < BACKGROUND_FROM:
         return end()
-    from runyard.tracking.ingest import in_background
+    from runyard.tracking.worker import in_background
 
     owner = settle.begin()
     try:

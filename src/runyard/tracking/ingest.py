@@ -7,7 +7,6 @@ the next one resumes exactly where it left off: nothing twice, nothing lost.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import dataclasses
 import logging
@@ -20,13 +19,13 @@ from typing import TypeVar
 
 from runyard.entities import ACTIVE_STATUSES, MetricColumns, MetricRecord, RunStatus
 from runyard.errors import ConflictError, RunNotFoundError
-from runyard.store import settle
 from runyard.store.base import Store
 from runyard.tracking.control import StatusRequest, apply_control, child_journals, status_request
 from runyard.tracking.decode import decode, has_data_after
 from runyard.tracking.journal import HEADER_SIZE
 from runyard.tracking.journal_reader import DecodeState, iter_records
 from runyard.tracking.journals import process_journals, rank_prefix
+from runyard.tracking.worker import Worker
 
 log = logging.getLogger(__name__)
 _Keyed = TypeVar("_Keyed", MetricColumns, MetricRecord)
@@ -291,14 +290,11 @@ class RunJournalsIngester:
         return ended
 
 
-_INTERVAL = 0.2  # how often the worker ingests each open run's journal
-
-
 class IngestThread:
     """Runs an ingester in the background (for interactive runs: the process that
     logs is also the one that ingests) until ``stop``, which drains what is left.
 
-    Every run of a process shares one worker thread (``_Worker``): starting a thread
+    Every run of a process shares one worker thread (``tracking.worker``): starting a thread
     per run cost each ``start_logging()`` about 0.6 ms, waiting for it to come up."""
 
     def __init__(
@@ -315,7 +311,7 @@ class IngestThread:
         self._stopped = False
 
     def start(self) -> IngestThread:
-        _Worker.shared().add(self)
+        Worker.shared().add(self)
         return self
 
     def run_pass(self) -> None:
@@ -338,66 +334,7 @@ class IngestThread:
             return self.ingester.ingest_once()
 
     def stop(self) -> int:
-        _Worker.shared().discard(self)
+        Worker.shared().discard(self)
         with self._lock:  # waits for a pass of the worker under way
             self._stopped = True
             return self.ingester.drain()
-
-
-class _Worker:
-    """The one thread that ingests every open run of this process, a pass each
-    ``_INTERVAL``; it starts with the process's first run."""
-
-    _shared: _Worker | None = None
-    _guard = threading.Lock()
-
-    def __init__(self) -> None:
-        self._tasks: dict[IngestThread, None] = {}  # insertion order: runs take turns
-        self._jobs: collections.deque[Callable[[], None]] = collections.deque()
-        self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="runyard-ingest", daemon=True)
-        self._thread.start()
-
-    @classmethod
-    def shared(cls) -> _Worker:
-        with cls._guard:
-            if cls._shared is None:
-                cls._shared = cls()
-            return cls._shared
-
-    def add(self, task: IngestThread) -> None:
-        self._tasks[task] = None
-
-    def discard(self, task: IngestThread) -> None:
-        self._tasks.pop(task, None)
-
-    def submit(self, job: Callable[[], None]) -> None:
-        """Runs ``job`` (which must not raise) on this thread, before its next pass."""
-        self._jobs.append(job)
-        self._wake.set()
-
-    def _loop(self) -> None:
-        settle.exempt_thread()  # ingest never waits for a finisher (which stops it)
-        while True:
-            self._wake.wait(_INTERVAL)
-            self._wake.clear()
-            while self._jobs:
-                self._jobs.popleft()()
-            for task in list(self._tasks):
-                if task in self._tasks:  # not stopped meanwhile
-                    task.run_pass()
-
-    @classmethod
-    def forget(cls) -> None:
-        """In a forked child: no worker thread came along; its first run starts one."""
-        cls._shared = None
-        cls._guard = threading.Lock()
-
-
-def in_background(job: Callable[[], None]) -> None:
-    """Runs ``job`` (which must not raise) on the process's ingest thread, at once: no
-    thread to start, so the caller returns without waiting for one."""
-    _Worker.shared().submit(job)
-
-
-os.register_at_fork(after_in_child=_Worker.forget)
