@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import re
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -330,3 +331,40 @@ def test_scripts_differ_from_sdk_v1_only_by_the_module_name() -> None:
             assert not re.match(r"\s*(from|import) azureml", code), f"{path}:{number}"
             if "runyard" in code:
                 assert allowed.search(code), f"{path}:{number}: {line}"
+
+
+def test_tabular_timeseries_dataset_filtering(tmp_path: Path) -> None:
+    """The time-series notebook: partition folders read as a datetime column, the
+    timestamp traits, the time_* filters, and the SDK's exceptions when a trait is gone."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    project = make_project(tmp_path, "timeseries_filtering", cluster=False)
+    for month in range(1, 7):  # the notebook's layout: weather-data/2019/MM/data.parquet
+        times = pd.date_range(f"2019-{month:02d}-01", periods=60, freq="12h", tz="UTC")
+        frame = pd.DataFrame(
+            {
+                "usaf": "722010",
+                "datetime": times[times.month == month],
+                "snowDepth": 0.0,
+                "version": 1.0,
+                "temperature": [20.0 + i % 7 for i in range(int((times.month == month).sum()))],
+            }
+        )
+        folder = project.root / "weather-data" / "2019" / f"{month:02d}"
+        folder.mkdir(parents=True)
+        frame.to_parquet(folder / "data.parquet")
+    proc = project.run("tabular-timeseries-dataset-filtering.py")
+    lines = proc.stdout.splitlines()
+    assert sum(line.startswith("Expected exception : time_before()") for line in lines) == 2
+    assert "Cleaning not allowed because partition_timestamp can be set only" in proc.stdout
+    assert lines[-2:] == [
+        "after clean both with None/None, timestamp columns are: (None, None)",
+        "after clean partition timestamp column, timestamp columns are: ('datetime', None)",
+    ]
+    from runyard.core import Dataset
+
+    tsd = Dataset.get_by_name(project.workspace(), name="weather-data-florida")
+    assert tsd.timestamp_columns == ("datetime", "partition_time")
+    before = tsd.time_before(datetime(2019, 6, 12)).to_pandas_dataframe()
+    assert before["datetime"].max() == pd.Timestamp("2019-06-12", tz="UTC")
+    assert set(before["partition_time"]) == {datetime(2019, m, 1) for m in range(1, 7)}
