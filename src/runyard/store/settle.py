@@ -9,24 +9,20 @@ waited. Other threads, like other processes, see the run active until its finish
 the status, and never a final status before the last point (the status is written after
 the drain); they do not wait, so a studio served from this process answers the very
 requests a finisher sends it. Closing a store (``wait_all``) and the interpreter's exit
-wait for every finisher.
-
-Calls made inside a store transaction never wait (``exempt``): the transaction may hold
-the database's write lock a finisher needs.
+wait for every finisher. The ingest thread, which runs the finishers, starts none, so it
+never waits; nor does a call inside a store transaction, which the thread entered after
+waiting for its own finishers (so none can hold it up, as none began since).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
-from collections.abc import Iterator
 
-__all__ = ["begin", "end", "exempt", "exempt_thread", "wait", "wait_all"]
+__all__ = ["begin", "end", "wait", "wait_all"]
 
 _cond = threading.Condition()
 _pending: dict[int, int] = {}  # thread -> finishers it started that are under way
-_local = threading.local()
 
 
 def begin() -> int:
@@ -49,8 +45,8 @@ def end(owner: int) -> None:
 
 
 def wait() -> None:
-    """Returns once the finishers this thread started are done, unless it is exempt."""
-    if _pending and not getattr(_local, "exempt", 0):
+    """Returns once the finishers this thread started are done."""
+    if _pending:
         me = threading.get_ident()
         if me in _pending:
             with _cond:
@@ -58,25 +54,11 @@ def wait() -> None:
 
 
 def wait_all() -> None:
-    """Returns once every finisher of the process is done, unless this thread is exempt."""
-    if _pending and not getattr(_local, "exempt", 0):
+    """Returns once every finisher of the process is done (not from the ingest thread,
+    which runs them)."""
+    if _pending:
         with _cond:
             _cond.wait_for(lambda: not _pending)
-
-
-@contextlib.contextmanager
-def exempt() -> Iterator[None]:
-    """Store calls of this thread inside the block do not wait."""
-    _local.exempt = getattr(_local, "exempt", 0) + 1
-    try:
-        yield
-    finally:
-        _local.exempt -= 1
-
-
-def exempt_thread() -> None:
-    """This thread's store calls never wait (an ingest thread's)."""
-    _local.exempt = getattr(_local, "exempt", 0) + 1
 
 
 def _after_fork_in_child() -> None:

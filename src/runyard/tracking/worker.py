@@ -11,8 +11,6 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-from runyard.store import settle
-
 __all__ = ["INTERVAL", "Worker", "in_background"]
 
 INTERVAL = 0.2  # how often the worker ingests each open run's journal
@@ -55,7 +53,6 @@ class Worker:
         self._wake.set()
 
     def _loop(self) -> None:
-        settle.exempt_thread()  # ingest never waits for a finisher (which stops it)
         while True:
             self._wake.wait(INTERVAL)
             self._wake.clear()

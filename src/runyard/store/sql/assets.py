@@ -47,9 +47,7 @@ _HEX = frozenset("0123456789abcdef")
 def _lock_name(conn: Connection, offset: int, name: str) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(
-            sa.text(
-                "SELECT pg_advisory_xact_lock(CAST(:ns AS integer), hashtext(:name))"
-            ),
+            sa.text("SELECT pg_advisory_xact_lock(CAST(:ns AS integer), hashtext(:name))"),
             {"ns": PG_LOCK_NAMESPACE + offset, "name": name},
         )
 
@@ -65,15 +63,8 @@ def _check_manifest(manifest: Manifest) -> tuple[str, int, int]:
     total = 0
     clean: dict[str, list[Any]] = {}
     for path, entry in manifest.items():
-        if (
-            not isinstance(path, str)
-            or not path
-            or path.startswith("/")
-            or ".." in path.split("/")
-        ):
-            raise ValidationError(
-                f"manifest path {path!r} must be relative and stay inside"
-            )
+        if not isinstance(path, str) or not path or path.startswith("/") or ".." in path.split("/"):
+            raise ValidationError(f"manifest path {path!r} must be relative and stay inside")
         if len(entry) != 2 or not isinstance(entry[1], int) or entry[1] < 0:
             raise ValidationError(f"manifest entry for {path!r} must be [sha256, size]")
         clean[path] = [_check_hash(entry[0]), int(entry[1])]
@@ -92,9 +83,7 @@ def _json(kind: str, value: Any) -> str:
 # -- datasets ---------------------------------------------------------------------------
 
 
-def _dataset(
-    row: Any, *, created: bool = False, with_manifest: bool = True
-) -> DatasetVersion:
+def _dataset(row: Any, *, created: bool = False, with_manifest: bool = True) -> DatasetVersion:
     return DatasetVersion(
         dataset_id=row.id,
         name=row.name,
@@ -177,9 +166,7 @@ def get_dataset(conn: Connection, name: str, version: int | None) -> DatasetVers
         row = _latest_dataset(conn, name)
     else:
         row = conn.execute(
-            sa.select(datasets).where(
-                datasets.c.name == name, datasets.c.version == int(version)
-            )
+            sa.select(datasets).where(datasets.c.name == name, datasets.c.version == int(version))
         ).first()
     if row is None:
         which = "any version" if version is None else f"version {version}"
@@ -218,9 +205,7 @@ def add_run_dataset(
     if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None:
         raise RunNotFoundError(f"run {run_id!r} does not exist")
     if direction not in DIRECTIONS:
-        raise ValidationError(
-            f"lineage direction {direction!r} is not one of {DIRECTIONS}"
-        )
+        raise ValidationError(f"lineage direction {direction!r} is not one of {DIRECTIONS}")
     check_name("dataset input", name)
     if dataset_id is not None:
         get_dataset_by_id(conn, dataset_id)

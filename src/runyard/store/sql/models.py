@@ -92,15 +92,12 @@ def register_model(
     _check_hash(content_hash)
     manifest_text, count, total = _check_manifest(manifest)
     if not manifest:
-        raise ValidationError(
-            f"model {name!r} has no files; give a model_path that holds some"
-        )
+        raise ValidationError(f"model {name!r} has no files; give a model_path that holds some")
     tag_map = check_string_map("tag", dict(tags or {}))
     prop_map = check_string_map("property", dict(properties or {}))
     if (
         run_id is not None
-        and conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first()
-        is None
+        and conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id)).first() is None
     ):
         raise RunNotFoundError(f"run {run_id!r} does not exist")
     for dataset_id in dataset_ids:
@@ -169,8 +166,7 @@ def list_models(
         row_tags = json.loads(row.tags)
         # tags={"k": None} asks for the key alone, {"k": "v"} for the pair.
         if tags and any(
-            k not in row_tags or (v is not None and row_tags[k] != v)
-            for k, v in tags.items()
+            k not in row_tags or (v is not None and row_tags[k] != v) for k, v in tags.items()
         ):
             continue
         if row.name not in aliases:
@@ -233,9 +229,7 @@ def set_alias(
         )
     else:
         conn.execute(
-            model_aliases.update()
-            .where(where)
-            .values(version=int(version), updated_at=now)
+            model_aliases.update().where(where).values(version=int(version), updated_at=now)
         )
     event = AliasEvent(name, alias, before, version, actor, now)
     if before != version:

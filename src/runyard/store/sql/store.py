@@ -93,7 +93,7 @@ class SqlStore(SqlAssets, Store):
         settle.wait()  # the runs this thread ended in the background land first
         guard = self._memory_lock or contextlib.nullcontext()
         try:
-            with settle.exempt(), guard, engine_mod.transaction(self._engine, write=write) as conn:
+            with guard, engine_mod.transaction(self._engine, write=write) as conn:
                 yield conn
         except sa.exc.IntegrityError as exc:
             raise ConflictError(f"could not {action}: {engine_mod.describe_error(exc)}") from exc

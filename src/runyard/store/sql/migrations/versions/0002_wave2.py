@@ -24,9 +24,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("cancel_requested_at", sa.Float))
         # Bumped by every write that changes what a run's page shows, so a live view
         # does one cheap read per tick instead of re-querying its series.
-        batch.add_column(
-            sa.Column("change_seq", sa.BigInteger, nullable=False, server_default="0")
-        )
+        batch.add_column(sa.Column("change_seq", sa.BigInteger, nullable=False, server_default="0"))
         # The owner's epoch: a reaped runner's late writes carry an old epoch and are
         # refused in the same transaction (fencing).
         batch.add_column(sa.Column("epoch", sa.Integer, nullable=False, server_default="0"))
@@ -39,16 +37,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("max_int", sa.BigInteger))
         # Where the tail of small, not yet compacted blocks starts (block, point).
         batch.add_column(sa.Column("tail_seq", sa.Integer, nullable=False, server_default="0"))
-        batch.add_column(
-            sa.Column("tail_start", sa.BigInteger, nullable=False, server_default="0")
-        )
+        batch.add_column(sa.Column("tail_start", sa.BigInteger, nullable=False, server_default="0"))
     # Blocks written before are settled as they are: the tail starts after them.
     op.execute('UPDATE metric_summaries SET tail_seq = block_count, tail_start = "count"')
     with op.batch_alter_table("metric_blocks") as batch:
         # How ``vals`` is packed: "f8" (every block before this revision), "i8", "json".
-        batch.add_column(
-            sa.Column("vals_type", sa.String(8), nullable=False, server_default="f8")
-        )
+        batch.add_column(sa.Column("vals_type", sa.String(8), nullable=False, server_default="f8"))
     op.execute(
         "UPDATE metric_blocks SET vals_type = 'json' WHERE EXISTS (SELECT 1 FROM "
         "metric_summaries s WHERE s.run_id = metric_blocks.run_id "
