@@ -322,7 +322,7 @@ def test_a_one_file_dataset_mounted_is_the_file_and_the_output_is_stored(
 def test_scripts_differ_from_sdk_v1_only_by_the_module_name() -> None:
     """Every mention of runyard in a stored script is where SDK-v1 code names azureml
     (an import, or a name qualified by the imported module); no azureml import is left."""
-    allowed = re.compile(r"^\s*(from runyard[\w.]* import |import runyard[\w.]*)|runyard\.core\.")
+    allowed = re.compile(r"^\s*(from runyard[\w.]* import |import runyard[\w.]*)|runyard\.\w+\.")
     for path in PROJECTS.rglob("*.py"):
         if "torchvision" in path.parts:
             continue
