@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from runyard.store.sql import SqlStore
 from runyard.store.sql import engine as engine_mod
-from runyard.store.sql.schema import HEAD_REVISION, metadata
+from runyard.store.sql.schema import metadata
+from runyard.store.sql.settings import HEAD_REVISION
 from tests.conftest import make_store
 
 

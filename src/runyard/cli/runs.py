@@ -3,8 +3,10 @@ commands that act on a run are in runs_actions.py."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import sys
+from collections.abc import Mapping
 
 import click
 
@@ -28,10 +30,11 @@ from runyard.cli.output import (
     run_json,
     status_text,
 )
-from runyard.entities import RunInfo, RunQuery, RunStatus
+from runyard.entities import MetricSummary, RunInfo, RunQuery, RunStatus
 from runyard.errors import ExperimentNotFoundError, ValidationError
 from runyard.store.base import Store
-from runyard.store.filtered_search import search_filtered, with_step_values
+from runyard.store.filtered_search import search_filtered, step_sort, with_step_values
+from runyard.store.reading import RunsReader
 from runyard.store.runfilter import Field, parse_filter
 
 
@@ -47,7 +50,7 @@ def _status(value: str) -> RunStatus:
         raise ValidationError(str(exc)) from None
 
 
-def experiment_id_of(store: Store, name: str | None) -> str | None:
+def experiment_id_of(store: RunsReader, name: str | None) -> str | None:
     """The id of experiment ``name`` (None for None); a clear error when unknown."""
     if name is None:
         return None
@@ -136,32 +139,38 @@ def list_runs(
     refs: list[tuple[str, MetricRef]] = [("--sort", sort_metric)] if sort_metric else []
     refs += [("--columns", c.metric) for c in chosen if c.metric is not None]
     descending = default_descending(sort_metric) if ascending is None else not ascending
-    store = cli.ws.store
-    page = search_filtered(
-        store,
-        RunQuery(
-            experiment_id=experiment_id_of(store, experiment),
-            statuses=[_status(s) for s in status],
-            tags=parse_pairs("--tag", tag),
-            sort=sort if sort_metric is None else sort_metric.sort_key,
-            descending=descending,
-            limit=limit,
-            with_metrics=sorted({ref.name for _, ref in refs}),
-            lifecycle="deleted" if deleted else "active",
-        ),
-        run_filter,
-    )
-    listed = list(page.runs)
+    sort_key = sort if sort_metric is None else sort_metric.sort_key
     at_steps = [
         Field("metrics", c.metric.name, aggregate="at", step=c.metric.step)
         for c in chosen
         if c.metric is not None and c.metric.step is not None
     ]
-    shown = with_step_values(store, listed, page.summaries, at_steps)
+    # A filter or a value at a step reads metric blocks: the store's. A plain list
+    # may be read without opening it (Workspace.runs_reader).
+    whole_store = run_filter is not None or step_sort(sort_key) is not None or bool(at_steps)
+    with contextlib.nullcontext(cli.ws.store) if whole_store else cli.ws.runs_reader() as reader:
+        query = RunQuery(
+            experiment_id=experiment_id_of(reader, experiment),
+            statuses=[_status(s) for s in status],
+            tags=parse_pairs("--tag", tag),
+            sort=sort_key,
+            descending=descending,
+            limit=limit,
+            with_metrics=sorted({ref.name for _, ref in refs}),
+            lifecycle="deleted" if deleted else "active",
+        )
+        if whole_store:
+            page = search_filtered(cli.ws.store, query, run_filter)
+        else:
+            page = reader.search_runs(query)
+    listed = list(page.runs)
+    shown: Mapping[str, Mapping[str, MetricSummary]] = page.summaries
+    if at_steps:
+        shown = with_step_values(cli.ws.store, listed, page.summaries, at_steps)
     logged: list[str] | None = None
     for option, ref in refs:
         if listed and not any(ref.name in page.summaries.get(r.run_id, {}) for r in listed):
-            logged = logged if logged is not None else _logged_metrics(store, listed)
+            logged = logged if logged is not None else _logged_metrics(cli.ws.store, listed)
             check_metric(ref, option, logged)
     if as_json:
         echo_json(

@@ -9,8 +9,10 @@ pointer to it that ``from_config`` follows.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,11 +26,13 @@ from runyard.config import (
     WorkspaceConfig,
     validate_resource_name,
 )
+from runyard.core import store_opening
 from runyard.core import workspace_lookup as lookup
 from runyard.core.notices import notice
 from runyard.entities import ComputeTargetConfig
 from runyard.errors import ConfigError, ConflictError, RunyardError, WorkspaceNotFoundError
 from runyard.store.base import Store
+from runyard.store.reading import RunsReader
 from runyard.workspace import find_config, read_config, resolve_paths, write_config
 from runyard.workspace.targets import DEFAULT_LOCAL_TARGET as LOCAL_TARGET
 
@@ -199,10 +203,7 @@ class Workspace:
                     f"Workspace.get({existing.name!r})"
                 )
             return existing
-        ws_name = name if name is not None else (root.name or "workspace")
-        if name is None:
-            ws_name = "".join(c if c.isalnum() or c in "_.-" else "-" for c in ws_name)
-            ws_name = ws_name.lstrip(".-") or "workspace"
+        ws_name = name if name is not None else lookup.name_of_folder(root)
         validate_resource_name("workspace", ws_name)
         config = WorkspaceConfig(
             name=ws_name,
@@ -298,23 +299,20 @@ class Workspace:
                 lookup.check_store_exists(uri, self.config_path)
             self._store = open_store(uri, artifact_root=root)
             try:
-                self._reap()
+                store_opening.housekeep(self._store, self.config_path)
             except (OSError, RunyardError) as exc:
                 # Housekeeping (a read-only artifact folder, a full disk) must never
                 # break the command that opened the store: it is retried next time.
                 log.warning("could not finish runs whose process died: %s", exc)
         return self._store
 
-    def _reap(self) -> None:
-        from runyard.targets.local import reap_and_refill
-
-        assert self._store is not None
-        reaped = reap_and_refill(self._store, self.config_path)
-        from runyard.sweeps.launch import resume_orphans
-
-        resume_orphans(self._store, self.config_path)  # sweeps whose controller died
-        if reaped:
-            log.info("finished %d run(s) whose process had died: %s", len(reaped), reaped)
+    @contextlib.contextmanager
+    def runs_reader(self) -> Iterator[RunsReader]:
+        """What a runs list reads: the store, or where it is not open yet and opening
+        it would change nothing, a reader of its SQLite file (``core.store_opening``)."""
+        reader = store_opening.lean_reader(self.tracking_uri) if self._store is None else None
+        with reader if reader is not None else contextlib.nullcontext(self.store) as found:
+            yield found
 
     @property
     def compute_targets(self) -> dict[str, ComputeTarget]:

@@ -154,3 +154,10 @@ def is_sdk_name(path: str | Path, subscription_id: str | None, resource_group: s
 
 # Re-exported: every opening path (this, the runner's, the studio's) shares one check.
 check_store_exists = _check_store_exists
+
+
+def name_of_folder(root: Path) -> str:
+    """A workspace's default name: its folder's, with what a resource name may not hold
+    (anything but letters, digits, ``_.-``; a leading ``.`` or ``-``) made ``-`` or cut."""
+    name = "".join(c if c.isalnum() or c in "_.-" else "-" for c in root.name or "workspace")
+    return name.lstrip(".-") or "workspace"

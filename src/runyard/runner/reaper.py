@@ -42,6 +42,7 @@ from runyard.entities import ACTIVE_STATUSES, RunInfo, RunKind, RunQuery, RunSta
 from runyard.errors import ConflictError, RunNotFoundError, RunyardError
 from runyard.store.artifacts import LocalArtifactRepository
 from runyard.store.base import Store
+from runyard.store.reading import RunsReader
 from runyard.workspace.owner import local_pid, process_alive, process_stopped
 
 if TYPE_CHECKING:
@@ -72,6 +73,18 @@ def reap_dead_runs(store: Store) -> list[str]:
     return reaped
 
 
+def reaping_due(reader: RunsReader, now: float) -> bool:
+    """Whether opening the store would change a run: ``reap_dead_runs`` would reap one
+    or start one's clock, or ``runyard.sweeps`` might resume a sweep (any active sweep
+    counts: whether its controller lives is the sweeps package's to say)."""
+    for run in _active_runs(reader):
+        if run.kind is RunKind.SWEEP or (run.owner is None and run.heartbeat_at is None):
+            return True
+        if death_reason(run, now) is not None:
+            return True
+    return False
+
+
 def death_reason(run: RunInfo, now: float) -> str | None:
     """Why ``run`` counts as dead, or None while it may be alive."""
     last = run.heartbeat_at or run.started_at or run.created_at
@@ -91,7 +104,7 @@ def death_reason(run: RunInfo, now: float) -> str | None:
     return None
 
 
-def _active_runs(store: Store) -> Iterator[RunInfo]:
+def _active_runs(store: RunsReader) -> Iterator[RunInfo]:
     offset = 0
     while True:
         page = store.search_runs(

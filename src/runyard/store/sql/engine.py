@@ -26,9 +26,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 from runyard.errors import ConfigError, StoreError
-from runyard.store.sql.schema import HEAD_REVISION
+from runyard.store.sql.settings import BUSY_TIMEOUT_S, HEAD_REVISION
 
-BUSY_TIMEOUT_S = 30.0
 MMAP_BYTES = 1 << 30
 PAGE_SIZE = 16384
 WAL_CHECKPOINT_BYTES = 64 << 20

@@ -7,7 +7,6 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -15,18 +14,9 @@ from sqlalchemy.engine import Connection
 from runyard.entities import Experiment, ExperimentStats
 from runyard.errors import ConflictError, ExperimentNotFoundError, ValidationError
 from runyard.store.sql import prepared
+from runyard.store.sql.rows import experiment_of
 from runyard.store.sql.schema import experiments, runs
 from runyard.store.sql.validate import check_name, check_string_map
-
-
-def _to_entity(row: Any) -> Experiment:
-    return Experiment(
-        experiment_id=row.id,
-        name=row.name,
-        created_at=row.created_at,
-        deleted_at=row.deleted_at,
-        tags=json.loads(row.tags),
-    )
 
 
 def set_tags(conn: Connection, experiment_id: str, tags: Mapping[str, str]) -> Experiment:
@@ -102,7 +92,7 @@ def get(conn: Connection, experiment_id: str) -> Experiment:
     row = conn.execute(sa.select(experiments).where(experiments.c.id == experiment_id)).first()
     if row is None:
         raise ExperimentNotFoundError(f"no experiment with id {experiment_id!r}")
-    return _to_entity(row)
+    return experiment_of(row._mapping)
 
 
 def lock(conn: Connection, experiment_id: str) -> Experiment:
@@ -110,12 +100,12 @@ def lock(conn: Connection, experiment_id: str) -> Experiment:
     row = conn.execute(prepared.EXPERIMENT_FOR_UPDATE, {"experiment_id_": experiment_id}).first()
     if row is None:
         raise ExperimentNotFoundError(f"no experiment with id {experiment_id!r}")
-    return _to_entity(row)
+    return experiment_of(row._mapping)
 
 
 def get_by_name(conn: Connection, name: str) -> Experiment | None:
     row = conn.execute(sa.select(experiments).where(experiments.c.name == name)).first()
-    return None if row is None else _to_entity(row)
+    return None if row is None else experiment_of(row._mapping)
 
 
 def list_all(conn: Connection, lifecycle: str = "active") -> list[ExperimentStats]:
@@ -142,7 +132,7 @@ def list_all(conn: Connection, lifecycle: str = "active") -> list[ExperimentStat
             last[experiment_id] = float(latest)
     return [
         ExperimentStats(
-            experiment=_to_entity(row),
+            experiment=experiment_of(row._mapping),
             run_count=sum(per_status.get(row.id, {}).values()),
             last_run_at=last.get(row.id),
             status_counts=per_status.get(row.id, {}),

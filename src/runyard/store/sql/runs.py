@@ -17,6 +17,7 @@ from runyard.errors import ConflictError, FencedError, RunNotFoundError, Validat
 from runyard.store.sql import experiments as experiments_mod
 from runyard.store.sql import prepared
 from runyard.store.sql.engine import PG_LOCK_NAMESPACE
+from runyard.store.sql.rows import run_of
 from runyard.store.sql.schema import run_properties, run_tags, runs
 from runyard.store.sql.validate import (
     check_display_name,
@@ -26,53 +27,6 @@ from runyard.store.sql.validate import (
 )
 
 PG_LOCK_CLAIM = 2
-
-
-def _row_to_run(row: Any, tags: Mapping[str, str], properties: Mapping[str, str]) -> RunInfo:
-    return RunInfo(
-        run_id=row.id,
-        experiment_id=row.experiment_id,
-        number=row.number,
-        kind=RunKind(row.kind),
-        status=RunStatus(row.status),
-        created_at=row.created_at,
-        started_at=row.started_at,
-        ended_at=row.ended_at,
-        parent_run_id=row.parent_run_id,
-        display_name=row.display_name,
-        compute_target=row.compute_target,
-        tags=dict(tags),
-        properties=dict(properties),
-        definition=load_definition(row.definition),
-        exit_code=row.exit_code,
-        error=row.error,
-        heartbeat_at=row.heartbeat_at,
-        owner=row.owner,
-        cancel_requested_at=row.cancel_requested_at,
-        change_seq=int(row.change_seq),
-        epoch=int(row.epoch),
-        deleted_at=row.deleted_at,
-    )
-
-
-def load_definition(text: str) -> dict[str, Any]:
-    """A stored definition. One stored before submit checked arguments may hold a lone
-    surrogate (a non-UTF-8 byte of a CLI argument): it reads back as its escape
-    (``"\\udcff"``), so that no view fails to encode it (a 500 on every read)."""
-    value: dict[str, Any] = json.loads(text)
-    if "\\ud" not in text:  # json.dumps escapes every surrogate: none here
-        return value
-    return _safe(value)  # type: ignore[no-any-return]
-
-
-def _safe(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.encode("utf-8", "backslashreplace").decode("utf-8")
-    if isinstance(value, list):
-        return [_safe(v) for v in value]
-    if isinstance(value, dict):
-        return {_safe(k): _safe(v) for k, v in value.items()}
-    return value
 
 
 def _key_values(
@@ -92,7 +46,7 @@ def rows_to_runs(conn: Connection, rows: Sequence[Any]) -> list[RunInfo]:
     ids = [row.id for row in rows]
     tags = _key_values(conn, run_tags, ids)
     props = _key_values(conn, run_properties, ids)
-    return [_row_to_run(row, tags.get(row.id, {}), props.get(row.id, {})) for row in rows]
+    return [run_of(row._mapping, tags.get(row.id, {}), props.get(row.id, {})) for row in rows]
 
 
 def _fetch_row(conn: Connection, run_id: str, *, for_update: bool = False) -> Any:
@@ -185,7 +139,7 @@ def create(
     ).one()  # the stored row, defaults included, without reading it back
     _insert_pairs(conn, run_tags, run_id, clean_tags)
     _insert_pairs(conn, run_properties, run_id, clean_props)
-    return _row_to_run(row, clean_tags, clean_props)
+    return run_of(row._mapping, clean_tags, clean_props)
 
 
 def _dump_definition(definition: Mapping[str, Any]) -> str:

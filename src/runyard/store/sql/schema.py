@@ -16,10 +16,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-# The Alembic revision the code expects; opening a store compares it with the
-# database's and skips Alembic when they match. A test pins it to the scripts' head.
-HEAD_REVISION = "0005"
-
 metadata = sa.MetaData()
 
 experiments = sa.Table(

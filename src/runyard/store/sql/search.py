@@ -11,21 +11,10 @@ from runyard.entities import MetricSummary, RunPage, RunQuery, RunStatus
 from runyard.errors import ValidationError
 from runyard.store.base import check_lifecycle
 from runyard.store.sql import runs as runs_mod
-from runyard.store.sql import summaries as summaries_mod
 from runyard.store.sql.lifecycle import lifecycle_filter
+from runyard.store.sql.rows import summary_of
+from runyard.store.sql.run_sort import MAX_LIMIT, parse_sort
 from runyard.store.sql.schema import metric_summaries, run_tags, runs
-
-SORT_COLUMNS = (
-    "created_at",
-    "status",
-    "number",
-    "duration",
-    "started_at",
-    "ended_at",
-    "display_name",
-)
-AGGREGATES = ("last", "min", "max")
-MAX_LIMIT = 10_000
 
 
 def _filters(query: RunQuery) -> list[Any]:
@@ -56,24 +45,6 @@ def _filters(query: RunQuery) -> list[Any]:
             )
         )
     return where
-
-
-def parse_sort(sort: str) -> tuple[str, str | None]:
-    """``(column, None)`` or ``(metric name, aggregate)``."""
-    if sort.startswith("metric:"):
-        name, agg = sort[len("metric:") :], "last"
-        head, _, tail = name.rpartition(":")
-        if head and tail in AGGREGATES:
-            name, agg = head, tail
-        if not name:
-            raise ValidationError("sort 'metric:' names no metric; use metric:NAME[:last|min|max]")
-        return name, agg
-    if sort not in SORT_COLUMNS:
-        raise ValidationError(
-            f"cannot sort runs by {sort!r}; use one of {', '.join(SORT_COLUMNS)} "
-            "or metric:NAME[:last|min|max]"
-        )
-    return sort, None
 
 
 def search(conn: Connection, query: RunQuery) -> RunPage:
@@ -119,11 +90,13 @@ def search(conn: Connection, query: RunQuery) -> RunPage:
     summaries: dict[str, dict[str, MetricSummary]] = {}
     if query.with_metrics and found:
         summary_rows = conn.execute(
-            sa.select(metric_summaries).where(
+            sa.select(metric_summaries)
+            .where(
                 metric_summaries.c.run_id.in_([r.run_id for r in found]),
                 metric_summaries.c.key.in_(list(query.with_metrics)),
             )
+            .order_by(metric_summaries.c.run_id, metric_summaries.c.key)
         ).all()
         for row in summary_rows:
-            summaries.setdefault(row.run_id, {})[row.key] = summaries_mod.row_to_summary(row)
+            summaries.setdefault(row.run_id, {})[row.key] = summary_of(row._mapping)
     return RunPage(runs=found, total=int(total), summaries=summaries)
