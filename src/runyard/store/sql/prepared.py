@@ -10,6 +10,9 @@ takes the bare names).
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import sqlalchemy as sa
 
 from runyard.store.sql.schema import experiments, run_properties, run_tags, runs
@@ -37,3 +40,25 @@ KEY_VALUES = {
     .order_by(table.c.run_id, table.c.key)
     for table in (run_tags, run_properties)
 }
+PAIRS_OF_KEYS = {
+    table.name: sa.select(table.c.key, table.c.value).where(
+        table.c.run_id == sa.bindparam("run_id_"),
+        table.c.key.in_(sa.bindparam("keys_", expanding=True)),
+    )
+    for table in (run_tags, run_properties)
+}
+
+
+@functools.cache
+def upsert_tags(dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT (run_id, key) DO UPDATE SET value``: setting tags in one
+    statement; built on first use per dialect (each has its own ``insert``), so that a
+    SQLite store never imports PostgreSQL's."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
+    stmt = insert(run_tags)
+    return stmt.on_conflict_do_update(
+        index_elements=[run_tags.c.run_id, run_tags.c.key], set_={"value": stmt.excluded.value}
+    )

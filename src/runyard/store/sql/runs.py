@@ -215,10 +215,8 @@ def set_tags(conn: Connection, run_id: str, tags: Mapping[str, str]) -> None:
         _fetch_row(conn, run_id)
         return
     _bump_existing(conn, run_id)
-    conn.execute(
-        run_tags.delete().where(run_tags.c.run_id == run_id, run_tags.c.key.in_(list(clean)))
-    )
-    _insert_pairs(conn, run_tags, run_id, clean)
+    rows = [{"run_id": run_id, "key": k, "value": v} for k, v in clean.items()]
+    conn.execute(prepared.upsert_tags(conn.dialect.name), rows)
 
 
 def remove_tags(conn: Connection, run_id: str, keys: Sequence[str]) -> None:
@@ -236,13 +234,8 @@ def add_properties(conn: Connection, run_id: str, properties: Mapping[str, str])
     _fetch_row(conn, run_id, for_update=True)  # two writers of one key take turns
     if not clean:
         return
-    existing = dict(
-        conn.execute(
-            sa.select(run_properties.c.key, run_properties.c.value).where(
-                run_properties.c.run_id == run_id, run_properties.c.key.in_(list(clean))
-            )
-        ).all()
-    )
+    pairs = prepared.PAIRS_OF_KEYS[run_properties.name]
+    existing = dict(conn.execute(pairs, {"run_id_": run_id, "keys_": list(clean)}).all())
     changed = sorted(k for k, v in existing.items() if clean[k] != v)
     if changed:
         raise ConflictError(
@@ -295,9 +288,7 @@ def request_cancel(conn: Connection, run_id: str) -> RunInfo:
 
 def _bump_existing(conn: Connection, run_id: str) -> None:
     """``bump_change_seq`` of a run that must exist (RunNotFoundError if it does not)."""
-    result = conn.execute(
-        runs.update().where(runs.c.id == run_id).values(change_seq=runs.c.change_seq + 1)
-    )
+    result = conn.execute(prepared.BUMP_CHANGE_SEQ, {"run_id_": run_id})
     if result.rowcount == 0:
         raise RunNotFoundError(f"no run with id {run_id!r}")
 
