@@ -16,7 +16,7 @@ from tests.support.server import RunningServer
 def start_server_on_port(app: Any, port: int, *, timeout: float = 10.0) -> RunningServer:
     """Starts ``app`` on 127.0.0.1:``port`` (waiting for the port to be free again)."""
     deadline = time.monotonic() + timeout
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     while True:
         try:

@@ -42,7 +42,7 @@ class RunningServer:
 
 def start_server(app: Any, *, startup_timeout: float = 10.0) -> RunningServer:
     """Starts ``app`` on a free loopback port and waits until it accepts requests."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Binding port 0 ourselves and handing uvicorn the socket leaves no window in
     # which another process could take the port.
