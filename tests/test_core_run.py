@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from runyard.core import Experiment, Run, Workspace
+from runyard.entities import RunStatus
 from runyard.errors import (
     ConflictError,
     MetricTypeError,
@@ -132,6 +133,19 @@ def test_children(ws: Workspace) -> None:
     parent.complete()
     runs = list(Experiment(ws, "hp").get_runs())
     assert [r.id for r in runs] == [parent.id]
+
+
+def test_complete_after_the_run_was_ended_elsewhere_keeps_that_end(ws: Workspace) -> None:
+    # complete() writes the status without reading it first: a run another process
+    # ended meanwhile (a cancel from the studio, the reaper) stays as that process left it.
+    run = Experiment(ws, "ended").start_logging()
+    run.log("loss", 0.5)
+    other = Workspace.from_config(ws.config_path)
+    other.store.set_status(run.id, RunStatus.CANCELED, error="canceled in the studio")
+    other.close()
+    run.complete()
+    assert (run.get_status(), run.info.error) == ("Canceled", "canceled in the studio")
+    assert run.get_metrics("loss") == {"loss": 0.5}  # what it logged is stored all the same
 
 
 def test_get_unknown_run(ws: Workspace) -> None:

@@ -22,7 +22,8 @@ from runyard.config import (
 )
 from runyard.entities import RunInfo, RunKind, RunStatus
 from runyard.errors import ConfigError, ValidationError
-from runyard.tracking.sinks import JournalSink, MetricSink, OfflineSink
+from runyard.tracking.offline_sink import OfflineSink
+from runyard.tracking.sinks import JournalSink, MetricSink
 
 if TYPE_CHECKING:
     from runyard.core.workspace import Workspace

@@ -51,10 +51,13 @@ class JournalIngester:
         journal_path: Path | str,
         journal: str = "",
         epoch: int | None = None,
+        *,
+        fresh: bool = False,
     ) -> None:
         self.store = store
         self.run_id = run_id
         self.epoch = epoch  # the runner's fencing epoch: a reaped runner stores nothing
+        self.fresh = fresh  # a journal of a run just created: nothing of it is stored yet
         self.path = Path(journal_path)
         self.journal = journal  # which offset: "" the main journal's, else the file name
         self.prefix = rank_prefix(journal)  # a rank's metrics: "rank<r>/<name>"
@@ -66,7 +69,7 @@ class JournalIngester:
     def _load_state(self) -> DecodeState:
         """Resumes from the store's offset; the name table is rebuilt from the start."""
         state = DecodeState()
-        offset = self.store.get_journal_offset(self.run_id, self.journal)
+        offset = 0 if self.fresh else self.store.get_journal_offset(self.run_id, self.journal)
         if offset:
             with open(self.path, "rb") as f:
                 head = f.read(offset)
@@ -208,13 +211,22 @@ class RunJournalsIngester:
     ingester."""
 
     def __init__(
-        self, store: Store, run_id: str, journal_path: Path | str, epoch: int | None = None
+        self,
+        store: Store,
+        run_id: str,
+        journal_path: Path | str,
+        epoch: int | None = None,
+        *,
+        fresh: bool = False,
     ) -> None:
+        """``fresh``: the run was just created by this process, so its main journal's
+        stored offset is 0 and need not be asked for."""
         self.store = store
         self.run_id = run_id
         self.path = Path(journal_path)
         self.epoch = epoch
-        self._ingesters = {self.path: JournalIngester(store, run_id, self.path, epoch=epoch)}
+        main = JournalIngester(store, run_id, self.path, epoch=epoch, fresh=fresh)
+        self._ingesters = {self.path: main}
         self._children: dict[str, RunJournalsIngester] = {}
         self._ended = False  # a child: its status is set
         self._beat = 0.0

@@ -11,9 +11,9 @@ transport. One interface, four implementations:
 - ``IngestSink``: a run this process drives (``start_logging()``, ``child_run()``).
   Metrics go into a journal that a background thread ingests; tags, properties and
   files go to the store directly. At exit, an open one is drained and Completed.
-- ``OfflineSink``: a script run on its own (``python train.py``). Metrics go into a
-  scratch journal (so they are checked, and read back, exactly as elsewhere) and are
-  printed; the rest is printed. Nothing is stored.
+- ``OfflineSink`` (``tracking.offline_sink``): a script run on its own (``python
+  train.py``). Metrics go into a scratch journal (so they are checked, and read back,
+  exactly as elsewhere) and are printed; the rest is printed. Nothing is stored.
 - ``StoreSink``: a handle on a run that another process logs (``Run.get``). No metrics;
   tags, properties and files go to the store.
 
@@ -29,8 +29,6 @@ import contextlib
 import itertools
 import os
 import shutil
-import sys
-import tempfile
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -117,9 +115,10 @@ def _refuse(run_id: str) -> LogFn:
 class StoreSink(MetricSink):
     """A run another process logs: no metrics from here; the rest goes to the store."""
 
-    def __init__(self, store: Store, run_id: str) -> None:
+    def __init__(self, store: Store, run_id: str, *, driven: bool = False) -> None:
         self.store = store
         self.run_id = run_id
+        self.driven = driven  # this process started the run, which is not a submitted one
 
     @property
     def log(self) -> LogFn:
@@ -159,6 +158,14 @@ class StoreSink(MetricSink):
         pass
 
     def finish(self, status: RunStatus, error: str | None) -> RunInfo | None:
+        if self.driven:  # the status is this process's to set: no read before the write
+            try:
+                return self.store.set_status(self.run_id, status, error=error)
+            except ConflictError:
+                info = self.store.get_run(self.run_id)
+                if not info.status.is_terminal():
+                    raise
+                return info  # ended meanwhile (a cancel from the studio, the reaper)
         info = self.store.get_run(self.run_id)
         # The runner is the only writer of a submitted run's status.
         if info.kind is RunKind.SUBMITTED or info.status.is_terminal():
@@ -174,7 +181,7 @@ class IngestSink(MetricSink):
         # Imported here: ingest needs numpy, which a submitted script may lack.
         from runyard.tracking.ingest import IngestThread, RunJournalsIngester
 
-        self._writes = StoreSink(store, run_id)
+        self._writes = StoreSink(store, run_id, driven=True)
         self._journal: JournalWriter | None = JournalWriter(journal_path)
         follow_forks(self._journal)  # a forked worker logs to a journal of its own
         self._pid = os.getpid()
@@ -184,7 +191,7 @@ class IngestSink(MetricSink):
         self._ending = False  # finish() was called
         self._failed_end: tuple[RunStatus, str | None] | None = None  # an end that failed
         self._thread: IngestThread | None = IngestThread(
-            RunJournalsIngester(store, run_id, journal_path),
+            RunJournalsIngester(store, run_id, journal_path, fresh=True),
             on_tick=lambda: store.heartbeat(run_id),
         ).start()
         _open_sinks.add(self)
@@ -348,67 +355,3 @@ class JournalSink(MetricSink):
         # stays open because a script may go on logging after complete().
         self.journal.log_control("status", {"status": status.value, "error": error})
         return None
-
-
-class OfflineSink(MetricSink):
-    """A script run on its own: metrics are checked and kept in a scratch journal,
-    and every write is printed. Nothing is stored; the journal goes at exit."""
-
-    def __init__(self) -> None:
-        folder = Path(tempfile.mkdtemp(prefix="runyard-offline-"))
-        self._journal = JournalSink(folder / "journal.bin")
-        weakref.finalize(self, _remove_scratch, self._journal.journal, folder)
-        journal_log = self._journal.journal.log
-
-        def log(name: str, value: Any, description: str = "", step: int | None = None) -> None:
-            journal_log(name, value, step=step)  # checked as everywhere else, then printed
-            # Through self: whoever holds run.log keeps the scratch journal open.
-            at = "" if step is None else f" at step {step}"
-            self._say(f"would log {name}={value!r}{at}")
-
-        self._log = log
-
-    @staticmethod
-    def _say(text: str) -> None:
-        print(f"[runyard offline] {text}", file=sys.stderr)
-
-    @property
-    def log(self) -> LogFn:
-        return self._log
-
-    def log_record(self, name: str, kind: str, payload: Any) -> None:
-        self._journal.log_record(name, kind, payload)
-        self._say(f"would log {kind} {name}={payload!r}")
-
-    def set_tags(self, tags: Mapping[str, str]) -> None:
-        self._say(f"would set tags {dict(tags)!r}")
-
-    def remove_tags(self, keys: Sequence[str]) -> None:
-        self._say(f"would remove tags {list(keys)!r}")
-
-    def add_properties(self, properties: Mapping[str, str]) -> None:
-        self._say(f"would add properties {dict(properties)!r}")
-
-    def set_display_name(self, name: str) -> None:
-        self._say(f"would rename the run {name!r}")
-
-    def upload(self, name: str, source: Upload) -> None:
-        what = source if isinstance(source, Path) else f"{len(source)} bytes"
-        self._say(f"would upload {name} from {what}")
-
-    holds_ranks = False
-
-    def get_metrics(self, name: str | None) -> dict[str, Any]:
-        return self._journal.get_metrics(name)
-
-    def flush(self) -> None:
-        pass
-
-    def finish(self, status: RunStatus, error: str | None) -> None:
-        self._say(f"would mark the run {status.value}" + (f": {error}" if error else ""))
-        return None
-
-
-def _remove_scratch(journal: JournalWriter, folder: Path) -> None:
-    journal.close()
-    shutil.rmtree(folder, ignore_errors=True)

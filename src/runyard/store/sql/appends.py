@@ -12,6 +12,7 @@ twice (once small, once compacted), not once per tick as a rewritten last block 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,9 +23,44 @@ from runyard.store.sql import blocks
 from runyard.store.sql.blocks import BLOCK_SIZE, Batch, Points
 from runyard.store.sql.schema import metric_blocks, metric_summaries
 
+SUMMARY_VALUES = (
+    "count", "last_step", "value_type", "last", "last_text", "min", "max",
+    "last_int", "min_int", "max_int", "block_count", "tail_seq", "tail_start",
+)  # fmt: skip
+INSERT_BLOCKS = metric_blocks.insert()
+INSERT_SUMMARIES = metric_summaries.insert()
+UPDATE_SUMMARIES = (
+    metric_summaries.update()
+    .where(
+        metric_summaries.c.run_id == sa.bindparam("run_id_"),
+        metric_summaries.c.key == sa.bindparam("key_"),
+    )
+    .values({name: sa.bindparam(name) for name in SUMMARY_VALUES})
+)
 
-def append_batch(conn: Connection, run_id: str, batch: Batch, summary: Any) -> None:
-    """Adds one metric's batch (checked against ``summary``, its row or None)."""
+
+@dataclass
+class Writes:
+    """The rows an append's batches write, gathered so that each table takes one
+    statement for all the metrics of a call (an ingest tick of a small run writes a
+    point or two of each of several metrics)."""
+
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    new_summaries: list[dict[str, Any]] = field(default_factory=list)
+    summaries: list[dict[str, Any]] = field(default_factory=list)
+
+    def execute(self, conn: Connection) -> None:
+        if self.blocks:
+            conn.execute(INSERT_BLOCKS, self.blocks)
+        if self.new_summaries:
+            conn.execute(INSERT_SUMMARIES, self.new_summaries)
+        if self.summaries:
+            conn.execute(UPDATE_SUMMARIES, self.summaries)
+
+
+def append_batch(conn: Connection, run_id: str, batch: Batch, summary: Any, writes: Writes) -> None:
+    """Adds one metric's batch (checked against ``summary``, its row or None) to
+    ``writes``; a tail it compacts is read and deleted at once."""
     count = 0 if summary is None else int(summary._mapping["count"])
     block_count = 0 if summary is None else int(summary.block_count)
     tail_seq = block_count if summary is None else int(summary.tail_seq)
@@ -48,22 +84,16 @@ def append_batch(conn: Connection, run_id: str, batch: Batch, summary: Any) -> N
     else:
         # A small block at the end, in the tail; nothing stored is touched.
         seq, first = block_count, count
-    rows = []
     for offset in range(0, len(points), BLOCK_SIZE):
         chunk = points.slice(offset, offset + BLOCK_SIZE)
-        rows.append(_block_row(run_id, batch.key, seq, first + offset, chunk))
+        writes.blocks.append(_block_row(run_id, batch.key, seq, first + offset, chunk))
         seq += 1
-    conn.execute(metric_blocks.insert(), rows)
     values = summary_values(new_points, value_type, summary, count)
     values.update(block_count=seq, tail_seq=tail_seq, tail_start=tail_start)
     if summary is None:
-        conn.execute(metric_summaries.insert().values(run_id=run_id, key=batch.key, **values))
+        writes.new_summaries.append({"run_id": run_id, "key": batch.key, **values})
     else:
-        conn.execute(
-            metric_summaries.update()
-            .where(metric_summaries.c.run_id == run_id, metric_summaries.c.key == batch.key)
-            .values(values)
-        )
+        writes.summaries.append({"run_id_": run_id, "key_": batch.key, **values})
 
 
 def _block_row(run_id: str, key: str, seq: int, first_index: int, points: Points) -> Any:

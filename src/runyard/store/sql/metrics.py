@@ -106,8 +106,10 @@ def append(
     for batch in batches:  # every check before the first write
         if batch.key in summaries:
             _check_compatible(batch.key, summaries[batch.key].value_type, batch.value_type)
+    writes = appends.Writes()
     for batch in batches:
-        appends.append_batch(conn, run_id, batch, summaries.get(batch.key))
+        appends.append_batch(conn, run_id, batch, summaries.get(batch.key), writes)
+    writes.execute(conn)
     if record_rows:
         conn.execute(metric_records.insert(), [{"run_id": run_id, **r} for r in record_rows])
     if batches and RunStatus(row.status).is_terminal():
