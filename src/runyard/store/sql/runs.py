@@ -193,8 +193,8 @@ def set_status(
     values["change_seq"] = runs.c.change_seq + 1
     if fence:  # taken from its runner: whatever that runner still writes is refused
         values["epoch"] = runs.c.epoch + 1
-    conn.execute(runs.update().where(runs.c.id == run_id).values(values))
-    return get(conn, run_id)
+    update = runs.update().where(runs.c.id == run_id).values(values)
+    return rows_to_runs(conn, [conn.execute(update.returning(*runs.c)).one()])[0]
 
 
 def heartbeat(conn: Connection, run_id: str, owner: str | None, epoch: int | None = None) -> None:
