@@ -6,6 +6,7 @@ import io
 import math
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -25,6 +26,7 @@ from runyard.errors import (
     RunyardError,
     ValidationError,
 )
+from runyard.store.sql import engine as engine_mod
 
 
 @pytest.fixture
@@ -146,6 +148,30 @@ def test_complete_after_the_run_was_ended_elsewhere_keeps_that_end(ws: Workspace
     run.complete()
     assert (run.get_status(), run.info.error) == ("Canceled", "canceled in the studio")
     assert run.get_metrics("loss") == {"loss": 0.5}  # what it logged is stored all the same
+
+
+def test_an_ingest_that_failed_is_retried_without_storing_a_point_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A new run's first ingest starts at offset 0 without asking the store; a retry
+    # after a failed append must start from the stored offset, not from 0 again.
+    monkeypatch.setattr(engine_mod, "BUSY_TIMEOUT_S", 0.2)  # a locked database fails fast
+    ws = Workspace.create(tmp_path / "proj")
+    run = Experiment(ws, "retry").start_logging()
+    for i in range(10):
+        run.log("x", i)
+    run.flush()
+    blocker = sqlite3.connect(ws.tracking_uri.removeprefix("sqlite:///"), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    for i in range(10, 20):
+        run.log("x", i)
+    with pytest.raises(RunyardError, match="locked"):
+        run.flush()
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    run.complete()
+    assert run.get_metrics("x") == {"x": list(range(20))}
+    ws.close()
 
 
 def test_get_unknown_run(ws: Workspace) -> None:

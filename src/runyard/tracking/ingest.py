@@ -70,6 +70,7 @@ class JournalIngester:
         """Resumes from the store's offset; the name table is rebuilt from the start."""
         state = DecodeState()
         offset = 0 if self.fresh else self.store.get_journal_offset(self.run_id, self.journal)
+        self.fresh = False  # a reload (after an append failed) starts from what is stored
         if offset:
             with open(self.path, "rb") as f:
                 head = f.read(offset)

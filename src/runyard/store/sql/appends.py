@@ -47,15 +47,15 @@ class Writes:
 
     blocks: list[dict[str, Any]] = field(default_factory=list)
     new_summaries: list[dict[str, Any]] = field(default_factory=list)
-    summaries: list[dict[str, Any]] = field(default_factory=list)
+    changed_summaries: list[dict[str, Any]] = field(default_factory=list)
 
     def execute(self, conn: Connection) -> None:
         if self.blocks:
             conn.execute(INSERT_BLOCKS, self.blocks)
         if self.new_summaries:
             conn.execute(INSERT_SUMMARIES, self.new_summaries)
-        if self.summaries:
-            conn.execute(UPDATE_SUMMARIES, self.summaries)
+        if self.changed_summaries:
+            conn.execute(UPDATE_SUMMARIES, self.changed_summaries)
 
 
 def append_batch(conn: Connection, run_id: str, batch: Batch, summary: Any, writes: Writes) -> None:
@@ -93,7 +93,7 @@ def append_batch(conn: Connection, run_id: str, batch: Batch, summary: Any, writ
     if summary is None:
         writes.new_summaries.append({"run_id": run_id, "key": batch.key, **values})
     else:
-        writes.summaries.append({"run_id_": run_id, "key_": batch.key, **values})
+        writes.changed_summaries.append({"run_id_": run_id, "key_": batch.key, **values})
 
 
 def _block_row(run_id: str, key: str, seq: int, first_index: int, points: Points) -> Any:
