@@ -438,6 +438,17 @@ def test_a_submitted_script_writes_without_the_sql_stack(tmp_path: Path) -> None
     assert len(list((tmp_path / "run" / "uploads").iterdir())) == 1
 
 
+def test_starting_to_log_does_not_wait_for_numpy() -> None:
+    """start_logging() builds the run's ingest without importing numpy (~100 ms here):
+    decoding, the first thing that needs it, comes at the ingest's first pass."""
+    code = (
+        "import sys, runyard.tracking.ingest, runyard.tracking.sinks\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'numpy')[:1])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_an_offline_child_logs_while_only_its_log_is_held() -> None:
     log = offline_run().child_run("c").log  # the handle itself is dropped at once
     import gc

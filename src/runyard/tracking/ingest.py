@@ -21,7 +21,6 @@ from runyard.entities import ACTIVE_STATUSES, MetricColumns, MetricRecord, RunSt
 from runyard.errors import ConflictError, RunNotFoundError
 from runyard.store.base import Store
 from runyard.tracking.control import StatusRequest, apply_control, child_journals, status_request
-from runyard.tracking.decode import decode, has_data_after
 from runyard.tracking.journal import HEADER_SIZE
 from runyard.tracking.journal_reader import DecodeState, iter_records
 from runyard.tracking.journals import process_journals, rank_prefix
@@ -96,6 +95,11 @@ class JournalIngester:
         return self._ingest(final=True)
 
     def _ingest(self, *, final: bool) -> int:
+        # Imported at the first pass, not with this module: decoding needs numpy (about
+        # 100 ms to import here), and start_logging() need not wait for that: the first
+        # pass runs on the ingest worker, unless a flush() or the end comes sooner.
+        from runyard.tracking.decode import decode
+
         try:
             fd = os.open(self.path, os.O_RDONLY)
         except FileNotFoundError:
@@ -187,6 +191,8 @@ class JournalIngester:
         if tail is None:
             rest = max(min(_MAX_READ, os.fstat(fd).st_size - state.offset), 0)
             tail = os.pread(fd, rest, state.offset)
+        from runyard.tracking.decode import has_data_after
+
         damaged = state.stopped not in (None,) or has_data_after(tail, 0)
         if not damaged or self.damage:
             return

@@ -178,7 +178,8 @@ class IngestSink(MetricSink):
     properties and files straight to the store."""
 
     def __init__(self, store: Store, run_id: str, journal_path: Path) -> None:
-        # Imported here: ingest needs numpy, which a submitted script may lack.
+        # Imported here, as ingest is for the runs this process drives (numpy comes at
+        # its first pass): a submitted script's environment may lack numpy.
         from runyard.tracking.ingest import IngestThread, RunJournalsIngester
 
         self._writes = StoreSink(store, run_id, driven=True)
