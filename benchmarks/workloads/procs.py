@@ -200,13 +200,28 @@ class Watched:
 
     def wait_exit(self, deadline_s: float) -> float | None:
         """Seconds from start to exit (the rest of the output drained); None if the
-        deadline passed, in which case the child's group is stopped."""
-        try:
-            self.proc.wait(timeout=deadline_s)
-        except subprocess.TimeoutExpired:
+        deadline passed, in which case the child's group is stopped.
+
+        The wait blocks in ``waitpid``: ``Popen.wait(timeout=)`` polls with sleeps that
+        grow to 50 ms, which saw a short-lived child's exit up to 50 ms late (a 117 ms
+        ``runyard runs list`` read as 167 ms). A timer stops the group at the deadline."""
+        overdue = threading.Event()
+
+        def stop() -> None:
+            overdue.set()
             stop_group(self.proc, grace_s=2.0)
-            return None
+
+        timer = threading.Timer(deadline_s, stop)
+        timer.daemon = True
+        timer.start()
+        try:
+            self.proc.wait()
+        finally:
+            timer.cancel()
         ended = time.perf_counter() - self.started
+        if overdue.is_set():
+            timer.join()
+            return None
         self._reader.join(timeout=5.0)
         while not self.lines.empty():
             _, line = self.lines.get_nowait()
