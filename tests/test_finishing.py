@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import IO
@@ -15,6 +16,7 @@ from typing import IO
 import pytest
 
 from runyard.core import Experiment, Workspace
+from runyard.store.sql import engine as engine_mod
 
 STEPS = 20_000  # x 3 metrics: far over the backlog a finisher thread is used for
 
@@ -49,6 +51,42 @@ def test_complete_does_not_wait_for_the_database(tmp_path: Path) -> None:
     assert len(metrics["loss"]) == STEPS and metrics["lr"][-1] == ((STEPS - 1) * 7 + 2) / 7.0
     assert list(ws.store.get_metric_series(run.id, "acc").values[:3]) == [1 / 7, 8 / 7, 15 / 7]
     ws.close()
+
+
+def test_a_second_end_while_the_first_fails_in_the_background_drains_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first complete() goes to the ingest thread and fails there (the write lock is
+    # held past the busy timeout). A second complete(), called meanwhile, waits for it,
+    # then ends the run itself: the drain first, so no Completed without the points.
+    monkeypatch.setattr(engine_mod, "BUSY_TIMEOUT_S", 1.0)
+    ws = Workspace.create(tmp_path / "proj")
+    run = Experiment(ws, "twice").start_logging()
+    db = sqlite3.connect(_db(ws), timeout=30, check_same_thread=False)
+    db.execute("BEGIN IMMEDIATE")
+    released = threading.Timer(1.5, db.commit)  # after the finisher gave up
+    try:
+        _log(run)
+        run.complete()  # handed off; fails after 1 s
+        released.start()
+        run.complete()  # waits for it, then drains and ends the run in place
+    finally:
+        released.join()
+        db.close()
+    # As any other reader sees it now, not through the run (whose reads flush): still
+    # finishing (the end may go to the ingest thread again), or Completed with every point.
+    other = sqlite3.connect(_db(ws))
+    (status,) = other.execute("SELECT status FROM runs WHERE id = ?", (run.id,)).fetchone()
+    stored = other.execute(
+        "SELECT count FROM metric_summaries WHERE run_id = ? AND key = 'loss'", (run.id,)
+    ).fetchall()
+    assert status == "Running" or stored == [(STEPS,)], (status, stored)
+    other.close()
+    ws.close()  # waits for the finisher
+    again = Workspace.from_config(tmp_path / "proj")
+    assert again.store.get_run(run.id).status.value == "Completed"
+    assert again.store.get_metric_summaries(run.id)["loss"].count == STEPS
+    again.close()
 
 
 def test_runs_ended_back_to_back_then_the_workspace_closed(tmp_path: Path) -> None:

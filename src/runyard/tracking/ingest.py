@@ -56,20 +56,21 @@ class JournalIngester:
         self.store = store
         self.run_id = run_id
         self.epoch = epoch  # the runner's fencing epoch: a reaped runner stores nothing
-        self.fresh = fresh  # a journal of a run just created: nothing of it is stored yet
         self.path = Path(journal_path)
         self.journal = journal  # which offset: "" the main journal's, else the file name
         self.prefix = rank_prefix(journal)  # a rank's metrics: "rank<r>/<name>"
         self.damage: str | None = None
         self.status: StatusRequest | None = None  # the script's run.fail() and the like
-        self._state: DecodeState | None = None
+        # A journal of a run this process just created (``fresh``) starts at 0 with
+        # nothing stored: no need to ask the store. After a failed append the state is
+        # dropped, and the next pass resumes from the store's offset.
+        self._state: DecodeState | None = DecodeState() if fresh else None
         self._read_size = _MIN_READ
 
     def _load_state(self) -> DecodeState:
         """Resumes from the store's offset; the name table is rebuilt from the start."""
         state = DecodeState()
-        offset = 0 if self.fresh else self.store.get_journal_offset(self.run_id, self.journal)
-        self.fresh = False  # a reload (after an append failed) starts from what is stored
+        offset = self.store.get_journal_offset(self.run_id, self.journal)
         if offset:
             with open(self.path, "rb") as f:
                 head = f.read(offset)

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from runyard.entities import RunInfo, RunKind, RunStatus
 from runyard.errors import ConflictError, RunyardError
+from runyard.store import settle
 from runyard.tracking.journal import JournalWriter
 from runyard.tracking.journals import claim_journal, follow_forks
 from runyard.tracking.journals import failure as journal_failure
@@ -240,8 +241,10 @@ class IngestSink(MetricSink):
             if self._journal is not None:
                 self._journal.close()
             return None
-        if self._ending and self._failed_end is None:  # ended, or ending: read it back
-            return self._writes.finish(status, error)
+        if self._ending:
+            settle.wait()  # an end this thread handed to the ingest thread is over first
+            if self._failed_end is None:  # it ended: read it back (a failed one is retried)
+                return self._writes.store.get_run(run_id)
         self._ending, self._failed_end = True, None
         self._log = self._record = _refuse(run_id)  # nothing more once the end is asked
         _open_sinks.discard(self)
